@@ -1,0 +1,19 @@
+"""compose/ holds the default lab as `labgen generate` renders it; this fails when they drift."""
+
+from pathlib import Path
+
+from labgen.render import render_files
+from labgen.spec import Lab
+
+COMPOSE = Path(__file__).resolve().parents[2] / "compose"
+NOT_GENERATED = {"README.md", "secrets.env"}
+
+
+def test_compose_folder_matches_the_generator() -> None:
+    files = render_files(Lab(), flavour="lite")
+    committed = {str(p.relative_to(COMPOSE)) for p in COMPOSE.rglob("*") if p.is_file()} - NOT_GENERATED
+    assert committed == set(files), "regenerate with: labgen generate --out compose"
+    for rel, text in files.items():
+        assert (COMPOSE / rel).read_text() == text, (
+            f"compose/{rel} drifted: regenerate with labgen generate --out compose"
+        )

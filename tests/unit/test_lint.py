@@ -1,0 +1,54 @@
+from labgen.cli import run
+from labgen.lint import article_config, lint_text
+from labgen.render import render_files
+from labgen.spec import Lab
+
+
+def _problems() -> dict[str, str]:
+    return {f"{f.line}:{f.text}": f.problem for f in lint_text(article_config())}
+
+
+def test_every_defect_haproxy_reports_is_explained() -> None:
+    findings = lint_text(article_config())
+    text = "\n".join(f"{f.text} {f.problem}" for f in findings)
+    for expected in (
+        "option redispatch",
+        "reqadd",
+        "missing timeouts",
+        "log format ignored",
+        "option forwardfor",
+        "nbproc",
+        "only 'welcome' is used",
+        "daemon",
+        "ulimit-n 16384",
+    ):
+        assert expected in text, expected
+    assert all(f.ha_fix for f in findings)
+
+
+def test_findings_point_at_the_right_lines() -> None:
+    lines = article_config().splitlines()
+    for finding in lint_text(article_config()):
+        assert lines[finding.line - 1].strip() == finding.text
+
+
+def test_timeouts_reported_for_the_three_proxies_haproxy_names() -> None:
+    names = {f.text for f in lint_text(article_config()) if "missing timeouts" in f.problem}
+    assert names == {"listen admin_stats", "listen jenkins_agent", "backend jenkins_proxy"}
+
+
+def test_ha_profile_passes_its_own_lint() -> None:
+    for version in ("2.0.8", "2.6.12"):
+        assert lint_text(render_files(Lab(haproxy={"version": version}))["haproxy/haproxy.cfg"]) == []  # type: ignore[arg-type]
+
+
+def test_a_fixed_config_loses_the_finding() -> None:
+    fixed = article_config().replace("stats realm welcome Haproxy", r"stats realm welcome\ Haproxy")
+    assert not any("realm" in f.problem for f in lint_text(fixed))
+
+
+def test_cli_lint_exit_status(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert run(["lint"]) == 1
+    assert "ha profile" in capsys.readouterr().out
+    assert run(["lint", "--profile", "ha"]) == 0
+    assert run(["lint", "--profile", "bogus"]) == 2

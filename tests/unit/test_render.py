@@ -1,0 +1,165 @@
+"""The generator: golden files per spec case, both profiles on both HAProxy series, secrets."""
+
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from labgen.render import generate, read_secrets, render_files
+from labgen.spec import Lab, load_lab
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+CASES = sorted(p for p in (FIXTURES / "specs").iterdir() if p.is_dir())
+UPDATE = os.environ.get("LABGEN_UPDATE_GOLDEN") == "1"
+
+
+def _lab(case: Path) -> Lab:
+    return load_lab(case / "labgen.yaml")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[p.name for p in CASES])
+def test_golden_files(case: Path) -> None:
+    files = render_files(_lab(case))
+    expected_dir = case / "expected"
+    if UPDATE:
+        shutil.rmtree(expected_dir, ignore_errors=True)
+        for rel, text in files.items():
+            (expected_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            (expected_dir / rel).write_text(text)
+    on_disk = {str(p.relative_to(expected_dir)) for p in expected_dir.rglob("*") if p.is_file()}
+    assert on_disk == set(files), "golden files missing: run LABGEN_UPDATE_GOLDEN=1 pytest tests/unit/test_render.py"
+    for rel, text in files.items():
+        assert (expected_dir / rel).read_text() == text, f"{case.name}/{rel} differs from its golden file"
+
+
+def _haproxy(lab: Lab) -> str:
+    return render_files(lab)["haproxy/haproxy.cfg"]
+
+
+def test_article_profile_keeps_the_article_directives_on_2_0() -> None:
+    cfg = _haproxy(Lab(profile="article"))
+    for directive in (
+        "nbproc 4",
+        r"reqadd X-Forwarded-Proto:\ http",
+        "option redispatch",
+        "maxconn 20000",
+        "ulimit-n 16384",
+        "stats realm welcome Haproxy",
+        "chroot /var/empty",
+        "uid 200",
+    ):
+        assert f"\n  {directive}\n" in cfg
+    assert "\n  daemon\n" not in cfg and '"daemon" dropped' in cfg
+    assert "admin:123456" not in cfg.replace('"stats auth admin:123456"', "")
+
+
+def test_article_profile_translates_only_what_2_6_cannot_run() -> None:
+    cfg = _haproxy(Lab(profile="article", haproxy={"version": "2.6.12"}))  # type: ignore[arg-type]
+    assert "\n  nbproc" not in cfg and '"nbproc 4" dropped' in cfg
+    assert "\n  reqadd" not in cfg and "http-request add-header X-Forwarded-Proto http" in cfg
+    assert "no strict-limits" in cfg
+    assert "option redispatch" in cfg and "stats realm welcome Haproxy" in cfg  # defects kept
+
+
+@pytest.mark.parametrize("version", ["2.0.8", "2.6.12"])
+def test_ha_profile_is_active_passive(version: str) -> None:
+    cfg = _haproxy(Lab(haproxy={"version": version}))  # type: ignore[arg-type]
+    assert "server jenkins01 jenkins01:8080 check\n" in cfg
+    assert "server jenkins02 jenkins02:8080 check backup\n" in cfg
+    assert "stick-table type ip size 1 nopurge" in cfg and "stick on dst" in cfg
+    assert "mode http" in cfg and "timeout connect" in cfg and "retries 3" in cfg
+    assert "option redispatch" in cfg.split("\nbackend jenkins\n")[1]
+    assert "X-Forwarded-Proto http" in cfg and "X-Labgen-Served-By" in cfg
+    assert "on-marked-down shutdown-sessions" in cfg and "track jenkins/jenkins02 backup" in cfg
+    assert "stats socket /var/run/haproxy/admin.sock" in cfg
+    assert "nbproc" not in cfg and "reqadd" not in cfg
+
+
+def test_check_settings_reach_every_server() -> None:
+    lab = Lab(haproxy={"check": {"inter_ms": 2500, "rise": 2, "fall": 3}})  # type: ignore[arg-type]
+    assert "default-server inter 2500 rise 2 fall 3" in _haproxy(lab)
+    article = _haproxy(lab.model_copy(update={"profile": "article"}))
+    assert article.count("check inter 2500 rise 2 fall 3") == 2
+    assert article.count("check inter 2500ms") == 2
+
+
+def test_compose_services_and_labels() -> None:
+    compose = yaml.safe_load(render_files(Lab(name="demo"))["compose.yaml"])
+    assert set(compose["services"]) == {"nfs", "jenkins01", "jenkins02", "haproxy", "controller"}
+    for name, service in compose["services"].items():
+        assert service["labels"]["org.labgen.lab"] == "demo", name
+        assert not service.get("privileged"), name
+    for section in ("networks", "volumes"):
+        for name, item in compose[section].items():
+            assert item["labels"]["org.labgen.lab"] == "demo", name
+    assert compose["services"]["haproxy"]["ports"][0].startswith("127.0.0.1:")
+    assert compose["services"]["nfs"]["cap_drop"] == ["ALL"]
+    assert "controller" not in yaml.safe_load(render_files(Lab(profile="article"))["compose.yaml"])["services"]
+
+
+def test_secrets_are_generated_kept_and_private(tmp_path: Path) -> None:
+    generate(Lab(), tmp_path)
+    first = read_secrets(tmp_path)
+    assert first["LABGEN_STATS_USER"] == "admin"
+    assert len(first["LABGEN_STATS_PASSWORD"]) >= 12 and first["LABGEN_STATS_PASSWORD"] != "123456"
+    assert stat.S_IMODE((tmp_path / "secrets.env").stat().st_mode) == 0o600
+    generate(Lab(), tmp_path)
+    assert read_secrets(tmp_path) == first  # re-generating keeps the lab's credentials
+    generate(Lab(stats={"password": "123456"}), tmp_path)  # type: ignore[arg-type]
+    assert read_secrets(tmp_path)["LABGEN_STATS_PASSWORD"] == "123456"  # asked for explicitly
+    other = tmp_path / "other"
+    generate(Lab(), other)
+    assert read_secrets(other)["LABGEN_STATS_PASSWORD"] != first["LABGEN_STATS_PASSWORD"]
+
+
+@pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy (Debian's 2.6) not installed: .ci/run installs it")
+@pytest.mark.parametrize("profile", ["ha", "article"])
+def test_haproxy_2_6_accepts_the_config(profile: str, tmp_path: Path) -> None:
+    cfg = tmp_path / "haproxy.cfg"
+    cfg.write_text(_haproxy(Lab(profile=profile, haproxy={"version": "2.6.12"})))  # type: ignore[arg-type]
+    env = {**os.environ, "LABGEN_STATS_USER": "u", "LABGEN_STATS_PASSWORD": "p"}
+    result = subprocess.run(["haproxy", "-c", "-f", str(cfg)], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "[WARNING]" in line and "could not resolve" not in line]
+    if profile == "ha":
+        assert warnings == []
+    else:
+        joined = "\n".join(warnings)
+        assert "'redispatch' ignored" in joined and "missing timeouts" in joined
+
+
+@pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy (Debian's 2.6) not installed: .ci/run installs it")
+def test_haproxy_2_6_rejects_the_article_directives_untranslated(tmp_path: Path) -> None:
+    """Why the translations exist: Debian's HAProxy refuses the 2.0 rendering of the article profile."""
+    cfg = tmp_path / "haproxy.cfg"
+    cfg.write_text(_haproxy(Lab(profile="article")))
+    result = subprocess.run(
+        ["haproxy", "-c", "-f", str(cfg)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LABGEN_STATS_USER": "u", "LABGEN_STATS_PASSWORD": "p"},
+    )
+    assert result.returncode != 0 and "nbproc" in result.stderr
+
+
+def _compose_cmd() -> list[str] | None:
+    for cmd in (["docker", "compose"], ["docker-compose"]):
+        if shutil.which(cmd[0]) and subprocess.run([*cmd, "version"], capture_output=True).returncode == 0:
+            return cmd
+    return None
+
+
+@pytest.mark.skipif(_compose_cmd() is None, reason="Docker Compose v2 not installed")
+@pytest.mark.parametrize("case", CASES, ids=[p.name for p in CASES])
+def test_compose_config_is_valid(case: Path, tmp_path: Path) -> None:
+    generate(_lab(case), tmp_path)
+    cmd = _compose_cmd()
+    assert cmd is not None
+    result = subprocess.run(
+        [*cmd, "-f", str(tmp_path / "compose.yaml"), "config", "-q"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
