@@ -22,9 +22,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import pytest
-
 import jenkins  # python-jenkins, from the test extras
+import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
