@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import shutil
@@ -45,9 +46,25 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render_files(lab: Lab, flavour: str = "lite") -> dict[str, str]:
+def host_can_mount_nfs() -> bool:
+    try:
+        filesystems = Path("/proc/filesystems").read_text()
+    except OSError:
+        return False
+    return any(line.split()[-1] in ("nfs", "nfs4") for line in filesystems.splitlines() if line.strip())
+
+
+def nfs_client(lab: Lab) -> str:
+    """How the masters will mount JENKINS_HOME: `auto` becomes kernel or fuse for this host."""
+    if lab.nfs.client != "auto":
+        return lab.nfs.client
+    return "kernel" if host_can_mount_nfs() else "fuse"
+
+
+def render_files(lab: Lab, flavour: str = "lite", client: str | None = None) -> dict[str, str]:
     """Every generated file, by path relative to the lab folder (secrets excluded)."""
     env = _environment()
+    subnet = ipaddress.IPv4Network(lab.nfs.subnet)
     host = "127.0.0.1" if lab.ports.bind in ("0.0.0.0", "::") else lab.ports.bind
     host = f"[{host}]" if ":" in host else host
     context = {
@@ -59,6 +76,8 @@ def render_files(lab: Lab, flavour: str = "lite") -> dict[str, str]:
         "images": image_tags(lab, flavour),
         "jenkins_url": f"http://{host}:{lab.ports.http}/",
         "nfs_capabilities": NFS_CAPABILITIES,
+        "nfs_client": client or nfs_client(lab),
+        "nfs_address": str(subnet.network_address + 10),
     }
     return {
         "compose.yaml": env.get_template("compose.yaml.j2").render(context),
@@ -98,10 +117,10 @@ def lab_secrets(lab: Lab, existing: dict[str, str]) -> dict[str, str]:
     }
 
 
-def generate(lab: Lab, out_dir: Path, flavour: str = "lite") -> RenderedLab:
+def generate(lab: Lab, out_dir: Path, flavour: str = "lite", client: str | None = None) -> RenderedLab:
     """Write the lab folder. All files are rendered first, then moved in, so a failure leaves
     the folder as it was."""
-    files = render_files(lab, flavour)
+    files = render_files(lab, flavour, client)
     secret_values = lab_secrets(lab, read_secrets(out_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".labgen-", dir=out_dir))

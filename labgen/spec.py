@@ -107,7 +107,19 @@ class StatsSpec(_Strict):
 
 
 class NfsSpec(_Strict):
-    client: Literal["auto", "kernel", "fuse"] = "auto"
+    client: Literal["auto", "kernel", "fuse", "local"] = "auto"
+    subnet: str = "172.30.213.0/24"
+
+    @field_validator("subnet")
+    @classmethod
+    def _network(cls, value: str) -> str:
+        try:
+            network = ipaddress.IPv4Network(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IPv4 network (e.g. 172.30.213.0/24)") from None
+        if network.num_addresses < 16:
+            raise ValueError(f"{value!r} is too small: use a /28 or larger")
+        return value
 
 
 class Lab(_Strict):

@@ -10,7 +10,7 @@ NOT_GENERATED = {"README.md", "secrets.env"}
 
 
 def test_compose_folder_matches_the_generator() -> None:
-    files = render_files(Lab(), flavour="lite")
+    files = render_files(Lab(), flavour="lite", client="fuse")
     committed = {str(p.relative_to(COMPOSE)) for p in COMPOSE.rglob("*") if p.is_file()} - NOT_GENERATED
     assert committed == set(files), "regenerate with: labgen generate --out compose"
     for rel, text in files.items():

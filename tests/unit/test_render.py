@@ -23,7 +23,8 @@ def _lab(case: Path) -> Lab:
 
 @pytest.mark.parametrize("case", CASES, ids=[p.name for p in CASES])
 def test_golden_files(case: Path) -> None:
-    files = render_files(_lab(case))
+    lab = _lab(case)
+    files = render_files(lab, client="fuse" if lab.nfs.client == "auto" else None)  # auto depends on the host
     expected_dir = case / "expected"
     if UPDATE:
         shutil.rmtree(expected_dir, ignore_errors=True)
@@ -124,7 +125,11 @@ def test_haproxy_2_6_accepts_the_config(profile: str, tmp_path: Path) -> None:
     env = {**os.environ, "LABGEN_STATS_USER": "u", "LABGEN_STATS_PASSWORD": "p"}
     result = subprocess.run(["haproxy", "-c", "-f", str(cfg)], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
-    warnings = [line for line in result.stderr.splitlines() if "[WARNING]" in line and "could not resolve" not in line]
+    # Outside the lab the masters' names do not resolve and the controller's state file is absent.
+    expected_here = ("could not resolve", "server state file")
+    warnings = [
+        line for line in result.stderr.splitlines() if "[WARNING]" in line and not any(e in line for e in expected_here)
+    ]
     if profile == "ha":
         assert warnings == []
     else:
