@@ -1,0 +1,496 @@
+"""Host test of images/jenkins/nfsmount/labgen_nfsmount.py (no Docker).
+
+Starts nfs-ganesha (FSAL VFS, NFSv4 only, 127.0.0.1, a free port) exporting
+a temporary directory on a real file system, mounts the export twice with
+labgen_nfsmount.py (mount A in the foreground, mount B daemonized), and checks
+that both mounts and the exported directory agree, that the usual file
+operations work, that the mounts survive a server restart and that SIGTERM
+unmounts.  Needs root, /dev/fuse, ganesha.nfsd (+ nfs-ganesha-vfs), libnfs13
+and a Python with fusepy (Debian: python3-fusepy).
+"""
+
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+MOUNT_SCRIPT = os.path.join(REPO, "images", "jenkins", "nfsmount",
+                            "labgen_nfsmount.py")
+GANESHA = shutil.which("ganesha.nfsd") or (
+    "/usr/bin/ganesha.nfsd" if os.path.exists("/usr/bin/ganesha.nfsd")
+    else None)
+PSEUDO = "/jenkins"
+
+
+# ---------------------------------------------------------------------------
+# prerequisites
+# ---------------------------------------------------------------------------
+
+def _python_with_fusepy():
+    code = ("import importlib,sys\n"
+            "for n in ('fusepy','fuse'):\n"
+            "    try:\n"
+            "        m=importlib.import_module(n)\n"
+            "    except ImportError:\n"
+            "        continue\n"
+            "    if hasattr(m,'FUSE') and hasattr(m,'Operations'):\n"
+            "        sys.exit(0)\n"
+            "sys.exit(1)\n")
+    for py in (sys.executable, "/usr/bin/python3"):
+        if py and os.path.exists(py):
+            try:
+                if subprocess.call([py, "-c", code], timeout=30,
+                                   stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL) == 0:
+                    return py
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+    return None
+
+
+def _libnfs_ok():
+    try:
+        ctypes.CDLL("libnfs.so.13")
+        return True
+    except OSError:
+        return False
+
+
+def _fs_type(path):
+    """File system type of the mount holding path (from /proc/self/mounts)."""
+    path = os.path.realpath(path)
+    best, fstype = "", "?"
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) < 3:
+                continue
+            mnt = fields[1].replace("\\040", " ")
+            if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) \
+                    and len(mnt) >= len(best):
+                best, fstype = mnt, fields[2]
+    return fstype
+
+
+def _base_dir():
+    """A directory on a file system ganesha's VFS FSAL can export."""
+    for cand in ("/var/tmp", "/tmp", tempfile.gettempdir()):
+        if os.path.isdir(cand) and os.access(cand, os.W_OK) and \
+                _fs_type(cand) not in ("overlay", "tmpfs", "fuse",
+                                       "aufs", "?"):
+            return cand
+    return None
+
+
+def _skip_reason():
+    if not os.path.exists("/dev/fuse"):
+        return "/dev/fuse is missing (no FUSE on this machine)"
+    if GANESHA is None:
+        return "ganesha.nfsd is missing (apt-get install nfs-ganesha " \
+               "nfs-ganesha-vfs)"
+    if os.geteuid() != 0:
+        return "needs root (ganesha's VFS FSAL needs CAP_DAC_READ_SEARCH, " \
+               "FUSE mounts need CAP_SYS_ADMIN)"
+    if not _libnfs_ok():
+        return "libnfs.so.13 is missing (apt-get install libnfs13)"
+    if _python_with_fusepy() is None:
+        return "no Python with fusepy (apt-get install python3-fusepy)"
+    if _base_dir() is None:
+        return "no writable directory on a real file system (ganesha's " \
+               "VFS FSAL cannot export overlay/tmpfs)"
+    return None
+
+
+_SKIP = _skip_reason()
+pytestmark = pytest.mark.skipif(_SKIP is not None, reason=_SKIP or "")
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+def _free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _wait(pred, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out after %ss waiting for %s"
+                         % (timeout, what))
+
+
+def _port_open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def _tail(path, n=30):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-n:])
+    except OSError:
+        return "(no %s)" % path
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _write(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def _unmount(mnt):
+    for args in (["fusermount", "-u", mnt], ["fusermount3", "-u", mnt],
+                 ["umount", mnt], ["fusermount", "-u", "-z", mnt],
+                 ["umount", "-l", mnt]):
+        if not os.path.ismount(mnt):
+            return
+        if shutil.which(args[0]):
+            subprocess.call(args, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, timeout=30)
+            time.sleep(0.1)
+
+
+class Lab(object):
+    """ganesha + two labgen_nfsmount mounts in a temporary directory."""
+
+    def __init__(self):
+        self.python = _python_with_fusepy()
+        self.root = tempfile.mkdtemp(prefix="labgen-nfsmount-",
+                                     dir=_base_dir())
+        self.export = os.path.join(self.root, "export")
+        self.mnt_a = os.path.join(self.root, "mnt-a")
+        self.mnt_b = os.path.join(self.root, "mnt-b")
+        for d in (self.export, self.mnt_a, self.mnt_b,
+                  os.path.join(self.root, "recovery")):
+            os.makedirs(d)
+        os.chmod(self.root, 0o755)
+        self.port = _free_port()
+        self.url = "nfs://127.0.0.1%s?version=4&nfsport=%d" % (PSEUDO,
+                                                                self.port)
+        self.conf = os.path.join(self.root, "ganesha.conf")
+        self.ganesha_log = os.path.join(self.root, "ganesha.log")
+        with open(self.conf, "w") as f:
+            f.write("""
+NFS_CORE_PARAM {
+    Protocols = 4;
+    NFS_Port = %(port)d;
+    Bind_addr = 127.0.0.1;
+    Enable_NLM = false;
+    Enable_RQUOTA = false;
+}
+NFSv4 {
+    Graceless = true;
+    RecoveryRoot = %(root)s/recovery;
+}
+EXPORT {
+    Export_Id = 77;
+    Path = %(export)s;
+    Pseudo = %(pseudo)s;
+    Access_Type = RW;
+    Squash = No_Root_Squash;
+    SecType = sys;
+    Protocols = 4;
+    Transports = TCP;
+    FSAL { Name = VFS; }
+}
+""" % dict(port=self.port, root=self.root, export=self.export,
+                pseudo=PSEUDO))
+        self.ganesha = None
+        self.proc_a = None
+        self.ganesha_starts = 0
+
+    # -- ganesha --
+    def start_ganesha(self):
+        self.ganesha_starts += 1
+        out = open(os.path.join(self.root, "ganesha.out"), "ab")
+        self.ganesha = subprocess.Popen(
+            [GANESHA, "-F", "-L", self.ganesha_log, "-f", self.conf,
+             "-p", os.path.join(self.root, "ganesha.pid"), "-N", "NIV_EVENT"],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+            start_new_session=True)
+        out.close()
+        deadline = time.monotonic() + 30
+        while not _port_open(self.port):
+            if self.ganesha.poll() is not None or \
+                    time.monotonic() > deadline:
+                raise AssertionError("ganesha did not start:\n"
+                                     + _tail(self.ganesha_log))
+            time.sleep(0.1)
+
+    def stop_ganesha(self):
+        if self.ganesha is not None and self.ganesha.poll() is None:
+            self.ganesha.terminate()
+            try:
+                self.ganesha.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.ganesha.kill()
+                self.ganesha.wait(timeout=10)
+        self.ganesha = None
+
+    # -- mounts --
+    def mount_args(self, mnt, *extra):
+        return [self.python, MOUNT_SCRIPT, self.url, mnt, "--wait", "20",
+                "--retry-window", "30", "--timeout", "5"] + list(extra)
+
+    def mount_a(self):
+        """Mount A: foreground, so this test owns the process."""
+        log = open(os.path.join(self.root, "mount-a.log"), "ab")
+        self.proc_a = subprocess.Popen(
+            self.mount_args(self.mnt_a, "--foreground"),
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        log.close()
+        deadline = time.monotonic() + 30
+        while not os.path.ismount(self.mnt_a):
+            if self.proc_a.poll() is not None or \
+                    time.monotonic() > deadline:
+                raise AssertionError("mount A failed:\n" + _tail(
+                    os.path.join(self.root, "mount-a.log")))
+            time.sleep(0.1)
+
+    def mount_b(self):
+        """Mount B: default mode, goes to the background once mounted."""
+        with open(os.path.join(self.root, "mount-b.log"), "ab") as log:
+            rc = subprocess.call(self.mount_args(self.mnt_b),
+                                 stdin=subprocess.DEVNULL, stdout=log,
+                                 stderr=log, timeout=60)
+        assert rc == 0, _tail(os.path.join(self.root, "mount-b.log"))
+        assert os.path.ismount(self.mnt_b)
+
+    def logs(self):
+        return "\n".join("--- %s\n%s" % (n, _tail(os.path.join(self.root, n)))
+                         for n in ("mount-a.log", "mount-b.log",
+                                   "ganesha.log"))
+
+    def teardown(self):
+        for mnt in (self.mnt_a, self.mnt_b):
+            try:
+                _unmount(mnt)
+            except Exception:
+                pass
+        if self.proc_a is not None and self.proc_a.poll() is None:
+            self.proc_a.terminate()
+            try:
+                self.proc_a.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc_a.kill()
+        self.stop_ganesha()
+        if not any(os.path.ismount(m) for m in (self.mnt_a, self.mnt_b)):
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def lab():
+    lab = Lab()
+    try:
+        lab.start_ganesha()
+        lab.mount_a()
+        lab.mount_b()
+        yield lab
+    finally:
+        lab.teardown()
+
+
+# ---------------------------------------------------------------------------
+# tests (run in this order; the restart and SIGTERM tests come last)
+# ---------------------------------------------------------------------------
+
+def test_mounted_as_fuse(lab):
+    with open("/proc/self/mounts") as f:
+        mounts = f.read()
+    for mnt in (lab.mnt_a, lab.mnt_b):
+        line = [l for l in mounts.splitlines() if " %s " % mnt in l]
+        assert line, "%s not in /proc/self/mounts" % mnt
+        assert " fuse.labgen_nfs " in line[0], line[0]
+    st = os.statvfs(lab.mnt_a)
+    assert st.f_blocks > 0 and st.f_bsize > 0
+
+
+def test_write_visible_on_disk_and_other_mount(lab):
+    data = b"written through mount A\n" * 100 + os.urandom(70000)
+    _write(os.path.join(lab.mnt_a, "a.bin"), data)
+    assert _read(os.path.join(lab.export, "a.bin")) == data
+    assert _read(os.path.join(lab.mnt_b, "a.bin")) == data
+    # and the other way round, with an overwrite of the same size
+    new = data[::-1]
+    _write(os.path.join(lab.mnt_b, "a.bin"), new)
+    assert _read(os.path.join(lab.mnt_a, "a.bin")) == new
+    assert _read(os.path.join(lab.export, "a.bin")) == new
+    assert os.stat(os.path.join(lab.mnt_a, "a.bin")).st_size == len(new)
+
+
+def test_namespace_operations(lab):
+    a, b, disk = lab.mnt_a, lab.mnt_b, lab.export
+    os.makedirs(os.path.join(a, "jobs", "demo", "builds", "1"))
+    assert os.path.isdir(os.path.join(b, "jobs", "demo", "builds", "1"))
+    assert os.path.isdir(os.path.join(disk, "jobs", "demo", "builds", "1"))
+    # mkdir of an existing name fails on the other mount (Jenkins'
+    # build-number collision relies on that)
+    with pytest.raises(FileExistsError):
+        os.mkdir(os.path.join(b, "jobs", "demo", "builds", "1"))
+    # create with O_EXCL
+    fd = os.open(os.path.join(a, "jobs", "demo", "nextBuildNumber"),
+                 os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    os.write(fd, b"2\n")
+    os.close(fd)
+    with pytest.raises(FileExistsError):
+        os.open(os.path.join(b, "jobs", "demo", "nextBuildNumber"),
+                os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    st = os.stat(os.path.join(disk, "jobs", "demo", "nextBuildNumber"))
+    assert st.st_mode & 0o777 == 0o644
+    assert abs(st.st_mtime - time.time()) < 120
+    # atomic replace, as Jenkins' AtomicFileWriter does
+    cfg = os.path.join(a, "jobs", "demo", "config.xml")
+    _write(cfg, b"<project>old</project>")
+    held = open(os.path.join(b, "jobs", "demo", "config.xml"), "rb")
+    _write(cfg + ".tmp", b"<project>new</project>")
+    os.replace(cfg + ".tmp", cfg)
+    held.close()
+    assert _read(os.path.join(b, "jobs", "demo", "config.xml")) == \
+        b"<project>new</project>"
+    assert sorted(os.listdir(os.path.join(b, "jobs", "demo"))) == \
+        ["builds", "config.xml", "nextBuildNumber"]
+    # rename a directory, seen by B and on disk
+    os.rename(os.path.join(a, "jobs", "demo"), os.path.join(a, "jobs", "d2"))
+    assert os.listdir(os.path.join(b, "jobs")) == ["d2"]
+    assert os.listdir(os.path.join(disk, "jobs")) == ["d2"]
+    # truncate through B, seen by A
+    log = os.path.join(b, "jobs", "d2", "builds", "1", "log")
+    _write(log, b"0123456789")
+    os.truncate(log, 4)
+    assert _read(os.path.join(a, "jobs", "d2", "builds", "1", "log")) == \
+        b"0123"
+    # attributes, also on directories
+    os.chmod(os.path.join(a, "jobs", "d2"), 0o750)
+    os.utime(os.path.join(a, "jobs", "d2", "config.xml"),
+             ns=(1500000000 * 10**9, 1600000000 * 10**9 + 123456789))
+    assert os.stat(os.path.join(disk, "jobs", "d2")).st_mode & 0o777 == 0o750
+    st = os.stat(os.path.join(b, "jobs", "d2", "config.xml"))
+    assert st.st_mtime_ns == 1600000000 * 10**9 + 123456789
+    os.chown(os.path.join(a, "jobs", "d2", "config.xml"), 1000, 1000)
+    st = os.stat(os.path.join(disk, "jobs", "d2", "config.xml"))
+    assert (st.st_uid, st.st_gid) == (1000, 1000)
+    # symlink (Jenkins' lastSuccessfulBuild etc.)
+    os.symlink("1", os.path.join(a, "jobs", "d2", "builds", "lastStable"))
+    assert os.readlink(os.path.join(b, "jobs", "d2", "builds",
+                                    "lastStable")) == "1"
+    assert os.readlink(os.path.join(disk, "jobs", "d2", "builds",
+                                    "lastStable")) == "1"
+    # unlink / rmdir, seen everywhere
+    with pytest.raises(OSError):
+        os.rmdir(os.path.join(b, "jobs", "d2"))       # not empty
+    os.unlink(os.path.join(b, "jobs", "d2", "builds", "lastStable"))
+    shutil.rmtree(os.path.join(b, "jobs", "d2"))
+    assert os.listdir(os.path.join(a, "jobs")) == []
+    assert not os.path.exists(os.path.join(disk, "jobs", "d2"))
+    with pytest.raises(FileNotFoundError):
+        os.stat(os.path.join(a, "jobs", "d2"))
+    os.rmdir(os.path.join(a, "jobs"))
+
+
+def test_append_and_fsync(lab):
+    path_a = os.path.join(lab.mnt_a, "build.log")
+    path_b = os.path.join(lab.mnt_b, "build.log")
+    with open(path_a, "ab") as f:
+        f.write(b"line 1 from A\n")
+        f.flush()
+        os.fsync(f.fileno())
+        # B appends in between: A's next append lands after it
+        with open(path_b, "ab") as g:
+            g.write(b"line 2 from B\n")
+        f.write(b"line 3 from A\n")
+        f.flush()
+        os.fsync(f.fileno())
+    expected = b"line 1 from A\nline 2 from B\nline 3 from A\n"
+    assert _read(os.path.join(lab.export, "build.log")) == expected
+    assert _read(path_b) == expected
+    # a bigger write goes out in several NFS WRITEs
+    big = os.urandom(1 << 20)
+    with open(path_a, "ab") as f:
+        f.write(big)
+        os.fsync(f.fileno())
+    assert _read(path_b) == expected + big
+
+
+def test_unlink_while_open(lab):
+    p = os.path.join(lab.mnt_a, "open-then-unlinked")
+    _write(p, b"still readable")
+    with open(p, "rb") as f:
+        os.unlink(p)
+        assert not os.path.exists(p)
+        assert f.read() == b"still readable"
+    _wait(lambda: not [n for n in os.listdir(lab.export)
+                       if n.startswith(".fuse_hidden")],
+          10, "the hidden file of an unlinked open file to go")
+
+
+def test_server_restart_recovers(lab):
+    keep = open(os.path.join(lab.mnt_a, "kept-open.log"), "ab")
+    try:
+        keep.write(b"before restart\n")
+        keep.flush()
+        lab.stop_ganesha()
+        time.sleep(0.5)
+        # server down for a moment: the first operation waits for it
+        restarter = threading.Timer(2.0, lab.start_ganesha)
+        restarter.start()
+        try:
+            t0 = time.monotonic()
+            _write(os.path.join(lab.mnt_b, "after-restart"), b"B is back")
+            waited = time.monotonic() - t0
+        finally:
+            restarter.join()
+        assert 1.0 < waited < 30, waited
+        assert _read(os.path.join(lab.mnt_a, "after-restart")) == b"B is back"
+        keep.write(b"after restart\n")
+        keep.flush()
+    finally:
+        keep.close()
+    assert _read(os.path.join(lab.export, "kept-open.log")) == \
+        b"before restart\nafter restart\n"
+    # an immediate restart (no wait) is also survived
+    lab.stop_ganesha()
+    lab.start_ganesha()
+    assert sorted(os.listdir(lab.mnt_a)) == sorted(os.listdir(lab.mnt_b))
+    _write(os.path.join(lab.mnt_a, "again"), b"x")
+    assert _read(os.path.join(lab.mnt_b, "again")) == b"x"
+    with open(os.path.join(lab.root, "mount-b.log")) as f:
+        assert "reconnected" in f.read(), lab.logs()
+
+
+def test_sigterm_unmounts(lab):
+    assert lab.proc_a.poll() is None
+    lab.proc_a.send_signal(signal.SIGTERM)
+    rc = lab.proc_a.wait(timeout=20)
+    assert rc == 0, lab.logs()
+    assert not os.path.ismount(lab.mnt_a)
+    with open(os.path.join(lab.root, "mount-a.log")) as f:
+        text = f.read()
+    assert "mounted nfs://127.0.0.1%s" % PSEUDO in text
+    assert "unmounted %s" % lab.mnt_a in text
+    # B still works
+    assert _read(os.path.join(lab.mnt_b, "again")) == b"x"
