@@ -30,6 +30,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 import labgen
 from labgen.errors import EnvironmentProblem, LabgenError
 from labgen.events import NULL_EMITTER, Emitter
+from labgen.render import NFS_CAPABILITIES, image_tags
 from labgen.sources import (
     BASE_SUITE,
     DOWNLOAD_TIMEOUT,
@@ -68,16 +69,6 @@ MMDEBSTRAP_OPTIONS = (
     "--dpkgopt=path-exclude=/usr/share/doc/*",
     "--dpkgopt=path-include=/usr/share/doc/*/copyright",
 )
-# What ganesha needs with `--cap-drop ALL` (measured with libnfs clients creating, reading
-# and writing files as root and as uid 1000; no --privileged, which this engine refuses):
-NFS_CAPABILITIES = (
-    "DAC_READ_SEARCH",  # open_by_handle_at(): FSAL_VFS reaches every file by its kernel handle
-    "SETUID",  # per request ganesha takes the client's fsuid ...
-    "SETGID",  # ... and its groups (setgroups); without these it aborts on the first write
-    "DAC_OVERRIDE",  # No_Root_Squash: a root client may write into anyone's directories
-    "FOWNER",  # set times/modes on the files it creates for a client (else NFS4ERR_PERM)
-    "CHOWN",  # SETATTR owner/group from clients (chown over NFS)
-)
 LABEL_COMPONENT = "org.labgen.component"
 JENKINS_RUN_OPTIONS: dict[str, object] = {
     # labgen's FUSE NFS client in the Jenkins containers (the kernel has no NFS client)
@@ -90,14 +81,13 @@ def nfs_run_options(engine_version: str) -> dict[str, object]:
     """``docker run`` settings of the NFS container (SDK keyword names; compose has the same).
 
     Docker's default seccomp profile let ``name_to_handle_at(2)`` through only with
-    CAP_SYS_ADMIN until moby 23.0.7/24.0.3 (moby PR 45766); FSAL_VFS cannot export
-    anything without it. On such engines (20.10 here) the container runs without seccomp
-    filtering rather than with CAP_SYS_ADMIN; newer engines keep the default profile.
+    CAP_SYS_ADMIN until moby fixed it in mid-2023 (moby PRs 45766/45837, in 25.0 and
+    backported to some 23.0.x/24.0.x releases); FSAL_VFS cannot export anything without
+    it. On engines before 25.0 (20.10 here) the NFS container therefore runs without
+    seccomp filtering rather than with CAP_SYS_ADMIN; from 25.0 the default profile stays.
     """
     options: dict[str, object] = {"cap_drop": ["ALL"], "cap_add": list(NFS_CAPABILITIES)}
-    if _engine_before(engine_version, (23, 0, 7)) or (
-        engine_version.startswith("24.") and _engine_before(engine_version, (24, 0, 3))
-    ):
+    if _engine_before(engine_version, (25, 0, 0)):
         options["security_opt"] = ["seccomp=unconfined"]
     return options
 
@@ -127,33 +117,51 @@ class ImageBuild:
 
 @dataclass
 class BuildResult:
-    images: dict[str, ImageBuild] = field(default_factory=dict)  # by tag
+    images: list[ImageBuild] = field(default_factory=list)  # in build order: base, haproxy, nfs, jenkins
     tags: dict[str, str] = field(default_factory=dict)  # service -> tag, as image_tags()
-    haproxy_version: str = ""
-    haproxy_source: HAProxySource | None = None
-    jenkins_flavour: Flavour = "lite"
-    jenkins_reason: str = ""
+    haproxy_version: str = ""  # the version actually built (may differ from the lab's)
+    haproxy_source: HAProxySource | None = None  # where it came from, and why (str() says it)
+    flavour: Flavour = "lite"  # the Jenkins flavour built
+    flavour_reason: str = ""
+
+    @property
+    def by_tag(self) -> dict[str, ImageBuild]:
+        return {image.tag: image for image in self.images}
 
     @property
     def built(self) -> list[str]:
-        return [tag for tag, image in self.images.items() if not image.cached]
+        return [image.tag for image in self.images if not image.cached]
 
     @property
     def cached(self) -> list[str]:
-        return [tag for tag, image in self.images.items() if image.cached]
+        return [image.tag for image in self.images if image.cached]
 
-
-def image_tags(lab: Lab, haproxy_version: str, flavour: Flavour) -> dict[str, str]:
-    """service -> image tag, for the generator and the runner."""
-    del lab  # every lab of this labgen version uses the same images
-    return {
-        "base": BASE_TAG,
-        "haproxy": f"labgen/haproxy:{haproxy_version}",
-        "nfs": NFS_TAG,
-        "jenkins": f"labgen/jenkins:{JENKINS_VERSION}"
-        if flavour == "real"
-        else f"labgen/jenkins-lite:{JENKINS_VERSION}",
-    }
+    def to_json(self) -> dict[str, Any]:
+        source = self.haproxy_source
+        return {
+            "images": [
+                {
+                    "name": image.name,
+                    "tag": image.tag,
+                    "id": image.image_id,
+                    "cached": image.cached,
+                    "seconds": round(image.seconds, 1),
+                    "size": image.size,
+                    "content_hash": image.content_hash,
+                }
+                for image in self.images
+            ],
+            "tags": dict(self.tags),
+            "haproxy": {
+                "version": self.haproxy_version,
+                "requested": source.requested if source else None,
+                "source": source.origin if source else None,
+                "sha256": source.sha256 if source else None,
+                "debian_version": source.debian_version if source else None,
+                "reason": source.reason if source else None,
+            },
+            "jenkins": {"flavour": self.flavour, "reason": self.flavour_reason},
+        }
 
 
 def images_root() -> Path:
@@ -197,7 +205,7 @@ def build_images(
     jenkins_war: Path | None = None,
     jdk: Path | None = None,
     emitter: Emitter = NULL_EMITTER,
-    jenkins_mirror: str = "official",
+    mirror: str = "official",
     rebuild: bool = False,
     download_timeout: float = DOWNLOAD_TIMEOUT,
     network_mode: str | None = None,
@@ -214,7 +222,7 @@ def build_images(
     root = images_root()
 
     base = _ensure_base(client, emitter=emitter, rebuild=rebuild)
-    result.images[base.tag] = base
+    result.images.append(base)
 
     source = resolve_haproxy_source(
         lab.haproxy.version, explicit=haproxy_source, timeout=download_timeout, emitter=emitter
@@ -222,7 +230,7 @@ def build_images(
     result.haproxy_source = source
     result.haproxy_version = source.version
     haproxy = _build_haproxy(client, root, source, base, emitter=emitter, rebuild=rebuild, network_mode=network_mode)
-    result.images[haproxy.tag] = haproxy
+    result.images.append(haproxy)
 
     nfs = _build_image(
         client,
@@ -236,13 +244,11 @@ def build_images(
         rebuild=rebuild,
         network_mode=network_mode,
     )
-    result.images[nfs.tag] = nfs
+    result.images.append(nfs)
 
-    flavour, reason, war, jdk_info = _choose_jenkins(
-        lab, jenkins, jenkins_war, jdk, jenkins_mirror, download_timeout, emitter
-    )
-    result.jenkins_flavour, result.jenkins_reason = flavour, reason
-    tags = image_tags(lab, source.version, flavour)
+    flavour, reason, war, jdk_info = _choose_jenkins(lab, jenkins, jenkins_war, jdk, mirror, download_timeout, emitter)
+    result.flavour, result.flavour_reason = flavour, reason
+    tags = image_tags(lab.with_haproxy_version(source.version), flavour)
     jenkins_root = root / "jenkins"
     if flavour == "real":
         assert war is not None and jdk_info is not None
@@ -272,7 +278,21 @@ def build_images(
         rebuild=rebuild,
         network_mode=network_mode,
     )
-    result.images[jenkins_image.tag] = jenkins_image
+    result.images.append(jenkins_image)
+    if lab.profile == "ha":
+        controller = _build_image(
+            client,
+            name="controller",
+            tag=tags["controller"],
+            entries=_tree(root / "controller"),
+            dockerfile="Dockerfile",
+            buildargs={"BASE_IMAGE": BASE_TAG},
+            base=base,
+            emitter=emitter,
+            rebuild=rebuild,
+            network_mode=network_mode,
+        )
+        result.images.append(controller)
     result.tags = tags
     return result
 
@@ -438,7 +458,10 @@ def debian_patches(archive: Path) -> dict[str, bytes]:
 
 
 def _jenkins_common(jenkins_root: Path) -> list[tuple[str, Path | bytes]]:
-    entries: list[tuple[str, Path | bytes]] = [("entrypoint.sh", jenkins_root / "entrypoint.sh")]
+    entries: list[tuple[str, Path | bytes]] = [
+        ("entrypoint.sh", jenkins_root / "entrypoint.sh"),
+        ("jenkins-healthcheck", jenkins_root / "jenkins-healthcheck"),
+    ]
     entries += _tree(jenkins_root / "nfsmount", "nfsmount")
     return entries
 

@@ -16,14 +16,23 @@ from labgen.errors import LabgenError
 from labgen.spec import Lab
 
 SECRETS_FILE = "secrets.env"
-# Capabilities nfs-ganesha needs to serve a VFS export as any user, without --privileged.
-NFS_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "SETGID", "SETUID")
+# What nfs-ganesha needs with `--cap-drop ALL` (measured with libnfs clients creating, reading
+# and writing files as root and as uid 1000; no --privileged, which this engine refuses):
+NFS_CAPABILITIES = (
+    "DAC_READ_SEARCH",  # open_by_handle_at(): FSAL_VFS reaches every file by its kernel handle
+    "SETUID",  # per request ganesha takes the client's fsuid ...
+    "SETGID",  # ... and its groups (setgroups); without these it aborts on the first write
+    "DAC_OVERRIDE",  # No_Root_Squash: a root client may write into anyone's directories
+    "FOWNER",  # set times/modes on the files it creates for a client (else NFS4ERR_PERM)
+    "CHOWN",  # SETATTR owner/group from clients (chown over NFS)
+)
 
 
 def image_tags(lab: Lab, flavour: str = "lite") -> dict[str, str]:
     """The image each service runs; `labgen build` produces exactly these tags."""
     jenkins = "labgen/jenkins" if flavour == "real" else "labgen/jenkins-lite"
     return {
+        "base": "labgen/base:bookworm",
         "haproxy": f"labgen/haproxy:{lab.haproxy.version}",
         "nfs": "labgen/nfs-ganesha:4.3",
         "jenkins": f"{jenkins}:{lab.jenkins.version}",
@@ -113,7 +122,8 @@ def lab_secrets(lab: Lab, existing: dict[str, str]) -> dict[str, str]:
         "LABGEN_STATS_PASSWORD": lab.stats.password or keep_or_new("LABGEN_STATS_PASSWORD"),
         "JENKINS_ADMIN_USER": existing.get("JENKINS_ADMIN_USER", "admin"),
         "JENKINS_ADMIN_PASSWORD": keep_or_new("JENKINS_ADMIN_PASSWORD"),
-        "JENKINS_ADMIN_TOKEN": existing.get("JENKINS_ADMIN_TOKEN") or secrets.token_hex(17),
+        # Jenkins' fixed API tokens are "11" and 32 hex digits (ApiTokenStore.addFixedNewToken).
+        "JENKINS_ADMIN_TOKEN": existing.get("JENKINS_ADMIN_TOKEN") or "11" + secrets.token_hex(16),
     }
 
 

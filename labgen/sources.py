@@ -36,7 +36,7 @@ DOWNLOAD_TIMEOUT = 10.0  # seconds; the official hosts are unreachable on many l
 BASE_SUITE = "bookworm"  # the Debian release every image is built on
 
 HAProxyOrigin = Literal["official", "debian", "local"]
-WarOrigin = Literal["local", "cache", "official", "tuna"]
+WarOrigin = Literal["local", "cache", "official", "tsinghua"]
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,10 @@ JENKINS_WAR_SHA256: dict[str, str] = {
 }
 JENKINS_MIRRORS: dict[str, str] = {
     "official": "https://get.jenkins.io/war-stable/{version}/jenkins.war",
-    # the article's mirror (Tsinghua University), for machines in mainland China
-    "tuna": "https://mirrors.tuna.tsinghua.edu.cn/jenkins/war-stable/{version}/jenkins.war",
+    # the article's mirror (Tsinghua University, "TUNA"), for machines in mainland China
+    "tsinghua": "https://mirrors.tuna.tsinghua.edu.cn/jenkins/war-stable/{version}/jenkins.war",
 }
+JENKINS_MIRRORS["tuna"] = JENKINS_MIRRORS["tsinghua"]
 
 
 class DownloadError(LabgenError):
@@ -212,6 +213,10 @@ class HAProxySource:
     reason: str  # one sentence for the user
     debian_version: str | None = None  # e.g. "2.6.12-1+deb12u3" when origin == "debian"
     debian_archive: Path | None = None  # Debian's debian.tar.xz (its patches are applied)
+
+    def __str__(self) -> str:
+        """What the CLI shows, e.g. "debian 2.6.12-1+deb12u3" or "official 2.0.8"."""
+        return f"{self.origin} {self.debian_version or self.version}"
 
     @property
     def subversion(self) -> str:
@@ -770,7 +775,7 @@ def resolve_jenkins_war(
     emitter: Emitter = NULL_EMITTER,
 ) -> JenkinsWar:
     """jenkins.war for ``version``: ``--jenkins-war`` > cache > download from ``mirror``
-    (``official`` or the article's ``tuna``); verified against its sha256 in every case.
+    (``official`` or the article's ``tsinghua``); verified against its sha256 in every case.
     Raises EnvironmentProblem naming what is missing and how to provide it."""
     cache = cache or cache_dir()
     sha = sha256 or JENKINS_WAR_SHA256.get(version)
@@ -810,7 +815,7 @@ def resolve_jenkins_war(
             f"jenkins.war {version} is not available: not given, not in the cache ({cache}), and {exc.message}",
             hint=hint,
         ) from None
-    return JenkinsWar(path, version, sha, "tuna" if mirror == "tuna" else "official")
+    return JenkinsWar(path, version, sha, "official" if mirror == "official" else "tsinghua")
 
 
 @dataclass(frozen=True)

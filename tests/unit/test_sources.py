@@ -247,6 +247,7 @@ def test_haproxy_unreachable_falls_back_to_debian_and_says_so(
     warning = next(w for w in recorder.warnings() if "instead" in w)
     assert "official 2.0.8 tarball unreachable" in warning and "Debian's 2.6.12" in warning
     assert source.reason == warning
+    assert str(source) == "debian 2.6.12-1+deb12u3"
 
 
 def test_haproxy_nothing_reachable_at_all_names_what_to_do(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -285,7 +286,7 @@ def test_the_articles_mirror_is_selectable(cache: Path, monkeypatch: pytest.Monk
         raise sources.DownloadError(f"{url}: unreachable")
 
     monkeypatch.setattr(sources, "download", fake_download)
-    for mirror in ("official", "tuna"):
+    for mirror in ("official", "tsinghua"):
         with pytest.raises(EnvironmentProblem):
             resolve_jenkins_war("2.190.2", cache=cache, mirror=mirror)
     assert urls == [
@@ -378,3 +379,36 @@ def test_debian_versions_sort_like_dpkg() -> None:
         "2.6.12-1+deb12u4",
         "1:1.0-1",
     ]
+
+
+# --------------------------------------------------------------------------- Jenkins flavour
+
+
+def test_auto_without_war_or_jdk_chooses_lite_loudly_and_touches_no_network(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, no_network: None, recorder: Recorder
+) -> None:
+    from labgen.images import _choose_jenkins
+    from labgen.spec import Lab
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    flavour, reason, war, jdk = _choose_jenkins(Lab(), "auto", None, None, "official", 2, recorder.emitter)
+    assert (flavour, war, jdk) == ("lite", None, None)
+    assert "JDK" in reason and "jenkins.war 2.190.2" in reason
+    assert any(w.startswith("USING THE LITE JENKINS STAND-IN, NOT JENKINS") for w in recorder.warnings())
+
+
+def test_real_without_its_artifacts_names_what_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from labgen.images import _choose_jenkins
+    from labgen.spec import Lab
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+
+    def unreachable(url: str, sha256: str, name: str, **kwargs: object) -> Path:
+        raise sources.DownloadError(f"{url}: unreachable (test)")
+
+    monkeypatch.setattr(sources, "download", unreachable)
+    with pytest.raises(EnvironmentProblem) as info:
+        _choose_jenkins(Lab(), "real", None, None, "official", 2, Emitter())
+    text = str(info.value)
+    assert "cannot build the real Jenkins 2.190.2 image" in text
+    assert "--jdk PATH" in text and "--jenkins-war PATH" in text and "--jenkins lite" in text

@@ -1,0 +1,74 @@
+"""Shared helpers for the benchmarks: labs under their own names and ports, JSON results."""
+
+from __future__ import annotations
+
+import json
+import platform
+import socket
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from labgen import runtime
+from labgen.events import Emitter, Event
+from labgen.spec import load_lab
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def printer() -> Emitter:
+    emitter = Emitter()
+
+    def show(event: Event) -> None:
+        if not event.kind.endswith(".progress"):
+            print(f"  {event.message}", flush=True)
+
+    emitter.subscribe(show)
+    return emitter
+
+
+def start(name: str, **overrides: Any) -> runtime.UpResult:
+    runtime.down(name, volumes=True)
+    ports = {"ports.http": free_port(), "ports.stats": free_port(), "ports.agent": free_port()}
+    lab = load_lab(None, {"name": name, **ports, **overrides})
+    return runtime.up(lab, emitter=printer())
+
+
+def stats(values: list[float | None]) -> dict[str, float | None]:
+    present = [v for v in values if v is not None]
+    return {
+        "median": round(statistics.median(present), 3) if present else None,
+        "worst": round(max(present), 3) if present else None,
+        "n": len(present),
+        "missing": len(values) - len(present),
+    }
+
+
+def save(kind: str, data: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = RESULTS / f"{kind}-{stamp}.json"
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": platform.node(), "cpus": _cpus()}
+    path.write_text(json.dumps({"meta": meta, **data}, indent=2, default=str))
+    return path
+
+
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> str:
+    cells = [headers, *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    lines.insert(1, "-|-".join("-" * w for w in widths))
+    return "\n".join(lines)

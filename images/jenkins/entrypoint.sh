@@ -1,0 +1,79 @@
+#!/bin/sh
+# labgen's Jenkins entrypoint, shared by the real and the lite flavour (run under tini).
+#
+# 1. NFS_URL set (nfs://SERVER/PSEUDO?version=4[&nfsport=N]): mount it at NFS_MOUNTPOINT
+#    (default /var/lib/data, the article's mount point) with labgen's FUSE NFS client,
+#    which goes to the background once mounted; then wait until the mount is really up.
+#    Needs /dev/fuse and CAP_SYS_ADMIN (docker run --device /dev/fuse --cap-add SYS_ADMIN).
+# 2. mkdir -p "$JENKINS_HOME" (default /var/lib/data/jenkins, the article's).
+# 3. exec the given command, or the flavour's Jenkins: lite = python3 jenkins_lite.py,
+#    real = java -jar jenkins.war with the article's options.
+#
+# JENKINS_UID / JENKINS_GID (default 0, as the article ran it): the identity sent to the
+# NFS server and the one Jenkins runs as (privileges are dropped with setpriv).
+set -eu
+
+log() { echo "labgen-jenkins: $*" >&2; }
+
+export JENKINS_HOME="${JENKINS_HOME:-/var/lib/data/jenkins}"
+mountpoint_dir="${NFS_MOUNTPOINT:-/var/lib/data}"
+run_uid="${JENKINS_UID:-0}"
+run_gid="${JENKINS_GID:-$run_uid}"
+flavour="${LABGEN_JENKINS_FLAVOUR:-lite}"
+
+if [ -n "${NFS_URL:-}" ]; then
+    mkdir -p "$mountpoint_dir"
+    if mountpoint -q "$mountpoint_dir"; then
+        log "$mountpoint_dir is already a mount point; not mounting $NFS_URL"
+    else
+        if [ ! -c /dev/fuse ]; then
+            log "/dev/fuse is missing: run the container with --device /dev/fuse --cap-add SYS_ADMIN"
+            exit 1
+        fi
+        log "mounting $NFS_URL at $mountpoint_dir"
+        # shellcheck disable=SC2086  # NFS_MOUNT_OPTS holds extra options, split on purpose
+        python3 /opt/labgen/labgen_nfsmount.py "$NFS_URL" "$mountpoint_dir" \
+            --wait "${NFS_WAIT:-60}" --uid "$run_uid" --gid "$run_gid" ${NFS_MOUNT_OPTS:-}
+        tries=0
+        until mountpoint -q "$mountpoint_dir" && grep -qs " $mountpoint_dir fuse" /proc/mounts; do
+            tries=$((tries + 1))
+            if [ "$tries" -gt 150 ]; then
+                log "$NFS_URL did not appear at $mountpoint_dir within 30 s"
+                exit 1
+            fi
+            sleep 0.2
+        done
+        log "mounted: $(grep -s " $mountpoint_dir fuse" /proc/mounts | cut -d' ' -f1-3)"
+    fi
+fi
+
+mkdir -p "$JENKINS_HOME"
+if [ "$run_uid" != 0 ]; then
+    chown "$run_uid:$run_gid" "$JENKINS_HOME" 2>/dev/null || true
+fi
+
+if [ "$flavour" = real ]; then
+    # First-start settings (admin user, API token, URL, agent port) as init scripts, like
+    # the official image's /usr/share/jenkins/ref; refreshed on every start.
+    mkdir -p "$JENKINS_HOME/init.groovy.d"
+    cp /usr/share/jenkins/ref/init.groovy.d/*.groovy "$JENKINS_HOME/init.groovy.d/"
+fi
+
+if [ "$#" -eq 0 ]; then
+    if [ "$flavour" = real ]; then
+        # shellcheck disable=SC2086  # JAVA_OPTS / JENKINS_OPTS are option lists
+        set -- java -Duser.home="$JENKINS_HOME" \
+            -Djenkins.install.runSetupWizard=false \
+            -Djenkins.model.Jenkins.slaveAgentPort="${JENKINS_SLAVE_AGENT_PORT:-8181}" \
+            -Djenkins.slaves.DefaultJnlpSlaveReceiver.disableStrictVerification=true \
+            ${JAVA_OPTS:-} -jar /usr/share/jenkins/jenkins.war \
+            --httpPort="${JENKINS_HTTP_PORT:-8080}" ${JENKINS_OPTS:-}
+    else
+        set -- python3 /opt/labgen/jenkins_lite.py
+    fi
+fi
+
+if [ "$run_uid" != 0 ]; then
+    exec setpriv --reuid="$run_uid" --regid="$run_gid" --clear-groups -- "$@"
+fi
+exec "$@"

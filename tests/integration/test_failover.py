@@ -1,0 +1,123 @@
+"""Issue 5: break the lab; the ha profile fails over by itself and loses nothing."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from labgen import haproxy_stats, verify
+from labgen.cli import run
+from labgen.runtime import _container_health
+from tests.integration.conftest import RunningLab, _remove_lab, requires_docker, start_lab
+
+pytestmark = [requires_docker, pytest.mark.integration]
+
+
+@pytest.fixture(scope="module")
+def lab(state_home: Path) -> Iterator[RunningLab]:
+    name = "it-failover"
+    try:
+        yield start_lab(name)
+    finally:
+        _remove_lab(name)
+
+
+def _haproxy_status(lab: RunningLab, server: str) -> str:
+    s = lab.secrets
+    states = haproxy_stats.fetch("127.0.0.1", lab.lab.ports.stats, s["LABGEN_STATS_USER"], s["LABGEN_STATS_PASSWORD"])
+    return next(x.status for x in states if x.proxy == "jenkins" and x.server == server)
+
+
+def _agent_banner(lab: RunningLab) -> bytes:
+    with socket.create_connection(("127.0.0.1", lab.lab.ports.agent), timeout=5) as conn:
+        conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        conn.settimeout(5)
+        data = b""
+        while chunk := conn.recv(4096):
+            data += chunk
+        return data
+
+
+def _wait_healthy(lab: RunningLab, service: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while _container_health(lab.name, service) != "healthy":
+        assert time.monotonic() < deadline, f"{service} not healthy after {timeout} s"
+        time.sleep(0.5)
+
+
+def test_kill_the_active_master_fails_over_without_a_manual_step(lab: RunningLab) -> None:
+    client = lab.client()
+    job = f"before-kill-{uuid.uuid4().hex[:8]}"
+    created = client.create_job(job)
+    assert created.status == 200 and created.served_by == "jenkins01"
+
+    assert run(["chaos", "kill", "jenkins01", "--lab", lab.name]) == 0
+    deadline = time.monotonic() + 60
+    answers_from_02 = []
+    while time.monotonic() < deadline and len(answers_from_02) < 10:
+        reply, jobs = client.list_jobs()
+        if reply.status == 200:
+            assert reply.served_by == "jenkins02", "jenkins01 is dead: nobody else may answer"
+            answers_from_02.append(jobs)
+        time.sleep(0.1)
+    assert answers_from_02, "HAProxy never answered from jenkins02"
+    assert all(jobs is not None and job in jobs for jobs in answers_from_02), "jenkins02 served stale jobs"
+    assert b"Jenkins-Agent-Protocols" in _agent_banner(lab)
+
+    # jenkins02 works on; jenkins01 comes back as a standby and takes nothing back.
+    after = f"after-kill-{uuid.uuid4().hex[:8]}"
+    assert client.create_job(after).status == 200
+    assert client.build_job(after).status == 201
+    assert run(["chaos", "start", "jenkins01", "--lab", lab.name]) == 0
+    _wait_healthy(lab, "jenkins01")
+    time.sleep(3 * lab.lab.haproxy.check.inter_ms / 1000)
+    assert _haproxy_status(lab, "jenkins01").startswith("MAINT")
+    served = {client.list_jobs()[0].served_by for _ in range(20)}
+    assert served == {"jenkins02"}, "traffic flapped back"
+    _reply, jobs = client.list_jobs()
+    assert jobs is not None and {job, after} <= jobs
+    assert client.build_job(after).status == 201
+    assert client.job_builds(after) == [2, 1]
+
+
+@pytest.mark.parametrize("action", ["pause", "partition", "stop"])
+def test_verify_failover_variants(lab: RunningLab, action: str) -> None:
+    result = verify.run_failover(lab.name, action=action, trials=1, timeout=60)
+    trial = result.trials[0]
+    assert trial.verdict == "pass", trial.reasons
+    assert trial.lost == [] and trial.unexpected == []
+    assert trial.detection_s is not None and trial.consistent_s is not None
+    assert trial.consistent_s >= trial.first_success_s >= 0  # type: ignore[operator]
+    assert trial.survivor not in (None, trial.target)
+
+
+def test_verify_cli_writes_json_junit_and_html(lab: RunningLab, tmp_path: Path) -> None:
+    report = tmp_path / "report"
+    assert run(["verify", "failover", "--lab", lab.name, "--action", "kill", "--report", str(report)]) == 0
+    result = json.loads((report / "result.json").read_text())
+    assert result["verdict"] == "pass" and result["summary"]["lost_writes"] == 0
+    assert "<testsuite" in (report / "junit.xml").read_text()
+    html = (report / "report.html").read_text()
+    assert "<svg" in html and "PASS" in html
+
+
+def test_the_article_profile_needs_the_manual_reload(state_home: Path) -> None:
+    name = "it-article"
+    try:
+        article = start_lab(name, "--profile", "article", "--haproxy-version", "2.6.12")
+        result = verify.run_failover(
+            article.name, target="jenkins01", action="kill", trials=1, timeout=40, manual_reload_after=8
+        )
+        trial = result.trials[0]
+        assert trial.verdict == "fail"
+        assert trial.first_success_s is not None  # HAProxy does switch to jenkins02...
+        assert trial.manual_reload_s is not None  # ...but its jobs were stale until the manual reload
+        assert any("manual reload" in reason for reason in trial.reasons)
+    finally:
+        _remove_lab(name)

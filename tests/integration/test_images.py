@@ -1,0 +1,374 @@
+"""Issue 3: the images build from nothing (cached by content afterwards) and work.
+
+The first run on a machine builds the base (mmdebstrap), HAProxy (compiled) and the NFS
+server for real, which takes minutes; later runs find them by their content hash. Every
+container, volume and network a test starts carries ``org.labgen.test=1`` and is removed
+when the test ends, whatever happened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from labgen import images, sources
+from labgen.errors import EnvironmentProblem
+from labgen.events import Emitter, Event
+from labgen.spec import Lab
+
+TEST_LABEL = {"org.labgen.test": "1"}
+
+
+def _docker() -> Any:
+    try:
+        return images.docker_client()
+    except EnvironmentProblem:
+        return None
+
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(_docker() is None, reason="Docker engine not reachable"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Resources:
+    """Containers, volumes and networks a test made; all removed at teardown."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.containers: list[Any] = []
+        self.volumes: list[Any] = []
+        self.networks: list[Any] = []
+
+    def volume(self) -> Any:
+        volume = self.client.volumes.create(name=f"labgen-test-{uuid.uuid4().hex[:12]}", labels=TEST_LABEL)
+        self.volumes.append(volume)
+        return volume
+
+    def network(self) -> Any:
+        network = self.client.networks.create(f"labgen-test-{uuid.uuid4().hex[:12]}", labels=TEST_LABEL)
+        self.networks.append(network)
+        return network
+
+    def run(self, image: str, command: Any = None, **kwargs: Any) -> Any:
+        kwargs.setdefault("name", f"labgen-test-{uuid.uuid4().hex[:12]}")
+        container = self.client.containers.create(image, command, labels=TEST_LABEL, **kwargs)
+        self.containers.append(container)
+        container.start()
+        return container
+
+    def once(self, image: str, command: Any, **kwargs: Any) -> tuple[int, str]:
+        """Run a command to completion; (exit code, output)."""
+        container = self.run(image, command, **kwargs)
+        code = container.wait(timeout=120)["StatusCode"]
+        return int(code), container.logs().decode(errors="replace")
+
+    def cleanup(self) -> None:
+        for container in reversed(self.containers):
+            with contextlib.suppress(Exception):
+                container.remove(force=True, v=True)
+        for volume in self.volumes:
+            with contextlib.suppress(Exception):
+                volume.remove(force=True)
+        for network in self.networks:
+            with contextlib.suppress(Exception):
+                network.remove()
+
+
+@pytest.fixture(scope="module")
+def client() -> Any:
+    return _docker()
+
+
+@pytest.fixture(scope="module")
+def built(client: Any) -> images.BuildResult:
+    events: list[Event] = []
+    emitter = Emitter()
+    emitter.subscribe(events.append)
+    started = time.monotonic()
+    result = images.build_images(Lab(), emitter=emitter, client=client)
+    took = time.monotonic() - started
+    summary = ", ".join(
+        f"{image.tag} {'cached' if image.cached else f'built in {image.seconds:.0f} s'} ({image.size / 1e6:.0f} MB)"
+        for image in result.images
+    )
+    print(f"\nbuild_images: {took:.0f} s: {summary}")
+    for event in events:
+        if event.level == "warn":
+            print(f"  warn: {event.message}")
+    return result
+
+
+@pytest.fixture
+def resources(client: Any) -> Iterator[Resources]:
+    tracker = Resources(client)
+    try:
+        yield tracker
+    finally:
+        tracker.cleanup()
+
+
+def test_every_image_is_built_and_labelled(built: images.BuildResult, client: Any) -> None:
+    assert set(built.tags) == {"base", "haproxy", "nfs", "jenkins"}
+    for service, tag in built.tags.items():
+        labels = client.images.get(tag).labels
+        assert labels[images.HASH_LABEL] == built.by_tag[tag].content_hash, tag
+        assert labels["org.labgen.component"] == service
+    assert built.tags["haproxy"] == f"labgen/haproxy:{built.haproxy_version}"
+    assert built.haproxy_source is not None and built.haproxy_source.reason
+    assert built.flavour in ("real", "lite") and built.flavour_reason
+    assert built.to_json()["haproxy"]["version"] == built.haproxy_version
+
+
+def test_a_second_build_finds_everything_in_the_cache(built: images.BuildResult, client: Any) -> None:
+    again = images.build_images(Lab(), client=client)
+    assert again.built == []
+    assert [(image.tag, image.image_id) for image in again.images] == [
+        (image.tag, image.image_id) for image in built.images
+    ]
+
+
+def test_haproxy_reports_the_version_in_its_label(built: images.BuildResult, client: Any, resources: Resources) -> None:
+    tag = built.tags["haproxy"]
+    labels = client.images.get(tag).labels
+    assert labels["org.labgen.haproxy.version"] == built.haproxy_version
+    assert labels["org.labgen.haproxy.source"] == built.haproxy_source.origin  # type: ignore[union-attr]
+    assert labels["org.labgen.haproxy.sha256"] == built.haproxy_source.sha256  # type: ignore[union-attr]
+    code, output = resources.once(tag, ["-vv"])
+    assert code == 0, output
+    first = output.splitlines()[0]
+    assert f"version {labels['org.labgen.haproxy.version']}" in first, first
+    assert "+OPENSSL" in output and "+PCRE2_JIT" in output and "+ZLIB" in output
+    assert "Prometheus exporter" in output or "PROMEX" in output
+
+
+def _lab_config(version: str) -> str:
+    """A small config in the lab's shape (names that resolve only inside the lab)."""
+    legacy = version.startswith("2.0.")
+    return f"""global
+    maxconn 2000
+    uid 200
+    gid 200
+    chroot /var/empty
+{"    nbproc 1" if legacy else ""}
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+    default-server init-addr last,libc,none
+listen admin_stats
+    bind *:8001
+    stats enable
+    stats uri /haproxy?stats
+    stats realm welcome\\ Haproxy
+    stats auth admin:123456
+listen jenkins_agent
+    mode tcp
+    bind *:8181
+    server jenkins01 jenkins01:8181 check inter 1s
+    server jenkins02 jenkins02:8181 check inter 1s backup
+frontend jenkins_proxy
+    bind *:80
+    option forwardfor
+    http-request add-header X-Forwarded-Proto http
+    default_backend jenkins_proxy
+backend jenkins_proxy
+    option httpchk GET /login
+    option redispatch
+    retries 2
+    server jenkins01 jenkins01:8080 check inter 1000 rise 1 fall 1
+    server jenkins02 jenkins02:8080 check inter 1000 rise 1 fall 1 backup
+"""
+
+
+def test_haproxy_accepts_a_lab_config(built: images.BuildResult, resources: Resources, tmp_path: Path) -> None:
+    (tmp_path / "haproxy.cfg").write_text(_lab_config(built.haproxy_version))
+    code, output = resources.once(
+        built.tags["haproxy"],
+        ["-c", "-f", "/cfg/haproxy.cfg"],
+        volumes={str(tmp_path): {"bind": "/cfg", "mode": "ro"}},
+    )
+    assert code == 0, output
+    assert "Configuration file is valid" in output
+
+
+def test_haproxy_runs_as_uid_200_chrooted_in_var_empty(built: images.BuildResult, resources: Resources) -> None:
+    port = free_port()
+    container = resources.run(built.tags["haproxy"], ports={"8001/tcp": ("127.0.0.1", port)})
+    body = b""
+    for _ in range(50):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/haproxy?stats;csv", timeout=2) as response:
+                body = response.read()
+                break
+        except OSError:
+            time.sleep(0.2)
+    assert body.startswith(b"# pxname,svname"), container.logs().decode()[-2000:]
+    top = container.top(ps_args="-o pid,uid,comm")
+    rows = [row for row in top["Processes"] if row[2] == "haproxy"]
+    assert sorted(row[1] for row in rows) == ["0", "200"], top  # master root (to reload), worker uid 200
+    worker_pid = next(row[0] for row in rows if row[1] == "200")
+    try:
+        worker_root = os.readlink(f"/proc/{worker_pid}/root")  # as the host sees it
+    except OSError:
+        worker_root = None  # not root on the host: the chroot cannot be inspected from here
+    if worker_root is not None:
+        assert worker_root.endswith("/var/empty"), worker_root
+    container.stop(timeout=10)  # STOPSIGNAL SIGUSR1: a graceful stop, well before the timeout
+    container.reload()
+    assert container.attrs["State"]["ExitCode"] == 0, container.logs().decode()[-2000:]
+
+
+def _nfs_container(client: Any, resources: Resources, built: images.BuildResult, **kwargs: Any) -> Any:
+    volume = resources.volume()
+    # a directory owned by uid 1000, as a non-root Jenkins would have
+    code, output = resources.once(
+        built.tags["base"],
+        ["sh", "-c", "mkdir /export/jenkins && chown 1000:1000 /export/jenkins"],
+        volumes={volume.name: {"bind": "/export", "mode": "rw"}},
+    )
+    assert code == 0, output
+    options = images.nfs_run_options(client.version()["Version"])
+    mounts = {volume.name: {"bind": "/export", "mode": "rw"}}
+    container = resources.run(built.tags["nfs"], volumes=mounts, **options, **kwargs)
+    return container, volume
+
+
+def _wait_healthy(container: Any, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        container.reload()
+        state = container.attrs["State"]
+        if state.get("Health", {}).get("Status") == "healthy":
+            return
+        if state["Status"] != "running":
+            break
+        time.sleep(0.5)
+    raise AssertionError(f"NFS server not healthy: {container.logs().decode()[-3000:]}")
+
+
+@pytest.mark.skipif(
+    not (shutil.which("nfs-ls") and shutil.which("nfs-cp")),
+    reason="no libnfs client on this machine (apt-get install libnfs-utils)",
+)
+def test_nfs_serves_an_export_that_a_libnfs_client_lists_and_writes(
+    built: images.BuildResult, client: Any, resources: Resources, tmp_path: Path
+) -> None:
+    port = free_port()
+    container, volume = _nfs_container(client, resources, built, ports={"2049/tcp": ("127.0.0.1", port)})
+    _wait_healthy(container)
+    base = "nfs://127.0.0.1/data"
+    query = f"version=4&nfsport={port}"
+    source = tmp_path / "hello.txt"
+    source.write_text("hello over NFSv4\n")
+    subprocess.run(["nfs-cp", str(source), f"{base}/hello.txt?{query}"], check=True, capture_output=True, timeout=30)
+    subprocess.run(
+        ["nfs-cp", str(source), f"{base}/jenkins/as-1000.txt?{query}&uid=1000&gid=1000"],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    listing = subprocess.run(["nfs-ls", f"{base}?{query}"], check=True, capture_output=True, text=True, timeout=30)
+    assert "hello.txt" in listing.stdout and "jenkins" in listing.stdout
+    listing = subprocess.run(
+        ["nfs-ls", f"{base}/jenkins?{query}"], check=True, capture_output=True, text=True, timeout=30
+    )
+    assert "as-1000.txt" in listing.stdout
+    back = tmp_path / "back.txt"
+    subprocess.run(["nfs-cp", f"{base}/hello.txt?{query}", str(back)], check=True, capture_output=True, timeout=30)
+    assert back.read_text() == "hello over NFSv4\n"
+    # the files are on the named volume, with the clients' owners
+    code, output = resources.once(
+        built.tags["base"],
+        ["sh", "-c", "cat /export/hello.txt; stat -c '%n %u' /export/hello.txt /export/jenkins/as-1000.txt"],
+        volumes={volume.name: {"bind": "/export", "mode": "ro"}},
+    )
+    assert code == 0, output
+    assert "hello over NFSv4" in output
+    assert "/export/hello.txt 0" in output and "/export/jenkins/as-1000.txt 1000" in output
+    assert container.attrs["HostConfig"]["Privileged"] is False
+
+
+def test_nfs_refuses_an_export_on_the_overlay_root(
+    built: images.BuildResult, client: Any, resources: Resources
+) -> None:
+    options = images.nfs_run_options(client.version()["Version"])
+    code, output = resources.once(
+        built.tags["nfs"], None, environment={"NFS_EXPORT_DIR": "/srv/not-a-volume"}, **options
+    )
+    assert code == 1
+    assert "/srv/not-a-volume is not a mounted volume" in output
+
+
+def test_nfs_without_a_volume_gets_an_anonymous_one_and_serves(
+    built: images.BuildResult, client: Any, resources: Resources
+) -> None:
+    container = resources.run(built.tags["nfs"], **images.nfs_run_options(client.version()["Version"]))
+    _wait_healthy(container)
+    assert any(m["Destination"] == "/export" and m["Type"] == "volume" for m in container.attrs["Mounts"])
+
+
+@pytest.mark.skipif(not Path("/dev/fuse").exists(), reason="no /dev/fuse on this machine")
+def test_jenkins_image_mounts_the_export_through_fuse(
+    built: images.BuildResult, client: Any, resources: Resources
+) -> None:
+    network = resources.network()
+    nfs_name = f"labgen-test-nfs-{uuid.uuid4().hex[:8]}"
+    container, volume = _nfs_container(client, resources, built, name=nfs_name, network=network.name)
+    _wait_healthy(container)
+    code, output = resources.once(
+        built.tags["jenkins"],
+        ["sh", "-c", "echo written-by-jenkins > $JENKINS_HOME/probe && grep ' /var/lib/data ' /proc/mounts"],
+        environment={"NFS_URL": f"nfs://{nfs_name}/data?version=4"},
+        devices=["/dev/fuse:/dev/fuse:rwm"],
+        cap_add=["SYS_ADMIN"],
+        network=network.name,
+    )
+    assert code == 0, output
+    assert " /var/lib/data fuse" in output
+    code, output = resources.once(
+        built.tags["base"], ["cat", "/export/jenkins/probe"], volumes={volume.name: {"bind": "/export", "mode": "ro"}}
+    )
+    assert (code, output.strip()) == (0, "written-by-jenkins")
+
+
+def test_haproxy_source_says_which_version_is_built_and_why(built: images.BuildResult) -> None:
+    source = built.haproxy_source
+    assert source is not None and source.version == built.haproxy_version
+    if source.version != source.requested:
+        assert f"building Debian's {source.version}" in source.reason and "instead" in source.reason
+
+
+@pytest.mark.skipif(shutil.which("apt-get") is None, reason="no apt-get on this machine")
+def test_debian_source_package_is_fetched_with_a_temporary_apt_configuration(tmp_path: Path) -> None:
+    etc_before = sorted(str(p) for p in Path("/etc/apt").rglob("*"))
+    events: list[Event] = []
+    emitter = Emitter()
+    emitter.subscribe(events.append)
+    source = sources.debian_haproxy_source(cache=tmp_path / "cache", emitter=emitter)
+    assert source.version.startswith("2.6.")
+    assert source.orig.name.endswith(".orig.tar.gz") and source.orig.is_file()
+    assert source.debian is not None and source.debian.is_file()
+    assert sources.haproxy_tarball_version(source.orig) == source.version.split("-")[0]
+    assert sorted(str(p) for p in Path("/etc/apt").rglob("*")) == etc_before  # the host's apt is untouched
+    again = sources.debian_haproxy_source(cache=tmp_path / "cache")  # from the cache, no apt
+    assert again.version == source.version and again.orig.read_bytes() == source.orig.read_bytes()
