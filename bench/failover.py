@@ -12,9 +12,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import printer, save, start, stats, table  # noqa: E402
+from _common import printer, save, start, stats, table
 
-from labgen import runtime, verify  # noqa: E402
+from labgen import runtime, verify
 
 ACTIONS = ("kill", "stop", "pause", "partition")
 
@@ -50,16 +50,37 @@ def main() -> int:
                     "trials": [t.summary() for t in trials],
                 }
                 results[f"{profile}/{action}"] = entry
-                rows.append([
-                    profile, action, f"{entry['passed']}/{len(trials)}",
-                    _pair(entry["detection_s"]), _pair(entry["first_success_s"]), _pair(entry["consistent_s"]),
-                    f"{sum(entry['failed_requests'])}/{sum(entry['requests'])}",  # type: ignore[arg-type]
-                    entry["lost_writes"], entry["manual_reloads"],
-                ])
+                rows.append(
+                    [
+                        profile,
+                        action,
+                        f"{entry['passed']}/{len(trials)}",
+                        _pair(entry["detection_s"]),
+                        _pair(entry["first_success_s"]),
+                        _pair(entry["consistent_s"]),
+                        f"{sum(entry['failed_requests'])}/{sum(entry['requests'])}",  # type: ignore[arg-type]
+                        entry["lost_writes"],
+                        entry["manual_reloads"],
+                    ]
+                )
         finally:
             runtime.down(name, volumes=True)
-    print(table(["profile", "fault", "pass", "DOWN med/worst", "first 200 med/worst", "consistent med/worst",
-                 "failed GET", "lost writes", "manual reloads"], rows))
+    print(
+        table(
+            [
+                "profile",
+                "fault",
+                "pass",
+                "DOWN med/worst",
+                "first 200 med/worst",
+                "consistent med/worst",
+                "failed GET",
+                "lost writes",
+                "manual reloads",
+            ],
+            rows,
+        )
+    )
     print(f"written: {save('failover', {'trials_per_cell': args.trials, 'results': results})}")
     return 0
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import save, start, table  # noqa: E402
+from _common import save, start, table
 
-from labgen import docker_api, runtime  # noqa: E402
+from labgen import docker_api, runtime
 
 NAME = "bench-lifecycle"
 

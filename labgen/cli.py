@@ -625,7 +625,7 @@ def verify_failover(
                 _seconds(t.consistent_s),
                 f"{t.failed_requests}/{t.requests}",
                 f"{len(t.lost)}/{t.acknowledged}",
-                "yes" if t.agent_answered else "no",
+                _seconds(t.agent_s),
                 "[green]pass[/]" if t.verdict == "pass" else "[red]fail[/]",
             )
         out.print(table)

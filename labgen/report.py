@@ -184,7 +184,7 @@ def html_report(result: VerifyResult) -> str:
         f"<tr><td>{t.number}</td><td>{html.escape(t.action)} {html.escape(t.target)}</td>"
         f"<td>{_cell(t.detection_s)}</td><td>{_cell(t.first_success_s)}</td><td>{_cell(t.consistent_s)}</td>"
         f"<td>{t.failed_requests}/{t.requests}</td><td>{len(t.lost)}/{t.acknowledged}</td>"
-        f"<td>{'yes' if t.agent_answered else 'no'}</td><td>{t.verdict}</td>"
+        f"<td>{_cell(t.agent_s)}</td><td>{t.verdict}</td>"
         f"<td>{html.escape('; '.join(t.reasons)) or '-'}</td></tr>"
         for t in result.trials
     )
@@ -205,8 +205,10 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}.pass{{color:#2e9e
 <b>{html.escape(result.action)}</b>, probes at {result.rate:.0f} requests/s through HAProxy.</p>
 {flavour_note}
 <p>Detection: HAProxy marks the target DOWN. First success: the first 200 from another master.
-Data-consistent: the first 200 from another master that lists every job acknowledged before the fault.
-Lost writes: acknowledged creates missing at the end (set check).</p>
+Data-consistent: the first such 200 that lists every acknowledged job.
+A master answers data-consistently when it lists every job whose creation was acknowledged before
+the request was sent. Lost writes: acknowledged creates missing at the end (set check). Agent port:
+when a connection to the inbound-agent port through HAProxy first got Jenkins' listener answer.</p>
 <table><tr><th>trials</th><th>passed</th><th>detection median / worst</th><th>first success median / worst</th>
 <th>consistent median / worst</th><th>failed requests</th><th>lost writes</th></tr>
 <tr><td>{summary["trials"]}</td><td>{summary["passed"]}</td><td>{_pair(summary["detection_s"])}</td>

@@ -32,7 +32,7 @@ Outcome = Literal["ok", "fail", "info"]
 class Sample:
     """One probe through HAProxy: GET /api/json?tree=jobs[name]."""
 
-    t: float  # seconds since the fault (negative before it)
+    t: float  # when the request was sent, in seconds since the fault (negative before it)
     status: int
     served_by: str | None
     consistent: bool  # the answer lists every job acknowledged before the fault
@@ -78,6 +78,7 @@ class Trial:
     recovered: list[str] = field(default_factory=list)
     missing_on_nfs: list[str] = field(default_factory=list)
     agent_answered: bool = False
+    agent_s: float | None = None  # first answer of the agent port through HAProxy after the fault
     flapped_back: bool = False
     verdict: Literal["pass", "fail"] = "fail"
     reasons: list[str] = field(default_factory=list)
@@ -205,26 +206,26 @@ def _run_trial(
     prefix = f"verify-{uuid.uuid4().hex[:8]}-{number}"
     trial = Trial(number=number, action=action, target=victim, prefix=prefix)
     lock = threading.Lock()
-    acked_before: set[str] = set()
-    clock = {"fault": time.monotonic()}  # replaced when the fault is applied
-
-    def since_fault() -> float:
-        return time.monotonic() - clock["fault"]
+    # Times are taken on the monotonic clock and made relative to the fault at the end.
+    acked: list[tuple[float, str]] = []  # (acknowledged at, job) for every acknowledged create
+    clock = {"fault": float("inf")}  # planned just before the probes start
 
     def write(job: str, kind: Literal["create", "build"]) -> WriteOp:
-        t_invoke = since_fault()
+        t_invoke = time.monotonic()
         reply = context.client.create_job(job) if kind == "create" else context.client.build_job(job)
-        op = WriteOp(job, kind, t_invoke, since_fault(), _outcome(reply, kind), reply.status, reply.served_by)
+        op = WriteOp(job, kind, t_invoke, time.monotonic(), _outcome(reply, kind), reply.status, reply.served_by)
         with lock:
             trial.writes.append(op)
+            if kind == "create" and op.outcome == "ok":
+                acked.append((op.t_done, job))
         return op
 
     # Before: jobs and builds through HAProxy, on the NFS export.
     for i in range(5):
         job = f"{prefix}-pre-{i}"
         if write(job, "create").outcome == "ok":
-            acked_before.add(job)
             write(job, "build")
+    acked_before = {job for _, job in acked}
     if len(acked_before) < 5:
         trial.reasons.append("the lab did not acknowledge every write before the fault")
     on_nfs = _jobs_on_nfs(context.lab)
@@ -234,24 +235,24 @@ def _run_trial(
     stop = threading.Event()
     done = threading.Event()
 
-    def probe() -> None:
-        t = since_fault()
+    def probe(sent: float) -> None:
         reply, jobs = context.client.list_jobs()
-        consistent = jobs is not None and acked_before <= jobs
-        sample = Sample(t, reply.status, reply.served_by, consistent, reply.seconds, reply.error)
         with lock:
-            trial.samples.append(sample)
-            if t >= 0 and reply.status == 200 and reply.served_by != victim:
-                trial.first_success_s = trial.first_success_s if trial.first_success_s is not None else t
-                if consistent and trial.consistent_s is None:
-                    trial.consistent_s = t
-                    done.set()
+            required = {job for at, job in acked if at < sent}
+        # Consistent: the answer shows every job whose creation was acknowledged before it was asked.
+        consistent = jobs is not None and required <= jobs
+        with lock:
+            trial.samples.append(Sample(sent, reply.status, reply.served_by, consistent, reply.seconds, reply.error))
+        if sent >= clock["fault"] and reply.status == 200 and reply.served_by != victim and consistent:
+            done.set()
 
     def prober() -> None:
-        with ThreadPoolExecutor(max_workers=8) as pool:
+        # Enough workers that requests hanging on a dead master do not slow the rate down; each
+        # sample is stamped with the moment it was sent.
+        with ThreadPoolExecutor(max_workers=int(rate * 5) + 4) as pool:
             next_at = time.monotonic()
             while not stop.is_set():
-                pool.submit(probe)
+                pool.submit(probe, time.monotonic())
                 next_at += 1 / rate
                 stop.wait(max(0.0, next_at - time.monotonic()))
 
@@ -266,24 +267,29 @@ def _run_trial(
             status = context.server_status(victim)
             if status is None:
                 continue
-            t = since_fault()
+            now = time.monotonic()
             with lock:
                 if not trial.haproxy or trial.haproxy[-1].status != status:
-                    trial.haproxy.append(HAProxyMark(t, status))
-                if t >= 0 and trial.detection_s is None and status.startswith(("DOWN", "MAINT")):
-                    trial.detection_s = t
+                    trial.haproxy.append(HAProxyMark(now, status))
 
-    threads = [threading.Thread(target=fn, daemon=True) for fn in (prober, writer, watcher)]
+    def agent_watcher() -> None:
+        while not stop.wait(0.25):
+            if time.monotonic() >= clock["fault"] + 0.25 and _agent_banner(context):
+                trial.agent_s = time.monotonic() - clock["fault"]
+                return
+
+    threads = [threading.Thread(target=fn, daemon=True) for fn in (prober, writer, watcher, agent_watcher)]
     clock["fault"] = time.monotonic() + 2.0  # two seconds of steady state before the fault
     for thread in threads:
         thread.start()
     time.sleep(max(0.0, clock["fault"] - time.monotonic()))
+    clock["fault"] = time.monotonic()
     chaos.apply(context.lab.name, action, victim)
     emitter.emit("verify.fault", f"{action} {victim} applied", target=victim)
 
     article = context.lab.profile == "article"
     if not done.wait(manual_reload_after if article else timeout) and article:
-        survivor = _survivor(trial, victim)
+        survivor = _survivor_so_far(trial, victim, lock)
         if survivor:
             emitter.emit(
                 "verify.manual",
@@ -291,16 +297,17 @@ def _run_trial(
                 f"POST /reload on {survivor}",
                 "warn",
             )
-            trial.manual_reload_s = since_fault()
+            trial.manual_reload_s = time.monotonic() - clock["fault"]
             chaos.apply(context.lab.name, "reload", survivor)
             done.wait(max(1.0, timeout - manual_reload_after))
-    time.sleep(2.0)  # keep probing and writing a little after recovery
+    time.sleep(1.0)  # keep probing and writing a little after recovery
     stop.set()
     for thread in threads:
         thread.join(timeout=10)
+    _relative_to_fault(trial, clock["fault"])
 
     trial.survivor = _survivor(trial, victim)
-    trial.agent_answered = _agent_answers(context)
+    trial.agent_answered = trial.agent_s is not None
     # After: heal, let the victim rejoin, read everything back.
     chaos.apply(context.lab.name, HEAL[action], victim)
     _wait_rejoined(context, victim, emitter)
@@ -318,6 +325,28 @@ def _outcome(reply: Reply, kind: str) -> Outcome:
     if reply.status == 400 and kind == "create":
         return "fail"
     return "info"  # no answer, 502/504/500: the master may or may not have done it
+
+
+def _relative_to_fault(trial: Trial, fault: float) -> None:
+    """Make every time relative to the fault, and derive the recovery times from the samples."""
+    for sample in trial.samples:
+        sample.t -= fault
+    for op in trial.writes:
+        op.t_invoke -= fault
+        op.t_done -= fault
+    for mark in trial.haproxy:
+        mark.t -= fault
+    trial.samples.sort(key=lambda sample: sample.t)
+    trial.writes.sort(key=lambda op: op.t_invoke)
+    after = [s for s in trial.samples if s.t >= 0 and s.status == 200 and s.served_by != trial.target]
+    trial.first_success_s = after[0].t if after else None
+    trial.consistent_s = next((s.t for s in after if s.consistent), None)
+    trial.detection_s = next((m.t for m in trial.haproxy if m.t >= 0 and m.status.startswith(("DOWN", "MAINT"))), None)
+
+
+def _survivor_so_far(trial: Trial, victim: str, lock: threading.Lock) -> str | None:
+    with lock:
+        return next((s.served_by for s in trial.samples if s.status == 200 and s.served_by not in (None, victim)), None)
 
 
 def _survivor(trial: Trial, victim: str) -> str | None:
@@ -338,12 +367,12 @@ def _jobs_on_nfs(lab: Lab) -> set[str] | None:
     return set(result.output.decode().split())
 
 
-def _agent_answers(context: _Context) -> bool:
-    """The agent port through HAProxy answers like Jenkins' TCP agent listener."""
+def _agent_banner(context: _Context) -> bool:
+    """The agent port, through HAProxy, answers like Jenkins' TCP agent listener."""
     try:
-        with socket.create_connection((context.host, context.lab.ports.agent), timeout=3) as conn:
+        with socket.create_connection((context.host, context.lab.ports.agent), timeout=2) as conn:
             conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
-            conn.settimeout(3)
+            conn.settimeout(2)
             data = b""
             while b"Jenkins-Agent-Protocols" not in data:
                 chunk = conn.recv(4096)

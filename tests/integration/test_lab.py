@@ -38,7 +38,7 @@ def test_jenkins_home_is_an_nfs_mount_not_a_docker_volume(ha_lab: RunningLab) ->
     for master in ha_lab.lab.masters:
         mounts = _exec(ha_lab, master, "cat", "/proc/mounts")
         line = next(m for m in mounts.splitlines() if " /var/lib/data " in m)
-        assert " fuse" in line and "nfs://nfs/data" in line, line
+        assert " fuse.labgen_nfs " in line and line.startswith("labgen-nfs:nfs:/data "), line
         docker_mounts = [m["Destination"] for m in ha_lab.container(master).attrs["Mounts"]]
         assert not any(d.startswith("/var/lib/data") for d in docker_mounts)
 
@@ -155,7 +155,7 @@ def test_unknown_lab_and_down_when_nothing_runs(state_home: object, capsys: pyte
 def test_docker_not_running_is_one_clear_message(tmp_path: object) -> None:
     env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"}
     result = subprocess.run(
-        [sys.executable, "-m", "labgen", "status", "--lab", "x"], capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-m", "labgen", "down", "--lab", "x"], capture_output=True, text=True, env=env, timeout=60
     )
     assert result.returncode == 3
     assert "Docker engine is not reachable" in result.stderr and "Traceback" not in result.stderr

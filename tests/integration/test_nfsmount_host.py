@@ -9,6 +9,7 @@ unmounts.  Needs root, /dev/fuse, ganesha.nfsd (+ nfs-ganesha-vfs), libnfs13
 and a Python with fusepy (Debian: python3-fusepy).
 """
 
+import contextlib
 import ctypes
 import os
 import shutil
@@ -133,8 +134,7 @@ def _wait(pred, timeout, what):
         if pred():
             return
         time.sleep(0.1)
-    raise AssertionError("timed out after %ss waiting for %s"
-                         % (timeout, what))
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def _port_open(port):
@@ -150,7 +150,7 @@ def _tail(path, n=30):
         with open(path, errors="replace") as f:
             return "".join(f.readlines()[-n:])
     except OSError:
-        return "(no %s)" % path
+        return f"(no {path})"
 
 
 def _read(path):
@@ -175,7 +175,7 @@ def _unmount(mnt):
             time.sleep(0.1)
 
 
-class Lab(object):
+class Lab:
     """ganesha + two labgen_nfsmount mounts in a temporary directory."""
 
     def __init__(self):
@@ -254,8 +254,7 @@ EXPORT {
 
     # -- mounts --
     def mount_args(self, mnt, *extra):
-        return [self.python, MOUNT_SCRIPT, self.url, mnt, "--wait", "20",
-                "--retry-window", "30", "--timeout", "5"] + list(extra)
+        return [self.python, MOUNT_SCRIPT, self.url, mnt, "--wait", "20", "--retry-window", "30", "--timeout", "5", *list(extra)]
 
     def mount_a(self):
         """Mount A: foreground, so this test owns the process."""
@@ -282,16 +281,14 @@ EXPORT {
         assert os.path.ismount(self.mnt_b)
 
     def logs(self):
-        return "\n".join("--- %s\n%s" % (n, _tail(os.path.join(self.root, n)))
+        return "\n".join(f"--- {n}\n{_tail(os.path.join(self.root, n))}"
                          for n in ("mount-a.log", "mount-b.log",
                                    "ganesha.log"))
 
     def teardown(self):
         for mnt in (self.mnt_a, self.mnt_b):
-            try:
+            with contextlib.suppress(Exception):
                 _unmount(mnt)
-            except Exception:
-                pass
         if self.proc_a is not None and self.proc_a.poll() is None:
             self.proc_a.terminate()
             try:
@@ -323,8 +320,8 @@ def test_mounted_as_fuse(lab):
     with open("/proc/self/mounts") as f:
         mounts = f.read()
     for mnt in (lab.mnt_a, lab.mnt_b):
-        line = [l for l in mounts.splitlines() if " %s " % mnt in l]
-        assert line, "%s not in /proc/self/mounts" % mnt
+        line = [l for l in mounts.splitlines() if f" {mnt} " in l]
+        assert line, f"{mnt} not in /proc/self/mounts"
         assert " fuse.labgen_nfs " in line[0], line[0]
     st = os.statvfs(lab.mnt_a)
     assert st.f_blocks > 0 and st.f_bsize > 0
@@ -490,7 +487,7 @@ def test_sigterm_unmounts(lab):
     assert not os.path.ismount(lab.mnt_a)
     with open(os.path.join(lab.root, "mount-a.log")) as f:
         text = f.read()
-    assert "mounted nfs://127.0.0.1%s" % PSEUDO in text
-    assert "unmounted %s" % lab.mnt_a in text
+    assert f"mounted nfs://127.0.0.1{PSEUDO}" in text
+    assert f"unmounted {lab.mnt_a}" in text
     # B still works
     assert _read(os.path.join(lab.mnt_b, "again")) == b"x"

@@ -1,0 +1,79 @@
+"""What NFS costs: job creation and build rate through HAProxy with JENKINS_HOME on NFS (the
+lab as designed) against the same lab with JENKINS_HOME on one local Docker volume
+(`nfs.client: local`), as a ratio from one run. Writes bench/results/nfs-cost-*.json.
+
+    python bench/nfs_cost.py --jobs 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import save, start, table
+
+from labgen import runtime
+from labgen.jenkins_client import JenkinsClient
+from labgen.render import read_secrets
+
+
+def measure(up: runtime.UpResult, jobs: int) -> dict[str, float]:
+    secrets = read_secrets(up.folder)
+    client = JenkinsClient(
+        runtime.published_host(up.lab),
+        up.lab.ports.http,
+        secrets["JENKINS_ADMIN_USER"],
+        secrets["JENKINS_ADMIN_TOKEN"],
+        timeout=30,
+    )
+    names = [f"bench-{uuid.uuid4().hex[:8]}-{i}" for i in range(jobs)]
+    started = time.monotonic()
+    for name in names:
+        reply = client.create_job(name)
+        if reply.status != 200:
+            raise SystemExit(f"create {name}: HTTP {reply.status} {reply.error or ''}")
+    create_s = time.monotonic() - started
+    started = time.monotonic()
+    for name in names:
+        reply = client.build_job(name)
+        if reply.status != 201:
+            raise SystemExit(f"build {name}: HTTP {reply.status} {reply.error or ''}")
+    build_s = time.monotonic() - started
+    return {"creates_per_s": round(jobs / create_s, 1), "builds_per_s": round(jobs / build_s, 1)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=200)
+    args = parser.parse_args()
+    results = {}
+    for client in ("fuse", "local"):
+        name = f"bench-nfs-{client}"
+        up = start(name, **{"nfs.client": client})
+        try:
+            results[client] = measure(up, args.jobs)
+        finally:
+            runtime.down(name, volumes=True)
+    nfs, local = results["fuse"], results["local"]
+    ratio = {k: round(nfs[k] / local[k], 3) for k in nfs}
+    print(
+        table(
+            ["JENKINS_HOME", "job creates/s", "builds/s"],
+            [
+                ["NFS (userspace NFSv4 over FUSE)", nfs["creates_per_s"], nfs["builds_per_s"]],
+                ["local Docker volume", local["creates_per_s"], local["builds_per_s"]],
+                ["ratio NFS / local", ratio["creates_per_s"], ratio["builds_per_s"]],
+            ],
+        )
+    )
+    print(f"written: {save('nfs-cost', {'jobs': args.jobs, 'results': results, 'ratio': ratio})}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
