@@ -23,13 +23,22 @@ NAME = "bench-lifecycle"
 
 
 def remove_labgen_images() -> int:
+    """Remove every labgen image (children before the base), and the dangling build stages."""
+    from docker.errors import APIError
+
     engine = docker_api.client()
     removed = 0
-    for image in engine.images.list():
-        if any(tag.startswith("labgen/") for tag in image.tags):
-            engine.images.remove(image.id, force=True)
-            removed += 1
-    engine.images.prune(filters={"dangling": True})
+    for _ in range(4):
+        engine.images.prune(filters={"dangling": True})
+        left = [i for i in engine.images.list() if any(t.startswith("labgen/") for t in i.tags)]
+        if not left:
+            break
+        for image in left:
+            try:
+                engine.images.remove(image.id, force=True)
+                removed += 1
+            except APIError:
+                pass  # a child still uses it: next pass
     return removed
 
 

@@ -33,6 +33,7 @@ How it works (details in README.md next to this file):
 """
 
 import argparse
+import contextlib
 import ctypes
 import errno
 import os
@@ -56,12 +57,9 @@ _debug = False
 
 
 def log(msg):
-    line = "%s %s[%d]: %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%S"), PROG,
-                                os.getpid(), msg)
-    try:
+    line = f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {PROG}[{os.getpid()}]: {msg}\n"
+    with contextlib.suppress(OSError):
         os.write(_log_fd, line.encode("utf-8", "replace"))
-    except OSError:
-        pass
 
 
 def dlog(msg):
@@ -73,24 +71,53 @@ def dlog(msg):
 # libnfs binding (libnfs 4.0, /usr/include/nfsc/libnfs.h)
 # ---------------------------------------------------------------------------
 
+
 class NfsUrl(ctypes.Structure):
-    _fields_ = [("server", ctypes.c_char_p),
-                ("path", ctypes.c_char_p),
-                ("file", ctypes.c_char_p)]
+    _fields_ = [("server", ctypes.c_char_p), ("path", ctypes.c_char_p), ("file", ctypes.c_char_p)]
 
 
 class NfsStat64(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_uint64) for name in (
-        "nfs_dev", "nfs_ino", "nfs_mode", "nfs_nlink", "nfs_uid", "nfs_gid",
-        "nfs_rdev", "nfs_size", "nfs_blksize", "nfs_blocks", "nfs_atime",
-        "nfs_mtime", "nfs_ctime", "nfs_atime_nsec", "nfs_mtime_nsec",
-        "nfs_ctime_nsec", "nfs_used")]
+    _fields_ = [
+        (name, ctypes.c_uint64)
+        for name in (
+            "nfs_dev",
+            "nfs_ino",
+            "nfs_mode",
+            "nfs_nlink",
+            "nfs_uid",
+            "nfs_gid",
+            "nfs_rdev",
+            "nfs_size",
+            "nfs_blksize",
+            "nfs_blocks",
+            "nfs_atime",
+            "nfs_mtime",
+            "nfs_ctime",
+            "nfs_atime_nsec",
+            "nfs_mtime_nsec",
+            "nfs_ctime_nsec",
+            "nfs_used",
+        )
+    ]
 
 
 class NfsStatvfs64(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_uint64) for name in (
-        "f_bsize", "f_frsize", "f_blocks", "f_bfree", "f_bavail", "f_files",
-        "f_ffree", "f_favail", "f_fsid", "f_flag", "f_namemax")]
+    _fields_ = [
+        (name, ctypes.c_uint64)
+        for name in (
+            "f_bsize",
+            "f_frsize",
+            "f_blocks",
+            "f_bfree",
+            "f_bavail",
+            "f_files",
+            "f_ffree",
+            "f_favail",
+            "f_fsid",
+            "f_flag",
+            "f_namemax",
+        )
+    ]
 
 
 class Timeval(ctypes.Structure):
@@ -124,7 +151,7 @@ NfsDirent._fields_ = [
     ("ctime_nsec", ctypes.c_uint32),
 ]
 
-_P = ctypes.c_void_p            # struct nfs_context *, struct nfsfh *, ...
+_P = ctypes.c_void_p  # struct nfs_context *, struct nfsfh *, ...
 _PP = ctypes.POINTER(ctypes.c_void_p)
 _S = ctypes.c_char_p
 _I = ctypes.c_int
@@ -195,6 +222,7 @@ def _enc(path):
 # errors
 # ---------------------------------------------------------------------------
 
+
 class NfsError(OSError):
     """A failed libnfs call: errno plus libnfs's error string."""
 
@@ -206,19 +234,49 @@ class NotConnected(NfsError):
 # libnfs maps several NFS4ERR_* codes to EIO/EINVAL/EAGAIN, so lost state is
 # recognized by the error text, which names the NFS4 status.
 _STATE_LOST_MARKERS = (
-    "NFS4ERR_STALE_CLIENTID", "NFS4ERR_EXPIRED", "NFS4ERR_STALE_STATEID",
-    "NFS4ERR_BAD_STATEID", "NFS4ERR_OLD_STATEID", "NFS4ERR_BAD_SEQID",
-    "NFS4ERR_ADMIN_REVOKED", "NFS4ERR_LEASE_MOVED", "NFS4ERR_FHEXPIRED",
+    "NFS4ERR_STALE_CLIENTID",
+    "NFS4ERR_EXPIRED",
+    "NFS4ERR_STALE_STATEID",
+    "NFS4ERR_BAD_STATEID",
+    "NFS4ERR_OLD_STATEID",
+    "NFS4ERR_BAD_SEQID",
+    "NFS4ERR_ADMIN_REVOKED",
+    "NFS4ERR_LEASE_MOVED",
+    "NFS4ERR_FHEXPIRED",
 )
 # errno values that are answers of the file system, not transport problems
 _FS_ERRNOS = {
-    errno.ENOENT, errno.EEXIST, errno.ENOTDIR, errno.EISDIR, errno.ENOTEMPTY,
-    errno.EACCES, errno.EPERM, errno.ENAMETOOLONG, errno.EROFS, errno.ENOSPC,
-    errno.EFBIG, errno.EXDEV, errno.ELOOP, errno.EMLINK, errno.ERANGE,
-    errno.EINVAL, errno.ENXIO, errno.EDQUOT,
+    errno.ENOENT,
+    errno.EEXIST,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.ENOTEMPTY,
+    errno.EACCES,
+    errno.EPERM,
+    errno.ENAMETOOLONG,
+    errno.EROFS,
+    errno.ENOSPC,
+    errno.EFBIG,
+    errno.EXDEV,
+    errno.ELOOP,
+    errno.EMLINK,
+    errno.ERANGE,
+    errno.EINVAL,
+    errno.ENXIO,
+    errno.EDQUOT,
 }
-_TRANSPORT_MARKERS = ("socket", "connect", "timed out", "timeout", "poll",
-                      "nfs_service", "eof", "reset", "disconnect", "queue")
+_TRANSPORT_MARKERS = (
+    "socket",
+    "connect",
+    "timed out",
+    "timeout",
+    "poll",
+    "nfs_service",
+    "eof",
+    "reset",
+    "disconnect",
+    "queue",
+)
 
 
 def needs_reconnect(exc):
@@ -227,12 +285,12 @@ def needs_reconnect(exc):
     if any(m in msg for m in _STATE_LOST_MARKERS):
         return True
     if "NFS4ERR_" in msg:
-        return False          # a regular answer of the server
+        return False  # a regular answer of the server
     if exc.errno in _FS_ERRNOS:
         # libnfs returns -1 (EPERM) when it cannot even queue a request
         low = msg.lower()
         return any(m in low for m in _TRANSPORT_MARKERS)
-    return True               # EIO, EFAULT, EINTR (timeout), ...
+    return True  # EIO, EFAULT, EINTR (timeout), ...
 
 
 # ---------------------------------------------------------------------------
@@ -254,16 +312,24 @@ SET_TO_SERVER_TIME4, SET_TO_CLIENT_TIME4 = 0, 1
 NFS4ERR_DELAY, NFS4ERR_GRACE = 10008, 10013
 
 _NFS4_ERRNO = {
-    1: ("NFS4ERR_PERM", errno.EPERM), 2: ("NFS4ERR_NOENT", errno.ENOENT),
-    5: ("NFS4ERR_IO", errno.EIO), 6: ("NFS4ERR_NXIO", errno.ENXIO),
-    13: ("NFS4ERR_ACCESS", errno.EACCES), 17: ("NFS4ERR_EXIST", errno.EEXIST),
-    18: ("NFS4ERR_XDEV", errno.EXDEV), 20: ("NFS4ERR_NOTDIR", errno.ENOTDIR),
-    21: ("NFS4ERR_ISDIR", errno.EISDIR), 22: ("NFS4ERR_INVAL", errno.EINVAL),
-    27: ("NFS4ERR_FBIG", errno.EFBIG), 28: ("NFS4ERR_NOSPC", errno.ENOSPC),
-    30: ("NFS4ERR_ROFS", errno.EROFS), 31: ("NFS4ERR_MLINK", errno.EMLINK),
+    1: ("NFS4ERR_PERM", errno.EPERM),
+    2: ("NFS4ERR_NOENT", errno.ENOENT),
+    5: ("NFS4ERR_IO", errno.EIO),
+    6: ("NFS4ERR_NXIO", errno.ENXIO),
+    13: ("NFS4ERR_ACCESS", errno.EACCES),
+    17: ("NFS4ERR_EXIST", errno.EEXIST),
+    18: ("NFS4ERR_XDEV", errno.EXDEV),
+    20: ("NFS4ERR_NOTDIR", errno.ENOTDIR),
+    21: ("NFS4ERR_ISDIR", errno.EISDIR),
+    22: ("NFS4ERR_INVAL", errno.EINVAL),
+    27: ("NFS4ERR_FBIG", errno.EFBIG),
+    28: ("NFS4ERR_NOSPC", errno.ENOSPC),
+    30: ("NFS4ERR_ROFS", errno.EROFS),
+    31: ("NFS4ERR_MLINK", errno.EMLINK),
     63: ("NFS4ERR_NAMETOOLONG", errno.ENAMETOOLONG),
     66: ("NFS4ERR_NOTEMPTY", errno.ENOTEMPTY),
-    69: ("NFS4ERR_DQUOT", errno.EDQUOT), 70: ("NFS4ERR_STALE", errno.ESTALE),
+    69: ("NFS4ERR_DQUOT", errno.EDQUOT),
+    70: ("NFS4ERR_STALE", errno.ESTALE),
     10029: ("NFS4ERR_SYMLINK", errno.ELOOP),
     10032: ("NFS4ERR_ATTRNOTSUPP", errno.EOPNOTSUPP),
     10039: ("NFS4ERR_BADOWNER", errno.EINVAL),
@@ -287,7 +353,7 @@ def _xdr_settime(ns_or_none):
     return _xdr_u32(SET_TO_CLIENT_TIME4) + struct.pack(">qI", sec, nsec)
 
 
-class RawSetattr(object):
+class RawSetattr:
     """Send NFSv4 SETATTR compounds (anonymous stateid) to the server."""
 
     def __init__(self, host, port, export, uid, gid, timeout):
@@ -300,17 +366,14 @@ class RawSetattr(object):
 
     def close(self):
         if self.sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self.sock.close()
-            except OSError:
-                pass
             self.sock = None
 
     def _cred(self):
         machine = socket.gethostname().encode()[:255]
-        body = (_xdr_u32(int(time.time())) + _xdr_opaque(machine) +
-                _xdr_u32(self.uid) + _xdr_u32(self.gid) + _xdr_u32(0))
-        return _xdr_u32(1) + _xdr_opaque(body)          # AUTH_SYS
+        body = _xdr_u32(int(time.time())) + _xdr_opaque(machine) + _xdr_u32(self.uid) + _xdr_u32(self.gid) + _xdr_u32(0)
+        return _xdr_u32(1) + _xdr_opaque(body)  # AUTH_SYS
 
     def _recv_exact(self, n):
         chunks = []
@@ -324,13 +387,20 @@ class RawSetattr(object):
 
     def _call(self, payload):
         self.xid = (self.xid + 1) & 0xFFFFFFFF
-        msg = (_xdr_u32(self.xid) + _xdr_u32(0) + _xdr_u32(2) +
-               _xdr_u32(NFS4_PROGRAM) + _xdr_u32(NFS_V4) +
-               _xdr_u32(NFSPROC4_COMPOUND) + self._cred() +
-               _xdr_u32(0) + _xdr_u32(0) + payload)
+        msg = (
+            _xdr_u32(self.xid)
+            + _xdr_u32(0)
+            + _xdr_u32(2)
+            + _xdr_u32(NFS4_PROGRAM)
+            + _xdr_u32(NFS_V4)
+            + _xdr_u32(NFSPROC4_COMPOUND)
+            + self._cred()
+            + _xdr_u32(0)
+            + _xdr_u32(0)
+            + payload
+        )
         if self.sock is None:
-            self.sock = socket.create_connection((self.host, self.port),
-                                                 timeout=self.timeout)
+            self.sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.sendall(_xdr_u32(0x80000000 | len(msg)) + msg)
         while True:
@@ -341,12 +411,11 @@ class RawSetattr(object):
                 last = bool(mark & 0x80000000)
                 reply += self._recv_exact(mark & 0x7FFFFFFF)
             if struct.unpack(">I", reply[:4])[0] == self.xid:
-                return reply          # else: a late reply to an old call
+                return reply  # else: a late reply to an old call
 
-    def setattr(self, path, size=None, mode=None, uid=None, gid=None,
-                atime=False, mtime=False):
+    def setattr(self, path, size=None, mode=None, uid=None, gid=None, atime=False, mtime=False):
         """atime/mtime: False = leave, None = server time, int = ns."""
-        attrs = []                     # (number, encoded value), ascending
+        attrs = []  # (number, encoded value), ascending
         if size is not None:
             attrs.append((FATTR4_SIZE, struct.pack(">Q", size)))
         if mode is not None:
@@ -364,51 +433,45 @@ class RawSetattr(object):
         words = [0, 0]
         for num, _ in attrs:
             words[num // 32] |= 1 << (num % 32)
-        fattr = (_xdr_u32(2) + _xdr_u32(words[0]) + _xdr_u32(words[1]) +
-                 _xdr_opaque(b"".join(v for _, v in attrs)))
+        fattr = _xdr_u32(2) + _xdr_u32(words[0]) + _xdr_u32(words[1]) + _xdr_opaque(b"".join(v for _, v in attrs))
         parts = self.export_parts + [c for c in path.split("/") if c]
         ops = [_xdr_u32(OP_PUTROOTFH)]
         for comp in parts:
             ops.append(_xdr_u32(OP_LOOKUP) + _xdr_opaque(_enc(comp)))
         ops.append(_xdr_u32(OP_SETATTR) + _xdr_u32(0) + b"\0" * 12 + fattr)
-        payload = (_xdr_opaque(b"labgen") + _xdr_u32(0) +
-                   _xdr_u32(len(ops)) + b"".join(ops))
+        payload = _xdr_opaque(b"labgen") + _xdr_u32(0) + _xdr_u32(len(ops)) + b"".join(ops)
         reconnected = False
         delays = [0.1, 0.3, 1.0]
         while True:
             try:
                 reply = self._call(payload)
-            except OSError as e:          # includes socket.timeout
+            except OSError as e:  # includes socket.timeout
                 self.close()
-                if not reconnected:       # e.g. the server restarted
+                if not reconnected:  # e.g. the server restarted
                     reconnected = True
                     continue
-                raise NfsError(errno.EIO, "setattr %s: socket error: %s"
-                               % (path, e))
+                raise NfsError(errno.EIO, f"setattr {path}: socket error: {e}") from e
             status = self._status(reply, path)
             if status in (NFS4ERR_DELAY, NFS4ERR_GRACE) and delays:
                 time.sleep(delays.pop(0))
                 continue
             if status == 0:
                 return 0
-            name, err = _NFS4_ERRNO.get(status, ("NFS4ERR_%d" % status,
-                                                 errno.EIO))
-            raise NfsError(err, "setattr %s failed with %s(%d)"
-                           % (path, name, status))
+            name, err = _NFS4_ERRNO.get(status, (f"NFS4ERR_{status}", errno.EIO))
+            raise NfsError(err, f"setattr {path} failed with {name}({status})")
 
     def _status(self, reply, path):
         try:
             msg_type, reply_stat = struct.unpack(">II", reply[4:12])
             if msg_type != 1 or reply_stat != 0:
-                raise NfsError(errno.EIO, "setattr %s: RPC denied" % path)
+                raise NfsError(errno.EIO, f"setattr {path}: RPC denied")
             vlen = struct.unpack(">I", reply[16:20])[0]
             pos = 20 + vlen + (-vlen % 4)
-            accept_stat, status = struct.unpack(">II", reply[pos:pos + 8])
-        except struct.error:
-            raise NfsError(errno.EIO, "setattr %s: bad RPC reply" % path)
+            accept_stat, status = struct.unpack(">II", reply[pos : pos + 8])
+        except struct.error as e:
+            raise NfsError(errno.EIO, f"setattr {path}: bad RPC reply") from e
         if accept_stat != 0:
-            raise NfsError(errno.EIO, "setattr %s: RPC accept_stat %d"
-                           % (path, accept_stat))
+            raise NfsError(errno.EIO, f"setattr {path}: RPC accept_stat {accept_stat}")
         return status
 
 
@@ -416,19 +479,20 @@ class RawSetattr(object):
 # the NFS session: one libnfs context, re-created after failures
 # ---------------------------------------------------------------------------
 
-class _Cached(object):
+
+class _Cached:
     """The one NFSv4 open this session may hold between operations, owned by
     one FUSE file handle (key)."""
-    __slots__ = ("key", "path", "accmode", "fh", "gen")
+
+    __slots__ = ("accmode", "fh", "gen", "key", "path")
 
     def __init__(self, key, path, accmode, fh, gen):
         self.key, self.path, self.accmode = key, path, accmode
         self.fh, self.gen = fh, gen
 
 
-class NfsSession(object):
-    def __init__(self, lib, url, uid=None, gid=None, timeout=15,
-                 retry_window=60.0):
+class NfsSession:
+    def __init__(self, lib, url, uid=None, gid=None, timeout=15, retry_window=60.0):
         self.lib = lib
         self.url = url
         self.uid = uid
@@ -438,21 +502,20 @@ class NfsSession(object):
         self.lock = threading.RLock()
         self.ctx = None
         self.gen = 0
-        self.broken = None          # reason the context must be replaced
-        self.cached = None          # _Cached or None
-        self.raw = None             # RawSetattr
-        self.renew_path = None      # a file to OPEN/CLOSE to renew the lease
+        self.broken = None  # reason the context must be replaced
+        self.cached = None  # _Cached or None
+        self.raw = None  # RawSetattr
+        self.renew_path = None  # a file to OPEN/CLOSE to renew the lease
         self.server = self.export = "?"
         self.readmax = self.writemax = 65536
         # libnfs 4.0 fails to encode an NFSv4 WRITE of more than about
         # 4096 bytes minus the RPC header (3944 data bytes with ganesha's VFS
         # handles), whatever the server's maxwrite; writes go in chunks
         self.write_chunk = 3584
-        self.last_renew = time.monotonic()   # last OPEN/READ/WRITE (lease)
+        self.last_renew = time.monotonic()  # last OPEN/READ/WRITE (lease)
         self.reconnects = 0
-        self.down_since = None      # set while the server stays unreachable
-        self.client_name = "labgen-nfsmount:%s:%d:%s" % (
-            socket.gethostname(), os.getpid(), os.urandom(6).hex())
+        self.down_since = None  # set while the server stays unreachable
+        self.client_name = f"labgen-nfsmount:{socket.gethostname()}:{os.getpid()}:{os.urandom(6).hex()}"
 
     # -- connection management ------------------------------------------
     def error_text(self, ctx=None):
@@ -471,29 +534,27 @@ class NfsSession(object):
             lib.nfs_set_version(ctx, 4)
             url = lib.nfs_parse_url_dir(ctx, _enc(self.url))
             if not url:
-                raise NfsError(errno.EINVAL, "bad NFS URL %r: %s"
-                               % (self.url, self.error_text(ctx)))
+                raise NfsError(errno.EINVAL, f"bad NFS URL {self.url!r}: {self.error_text(ctx)}")
             try:
                 server = url.contents.server
                 export = url.contents.path
             finally:
                 lib.nfs_destroy_url(url)
             if not server or not export:
-                raise NfsError(errno.EINVAL, "bad NFS URL %r: need "
-                               "nfs://SERVER/PATH" % self.url)
+                raise NfsError(errno.EINVAL, f"bad NFS URL {self.url!r}: need nfs://SERVER/PATH")
             server = server.decode()
             export = export.decode() or "/"
             if self.uid is not None:
                 lib.nfs_set_uid(ctx, self.uid)
             if self.gid is not None:
                 lib.nfs_set_gid(ctx, self.gid)
-            lib.nfs_set_autoreconnect(ctx, 0)      # we reconnect ourselves
-            lib.nfs_set_dircache(ctx, 0)           # no client-side caching
+            lib.nfs_set_autoreconnect(ctx, 0)  # we reconnect ourselves
+            lib.nfs_set_dircache(ctx, 0)  # no client-side caching
             lib.nfs_set_readahead(ctx, 0)
-            lib.nfs_set_tcp_syncnt(ctx, 3)         # give up connect() ~15s
+            lib.nfs_set_tcp_syncnt(ctx, 3)  # give up connect() ~15s
             if self.timeout and self.timeout > 0:
                 lib.nfs_set_timeout(ctx, int(self.timeout) * 1000)
-            lib.nfs_umask(ctx, 0)                  # the kernel applied it
+            lib.nfs_umask(ctx, 0)  # the kernel applied it
             # unique per process (two containers may both run as pid 7 in
             # the same second); a fresh verifier tells the server that state
             # of an earlier context of ours is void
@@ -501,20 +562,17 @@ class NfsSession(object):
             lib.nfs4_set_verifier(ctx, os.urandom(8))
             ret = lib.nfs_mount(ctx, _enc(server), _enc(export))
             if ret != 0:
-                raise NfsError(-ret if ret < 0 else errno.EIO,
-                               "mount %s:%s failed: %s"
-                               % (server, export, self.error_text(ctx)))
+                raise NfsError(
+                    -ret if ret < 0 else errno.EIO, f"mount {server}:{export} failed: {self.error_text(ctx)}"
+                )
             self.server, self.export = server, export
             q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.url).query)
             port = int(q.get("nfsport", ["2049"])[0])
-            uid = self.uid if self.uid is not None else \
-                int(q.get("uid", [os.getuid()])[0])
-            gid = self.gid if self.gid is not None else \
-                int(q.get("gid", [os.getgid()])[0])
+            uid = self.uid if self.uid is not None else int(q.get("uid", [os.getuid()])[0])
+            gid = self.gid if self.gid is not None else int(q.get("gid", [os.getgid()])[0])
             if self.raw is not None:
                 self.raw.close()
-            self.raw = RawSetattr(server, port, export, uid, gid,
-                                  self.timeout)
+            self.raw = RawSetattr(server, port, export, uid, gid, self.timeout)
             self.readmax = int(lib.nfs_get_readmax(ctx)) or 65536
             self.writemax = int(lib.nfs_get_writemax(ctx)) or 65536
             ok = True
@@ -542,8 +600,7 @@ class NfsSession(object):
                 if time.monotonic() >= deadline:
                     raise
                 if first and wait > 0:
-                    log("NFS server not answering (%s); retrying for up to "
-                        "%.0fs" % (e.strerror, wait))
+                    log(f"NFS server not answering ({e.strerror}); retrying for up to {wait:.0f}s")
                     first = False
                 time.sleep(min(delay, max(0.05, deadline - time.monotonic())))
                 delay = min(delay * 1.5, 2.0)
@@ -564,18 +621,20 @@ class NfsSession(object):
         except NfsError as e:
             if not outage:
                 self.down_since = start
-                log("reconnect failed after %.1fs (%s): %s; failing "
+                log(
+                    f"reconnect failed after {time.monotonic() - start:.1f}s ({reason}): {e.strerror}; failing "
                     "operations with EIO until the server is back"
-                    % (time.monotonic() - start, reason, e.strerror))
-            raise NotConnected(errno.EIO, "not connected: %s" % e.strerror)
+                )
+            raise NotConnected(errno.EIO, f"not connected: {e.strerror}") from e
         self.reconnects += 1
         if outage:
-            log("reconnected to %s:%s after an outage of %.0fs"
-                % (self.server, self.export, time.monotonic() - self.down_since))
+            log(
+                f"reconnected to {self.server}:{self.export} "
+                f"after an outage of {time.monotonic() - self.down_since:.0f}s"
+            )
             self.down_since = None
         else:
-            log("reconnected to %s:%s in %.1fs (%s)"
-                % (self.server, self.export, time.monotonic() - start, reason))
+            log(f"reconnected to {self.server}:{self.export} in {time.monotonic() - start:.1f}s ({reason})")
 
     def close(self):
         with self.lock:
@@ -591,7 +650,7 @@ class NfsSession(object):
         """Turn a negative libnfs return value into NfsError."""
         if ret < 0:
             msg = self.error_text() or os.strerror(-ret)
-            raise NfsError(-ret, "%s %s: %s" % (opname, path, msg))
+            raise NfsError(-ret, f"{opname} {path}: {msg}")
         return ret
 
     def run(self, opname, func, retry_ok=None, keep_open=False):
@@ -610,7 +669,7 @@ class NfsSession(object):
                 if isinstance(e, NotConnected) or not needs_reconnect(e):
                     raise
                 first = e
-            self.reconnect("%s failed: %s" % (opname, first.strerror))
+            self.reconnect(f"{opname} failed: {first.strerror}")
             try:
                 return func(self.ctx)
             except NfsError as e:
@@ -622,15 +681,14 @@ class NfsSession(object):
     def _close_fh(self, fh, path):
         ret = self.lib.nfs_close(self.ctx, fh)
         if ret < 0:
-            e = NfsError(-ret, "close %s: %s" % (path, self.error_text()))
+            e = NfsError(-ret, f"close {path}: {self.error_text()}")
             dlog(e.strerror)
             if needs_reconnect(e):
                 self.broken = e.strerror
 
     def drop_cached(self):
         c, self.cached = self.cached, None
-        if c is not None and c.gen == self.gen and self.ctx \
-                and not self.broken:
+        if c is not None and c.gen == self.gen and self.ctx and not self.broken:
             self._close_fh(c.fh, c.path)
 
     def with_file(self, ctx, key, path, accmode, func, fresh=False):
@@ -639,16 +697,21 @@ class NfsSession(object):
         nothing happened in between; fresh=True always opens anew (the name
         may now refer to another file, replaced by another client)."""
         c = self.cached
-        if fresh or key is None or not (
-                c is not None and c.gen == self.gen and c.key == key and
-                c.path == path and
-                (c.accmode == accmode or c.accmode == os.O_RDWR)):
+        if (
+            fresh
+            or key is None
+            or not (
+                c is not None
+                and c.gen == self.gen
+                and c.key == key
+                and c.path == path
+                and (c.accmode == accmode or c.accmode == os.O_RDWR)
+            )
+        ):
             self.drop_cached()
             fhp = ctypes.c_void_p()
-            self.check(self.lib.nfs_open(ctx, _enc(path), accmode,
-                                         ctypes.byref(fhp)), "open", path)
-            c = self.cached = _Cached(key, path, accmode, fhp.value,
-                                      self.gen)
+            self.check(self.lib.nfs_open(ctx, _enc(path), accmode, ctypes.byref(fhp)), "open", path)
+            c = self.cached = _Cached(key, path, accmode, fhp.value, self.gen)
             self.renew_path = path
         try:
             ret = func(c.fh)
@@ -656,7 +719,7 @@ class NfsSession(object):
             return ret
         except NfsError as e:
             if needs_reconnect(e):
-                self.cached = None        # the context will be replaced
+                self.cached = None  # the context will be replaced
             else:
                 self.drop_cached()
             raise
@@ -674,26 +737,25 @@ class NfsSession(object):
             if not self.lock.acquire(timeout=1):
                 continue
             try:
+
                 def probe(ctx):
                     st = NfsStat64()
-                    self.check(self.lib.nfs_stat64(ctx, b"/",
-                                                   ctypes.byref(st)),
-                               "stat", "/")
+                    self.check(self.lib.nfs_stat64(ctx, b"/", ctypes.byref(st)), "stat", "/")
                     path = self.renew_path
                     if path:
                         try:
-                            self.with_file(ctx, None, path, os.O_RDONLY,
-                                           lambda fh: 0)
+                            self.with_file(ctx, None, path, os.O_RDONLY, lambda fh: 0)
                             self.drop_cached()
                         except NfsError as e:
                             if needs_reconnect(e):
                                 raise
                             self.renew_path = None
+
                 self.run("keepalive", probe)
             except NfsError as e:
-                dlog("keepalive: %s" % e.strerror)
+                dlog(f"keepalive: {e.strerror}")
             except Exception as e:  # the thread must not die
-                log("keepalive error: %r" % (e,))
+                log(f"keepalive error: {e!r}")
             finally:
                 self.lock.release()
 
@@ -706,8 +768,8 @@ UTIME_NOW = (1 << 30) - 1
 UTIME_OMIT = (1 << 30) - 2
 
 
-class OpenFile(object):
-    __slots__ = ("path", "accmode", "append")
+class OpenFile:
+    __slots__ = ("accmode", "append", "path")
 
     def __init__(self, path, flags):
         self.path = path
@@ -716,7 +778,7 @@ class OpenFile(object):
 
 
 def import_fusepy():
-    for name in ("fusepy", "fuse"):   # Debian python3-fusepy, PyPI fusepy
+    for name in ("fusepy", "fuse"):  # Debian python3-fusepy, PyPI fusepy
         try:
             mod = __import__(name)
         except ImportError:
@@ -736,13 +798,12 @@ def make_operations(fusepy, session, direct_io):
 
     def lstat(ctx, path):
         st = NfsStat64()
-        check(lib.nfs_lstat64(ctx, _enc(path), ctypes.byref(st)),
-              "stat", path)
+        check(lib.nfs_lstat64(ctx, _enc(path), ctypes.byref(st)), "stat", path)
         return st
 
     class NfsOperations(fusepy.Operations):
-        use_ns = True               # times as integer nanoseconds
-        flag_utime_omit_ok = 1      # we handle UTIME_NOW / UTIME_OMIT
+        use_ns = True  # times as integer nanoseconds
+        flag_utime_omit_ok = 1  # we handle UTIME_NOW / UTIME_OMIT
         # not offered: libfuse answers ENOSYS and the kernel stops asking
         # (xattrs), locks stay local to this mount (no NFSv4 LOCK)
         getxattr = setxattr = listxattr = removexattr = None
@@ -760,13 +821,13 @@ def make_operations(fusepy, session, direct_io):
             try:
                 return session.run(opname, func, **kw)
             except NfsError as e:
-                dlog("%s -> %s" % (e.strerror,
-                                   errno.errorcode.get(e.errno, e.errno)))
-                raise FuseOSError(e.errno or errno.EIO)
+                dlog(f"{e.strerror} -> {errno.errorcode.get(e.errno, e.errno)}")
+                raise FuseOSError(e.errno or errno.EIO) from e
 
         def _path_op(self, opname, cfunc, path, *args, **kw):
             def op(ctx):
                 return check(cfunc(ctx, _enc(path), *args), opname, path)
+
             return self._run(opname, op, **kw)
 
         def _file(self, fi):
@@ -791,27 +852,34 @@ def make_operations(fusepy, session, direct_io):
         def init(self, path):
             # started here, in the serving (possibly daemonized) process
             if self.keepalive_interval > 0:
-                threading.Thread(target=session.keepalive,
-                                 args=(self.keepalive_interval, self.stop),
-                                 name="nfs-keepalive", daemon=True).start()
-            log("mounted nfs://%s%s on %s (NFSv4, client id %s)"
-                % (session.server, session.export, self.mountpoint,
-                   session.client_name))
+                threading.Thread(
+                    target=session.keepalive,
+                    args=(self.keepalive_interval, self.stop),
+                    name="nfs-keepalive",
+                    daemon=True,
+                ).start()
+            log(
+                f"mounted nfs://{session.server}{session.export} on {self.mountpoint} "
+                f"(NFSv4, client id {session.client_name})"
+            )
 
         def destroy(self, path):
             self.stop.set()
             session.close()
-            log("unmounted %s" % self.mountpoint)
+            log(f"unmounted {self.mountpoint}")
 
         # -- metadata --
         def getattr(self, path, fh=None):
-            st = self._run("getattr", lambda ctx: lstat(ctx, path),
-                           keep_open=True)
+            st = self._run("getattr", lambda ctx: lstat(ctx, path), keep_open=True)
             return {
-                "st_mode": st.nfs_mode, "st_ino": st.nfs_ino,
-                "st_nlink": st.nfs_nlink, "st_uid": st.nfs_uid,
-                "st_gid": st.nfs_gid, "st_rdev": st.nfs_rdev,
-                "st_size": st.nfs_size, "st_blksize": st.nfs_blksize or 4096,
+                "st_mode": st.nfs_mode,
+                "st_ino": st.nfs_ino,
+                "st_nlink": st.nfs_nlink,
+                "st_uid": st.nfs_uid,
+                "st_gid": st.nfs_gid,
+                "st_rdev": st.nfs_rdev,
+                "st_size": st.nfs_size,
+                "st_blksize": st.nfs_blksize or 4096,
                 "st_blocks": st.nfs_blocks or (st.nfs_used + 511) // 512,
                 "st_atime": ns(st.nfs_atime, st.nfs_atime_nsec),
                 "st_mtime": ns(st.nfs_mtime, st.nfs_mtime_nsec),
@@ -821,96 +889,95 @@ def make_operations(fusepy, session, direct_io):
         def readdir(self, path, fh):
             def op(ctx):
                 dirp = ctypes.c_void_p()
-                check(lib.nfs_opendir(ctx, _enc(path), ctypes.byref(dirp)),
-                      "opendir", path)
+                check(lib.nfs_opendir(ctx, _enc(path), ctypes.byref(dirp)), "opendir", path)
                 names = []
                 try:
                     while True:
                         ent = lib.nfs_readdir(ctx, dirp)
                         if not ent:
                             break
-                        name = ent.contents.name.decode("utf-8",
-                                                        "surrogateescape")
+                        name = ent.contents.name.decode("utf-8", "surrogateescape")
                         if name not in (".", ".."):
                             names.append(name)
                 finally:
                     lib.nfs_closedir(ctx, dirp)
                 return names
-            return [".", ".."] + self._run("readdir", op, keep_open=True)
+
+            return [".", "..", *self._run("readdir", op, keep_open=True)]
 
         def statfs(self, path):
             def op(ctx):
                 sv = NfsStatvfs64()
-                check(lib.nfs_statvfs64(ctx, _enc(path), ctypes.byref(sv)),
-                      "statfs", path)
+                check(lib.nfs_statvfs64(ctx, _enc(path), ctypes.byref(sv)), "statfs", path)
                 return sv
+
             try:
                 sv = session.run("statfs", op, keep_open=True)
             except NfsError:
                 return {"f_bsize": 4096, "f_frsize": 4096, "f_namemax": 255}
-            return {"f_bsize": sv.f_bsize or 4096,
-                    "f_frsize": sv.f_frsize or sv.f_bsize or 4096,
-                    "f_blocks": sv.f_blocks, "f_bfree": sv.f_bfree,
-                    "f_bavail": sv.f_bavail, "f_files": sv.f_files,
-                    "f_ffree": sv.f_ffree, "f_favail": sv.f_favail,
-                    "f_namemax": sv.f_namemax or 255}
+            return {
+                "f_bsize": sv.f_bsize or 4096,
+                "f_frsize": sv.f_frsize or sv.f_bsize or 4096,
+                "f_blocks": sv.f_blocks,
+                "f_bfree": sv.f_bfree,
+                "f_bavail": sv.f_bavail,
+                "f_files": sv.f_files,
+                "f_ffree": sv.f_ffree,
+                "f_favail": sv.f_favail,
+                "f_namemax": sv.f_namemax or 255,
+            }
 
         def readlink(self, path):
             def op(ctx):
                 buf = ctypes.create_string_buffer(4097)
-                check(lib.nfs_readlink(ctx, _enc(path), buf, 4096),
-                      "readlink", path)
+                check(lib.nfs_readlink(ctx, _enc(path), buf, 4096), "readlink", path)
                 return buf.value.decode("utf-8", "surrogateescape")
+
             return self._run("readlink", op, keep_open=True)
 
         # -- namespace --
         def mkdir(self, path, mode):
-            return self._path_op("mkdir", lib.nfs_mkdir2, path, mode & 0o7777,
-                                 retry_ok=lambda e: e.errno == errno.EEXIST)
+            return self._path_op(
+                "mkdir", lib.nfs_mkdir2, path, mode & 0o7777, retry_ok=lambda e: e.errno == errno.EEXIST
+            )
 
         def rmdir(self, path):
             # the kernel has checked that path is a directory (NFSv4 REMOVE
             # removes any type)
-            return self._path_op("rmdir", lib.nfs_rmdir, path,
-                                 retry_ok=lambda e: e.errno == errno.ENOENT)
+            return self._path_op("rmdir", lib.nfs_rmdir, path, retry_ok=lambda e: e.errno == errno.ENOENT)
 
         def unlink(self, path):
-            return self._path_op("unlink", lib.nfs_unlink, path,
-                                 retry_ok=lambda e: e.errno == errno.ENOENT)
+            return self._path_op("unlink", lib.nfs_unlink, path, retry_ok=lambda e: e.errno == errno.ENOENT)
 
         def rename(self, old, new):
             def op(ctx):
-                return check(lib.nfs_rename(ctx, _enc(old), _enc(new)),
-                             "rename", old + " -> " + new)
-            self._run("rename", op,
-                      retry_ok=lambda e: e.errno == errno.ENOENT)
+                return check(lib.nfs_rename(ctx, _enc(old), _enc(new)), "rename", old + " -> " + new)
+
+            self._run("rename", op, retry_ok=lambda e: e.errno == errno.ENOENT)
             for of in self.files.values():
                 if of.path == old:
                     of.path = new
                 elif of.path.startswith(old.rstrip("/") + "/"):
-                    of.path = new.rstrip("/") + of.path[len(old.rstrip("/")):]
+                    of.path = new.rstrip("/") + of.path[len(old.rstrip("/")) :]
             return 0
 
         def symlink(self, target, source):
             # fusepy: create the link `target`, pointing to `source`
             def op(ctx):
-                return check(lib.nfs_symlink(ctx, _enc(source), _enc(target)),
-                             "symlink", target)
-            return self._run("symlink", op,
-                             retry_ok=lambda e: e.errno == errno.EEXIST)
+                return check(lib.nfs_symlink(ctx, _enc(source), _enc(target)), "symlink", target)
+
+            return self._run("symlink", op, retry_ok=lambda e: e.errno == errno.EEXIST)
 
         def link(self, target, source):
             # fusepy: create the hard link `target` to the file `source`
             def op(ctx):
-                return check(lib.nfs_link(ctx, _enc(source), _enc(target)),
-                             "link", target)
+                return check(lib.nfs_link(ctx, _enc(source), _enc(target)), "link", target)
+
             return self._run("link", op)
 
         # -- attributes --
         def _setattr(self, opname, path, **attrs):
-            return self._run(opname,
-                             lambda ctx: session.raw.setattr(path, **attrs),
-                             keep_open=True)
+            return self._run(opname, lambda ctx: session.raw.setattr(path, **attrs), keep_open=True)
 
         def chmod(self, path, mode):
             return self._setattr("chmod", path, mode=mode & 0o7777)
@@ -927,8 +994,7 @@ def make_operations(fusepy, session, direct_io):
             if times is None:
                 atime = mtime = None
             else:
-                atime, mtime = [False if v == UTIME_OMIT else
-                                None if v == UTIME_NOW else v for v in times]
+                atime, mtime = [False if v == UTIME_OMIT else None if v == UTIME_NOW else v for v in times]
             return self._setattr("utimens", path, atime=atime, mtime=mtime)
 
         def truncate(self, path, length, fh=None):
@@ -944,21 +1010,18 @@ def make_operations(fusepy, session, direct_io):
 
             def op(ctx):
                 fhp = ctypes.c_void_p()
-                ret = lib.nfs_create(ctx, _enc(path),
-                                     accmode | (flags & os.O_EXCL),
-                                     mode & 0o7777, ctypes.byref(fhp))
+                ret = lib.nfs_create(ctx, _enc(path), accmode | (flags & os.O_EXCL), mode & 0o7777, ctypes.byref(fhp))
                 if ret == -errno.EEXIST and not flags & os.O_EXCL:
                     # created by someone else since the kernel's lookup:
                     # open(2) semantics without O_EXCL is "open it"
-                    session.with_file(ctx, fid, path, accmode, lambda fh: 0,
-                                      fresh=True)
+                    session.with_file(ctx, fid, path, accmode, lambda fh: 0, fresh=True)
                     return 0
                 check(ret, "create", path)
                 session._close_fh(fhp.value, path)
                 # libnfs 4.0 creates EXCLUSIVE4 style: mode 0600, verifier in
                 # the times; set the real ones
-                return session.raw.setattr(path, mode=mode & 0o7777,
-                                           atime=None, mtime=None)
+                return session.raw.setattr(path, mode=mode & 0o7777, atime=None, mtime=None)
+
             self._run("create", op)
             return self._register(fi, fid, path, flags)
 
@@ -967,11 +1030,11 @@ def make_operations(fusepy, session, direct_io):
             fid = self._new_fid()
             # opening checks existence and permission; the open is cached for
             # the reads/writes that usually follow
-            self._run("open",
-                      lambda ctx: session.with_file(
-                          ctx, fid, path, flags & os.O_ACCMODE, lambda fh: 0,
-                          fresh=True),
-                      keep_open=True)
+            self._run(
+                "open",
+                lambda ctx: session.with_file(ctx, fid, path, flags & os.O_ACCMODE, lambda fh: 0, fresh=True),
+                keep_open=True,
+            )
             return self._register(fi, fid, path, flags)
 
         def read(self, path, size, offset, fi):
@@ -984,15 +1047,13 @@ def make_operations(fusepy, session, direct_io):
                 got = 0
                 while got < size:
                     count = min(size - got, session.readmax)
-                    n = check(lib.nfs_pread(session.ctx, fh, offset + got,
-                                            count, ctypes.byref(buf, got)),
-                              "read", path)
+                    n = check(lib.nfs_pread(session.ctx, fh, offset + got, count, ctypes.byref(buf, got)), "read", path)
                     if n == 0:
                         break
                     got += n
                 return buf.raw[:got]
-            return self._run("read", lambda ctx: session.with_file(
-                ctx, fi.fh, path, accmode, io), keep_open=True)
+
+            return self._run("read", lambda ctx: session.with_file(ctx, fi.fh, path, accmode, io), keep_open=True)
 
         def write(self, path, data, offset, fi):
             of = self._file(fi)
@@ -1007,28 +1068,24 @@ def make_operations(fusepy, session, direct_io):
                 buf = ctypes.create_string_buffer(data, size)
                 done = 0
                 while done < size:
-                    count = min(size - done, session.writemax,
-                                session.write_chunk)
-                    ret = lib.nfs_pwrite(session.ctx, fh, pos + done, count,
-                                         ctypes.byref(buf, done))
-                    if ret < 0 and "encode" in session.error_text() \
-                            and session.write_chunk > 512:
+                    count = min(size - done, session.writemax, session.write_chunk)
+                    ret = lib.nfs_pwrite(session.ctx, fh, pos + done, count, ctypes.byref(buf, done))
+                    if ret < 0 and "encode" in session.error_text() and session.write_chunk > 512:
                         # libnfs 4.0 encodes an NFSv4 WRITE into a ~4 KiB
                         # buffer; a longer file handle leaves less room
                         session.write_chunk //= 2
-                        dlog("write chunk lowered to %d" % session.write_chunk)
+                        dlog(f"write chunk lowered to {session.write_chunk}")
                         continue
                     n = check(ret, "write", path)
                     if n <= 0:
-                        raise NfsError(errno.EIO, "write %s: short write"
-                                       % path)
+                        raise NfsError(errno.EIO, f"write {path}: short write")
                     done += n
                 return done
-            return self._run("write", lambda ctx: session.with_file(
-                ctx, fi.fh, path, accmode, io), keep_open=True)
+
+            return self._run("write", lambda ctx: session.with_file(ctx, fi.fh, path, accmode, io), keep_open=True)
 
         def flush(self, path, fi):
-            return 0      # writes are sent to the server synchronously
+            return 0  # writes are sent to the server synchronously
 
         def fsync(self, path, datasync, fi):
             of = self._file(fi)
@@ -1036,8 +1093,8 @@ def make_operations(fusepy, session, direct_io):
 
             def io(fh):
                 return check(lib.nfs_fsync(session.ctx, fh), "fsync", path)
-            return self._run("fsync", lambda ctx: session.with_file(
-                ctx, fi.fh, path, of.accmode, io), keep_open=True)
+
+            return self._run("fsync", lambda ctx: session.with_file(ctx, fi.fh, path, of.accmode, io), keep_open=True)
 
         def release(self, path, fi):
             self.files.pop(fi.fh, None)
@@ -1048,7 +1105,7 @@ def make_operations(fusepy, session, direct_io):
             return 0
 
         def access(self, path, amode):
-            return 0      # the server checks permissions on each operation
+            return 0  # the server checks permissions on each operation
 
     return NfsOperations()
 
@@ -1057,44 +1114,61 @@ def make_operations(fusepy, session, direct_io):
 # command line
 # ---------------------------------------------------------------------------
 
+
 def parse_args(argv):
-    p = argparse.ArgumentParser(
-        prog=PROG,
-        description="Mount an NFSv4 export with libnfs over FUSE.")
+    p = argparse.ArgumentParser(prog=PROG, description="Mount an NFSv4 export with libnfs over FUSE.")
     p.add_argument("url", help="nfs://SERVER/PSEUDO?version=4[&nfsport=2049]")
     p.add_argument("mountpoint")
-    p.add_argument("--foreground", "-f", action="store_true",
-                   help="stay in the foreground (default: go to the "
-                        "background once mounted)")
-    p.add_argument("--uid", type=int, help="uid sent to the server with "
-                   "every request (AUTH_SYS); default: our own")
+    p.add_argument(
+        "--foreground",
+        "-f",
+        action="store_true",
+        help="stay in the foreground (default: go to the background once mounted)",
+    )
+    p.add_argument("--uid", type=int, help="uid sent to the server with every request (AUTH_SYS); default: our own")
     p.add_argument("--gid", type=int, help="gid sent to the server")
-    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                   help="retry the initial mount this long (default 0)")
-    p.add_argument("--retry-window", type=float, default=60.0,
-                   metavar="SECONDS",
-                   help="after a failure keep reconnecting this long before "
-                        "failing the operation with EIO (default 60)")
-    p.add_argument("--timeout", type=int, default=15, metavar="SECONDS",
-                   help="RPC timeout, whole seconds (default 15, 0 = none)")
-    p.add_argument("--keepalive", type=float, default=20.0, metavar="SECONDS",
-                   help="when idle this long, probe the server and renew the "
-                        "NFSv4 lease (default 20, 0 = off; keep it below the "
-                        "server's lease time)")
-    p.add_argument("--cache", choices=("open", "none"), default="open",
-                   help="open (default): file data may be cached only while "
-                        "a file is open: dropped on every open and when the "
-                        "size changes; mmap works.  none: direct_io, no page "
-                        "cache at all, but no shared mmap (breaks Java 8 "
-                        "ZipFile on JARs in the mount)")
-    p.add_argument("--allow-other", dest="allow_other", action="store_true",
-                   default=None, help="let other users use the mount "
-                   "(default when run as root)")
-    p.add_argument("--no-allow-other", dest="allow_other",
-                   action="store_false")
+    p.add_argument(
+        "--wait", type=float, default=0.0, metavar="SECONDS", help="retry the initial mount this long (default 0)"
+    )
+    p.add_argument(
+        "--retry-window",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="after a failure keep reconnecting this long before failing the operation with EIO (default 60)",
+    )
+    p.add_argument(
+        "--timeout", type=int, default=15, metavar="SECONDS", help="RPC timeout, whole seconds (default 15, 0 = none)"
+    )
+    p.add_argument(
+        "--keepalive",
+        type=float,
+        default=20.0,
+        metavar="SECONDS",
+        help="when idle this long, probe the server and renew the "
+        "NFSv4 lease (default 20, 0 = off; keep it below the "
+        "server's lease time)",
+    )
+    p.add_argument(
+        "--cache",
+        choices=("open", "none"),
+        default="open",
+        help="open (default): file data may be cached only while "
+        "a file is open: dropped on every open and when the "
+        "size changes; mmap works.  none: direct_io, no page "
+        "cache at all, but no shared mmap (breaks Java 8 "
+        "ZipFile on JARs in the mount)",
+    )
+    p.add_argument(
+        "--allow-other",
+        dest="allow_other",
+        action="store_true",
+        default=None,
+        help="let other users use the mount (default when run as root)",
+    )
+    p.add_argument("--no-allow-other", dest="allow_other", action="store_false")
     p.add_argument("--debug", action="store_true", help="log every error")
-    p.add_argument("--fuse-debug", action="store_true",
-                   help="libfuse debug output (implies foreground)")
+    p.add_argument("--fuse-debug", action="store_true", help="libfuse debug output (implies foreground)")
     args = p.parse_args(argv)
     if not args.url.startswith("nfs://"):
         p.error("URL must start with nfs://")
@@ -1113,7 +1187,7 @@ def main(argv=None):
         url += ("&" if "?" in url else "?") + "version=4"
     mountpoint = os.path.abspath(args.mountpoint)
     if not os.path.isdir(mountpoint):
-        log("mount point %s is not a directory" % mountpoint)
+        log(f"mount point {mountpoint} is not a directory")
         return 2
     fusepy = import_fusepy()
     if fusepy is None:
@@ -1122,16 +1196,14 @@ def main(argv=None):
     try:
         lib = load_libnfs()
     except (OSError, AttributeError) as e:
-        log("cannot load %s: %s (apt-get install libnfs13)"
-            % (LIBNFS_SONAME, e))
+        log(f"cannot load {LIBNFS_SONAME}: {e} (apt-get install libnfs13)")
         return 2
 
-    session = NfsSession(lib, url, uid=args.uid, gid=args.gid,
-                         timeout=args.timeout, retry_window=args.retry_window)
+    session = NfsSession(lib, url, uid=args.uid, gid=args.gid, timeout=args.timeout, retry_window=args.retry_window)
     try:
         session.connect_wait(args.wait)
     except NfsError as e:
-        log("cannot mount %s: %s" % (args.url, e.strerror))
+        log(f"cannot mount {args.url}: {e.strerror}")
         return 1
 
     ops = make_operations(fusepy, session, direct_io=(args.cache == "none"))
@@ -1142,21 +1214,32 @@ def main(argv=None):
     if allow_other is None:
         allow_other = os.geteuid() == 0
     options = dict(
-        fsname="labgen-nfs:%s:%s" % (session.server, session.export),
+        fsname=f"labgen-nfs:{session.server}:{session.export}",
         subtype="labgen_nfs",
-        attr_timeout=0, entry_timeout=0, negative_timeout=0,
-        use_ino=True, big_writes=True, max_write=131072, max_read=131072,
+        attr_timeout=0,
+        entry_timeout=0,
+        negative_timeout=0,
+        use_ino=True,
+        big_writes=True,
+        max_write=131072,
+        max_read=131072,
     )
     if allow_other:
         options["allow_other"] = True
     try:
         # libfuse handles SIGTERM/SIGINT/SIGHUP: it leaves its loop and
         # unmounts; nothreads: libnfs contexts are not thread-safe
-        fusepy.FUSE(ops, mountpoint, raw_fi=True,
-                    foreground=args.foreground or args.fuse_debug,
-                    nothreads=True, debug=args.fuse_debug, **options)
+        fusepy.FUSE(
+            ops,
+            mountpoint,
+            raw_fi=True,
+            foreground=args.foreground or args.fuse_debug,
+            nothreads=True,
+            debug=args.fuse_debug,
+            **options,
+        )
     except RuntimeError as e:
-        log("FUSE failed on %s: %s" % (mountpoint, e))
+        log(f"FUSE failed on {mountpoint}: {e}")
         return 1
     finally:
         ops.stop.set()
