@@ -127,7 +127,7 @@ def resources(client: Any) -> Iterator[Resources]:
 
 
 def test_every_image_is_built_and_labelled(built: images.BuildResult, client: Any) -> None:
-    assert set(built.tags) == {"base", "haproxy", "nfs", "jenkins"}
+    assert set(built.tags) == {"base", "haproxy", "nfs", "jenkins", "controller"}
     for service, tag in built.tags.items():
         labels = client.images.get(tag).labels
         assert labels[images.HASH_LABEL] == built.by_tag[tag].content_hash, tag
