@@ -24,6 +24,12 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--profiles", default="ha,article")
     parser.add_argument("--actions", default=",".join(ACTIONS))
+    parser.add_argument(
+        "--manual-reload-after",
+        type=float,
+        default=5.0,
+        help="article profile: seconds without a consistent answer before labgen does the manual reload",
+    )
     args = parser.parse_args()
     results: dict[str, dict[str, object]] = {}
     rows = []
@@ -34,7 +40,12 @@ def main() -> int:
             for action in args.actions.split(","):
                 print(f"{profile}: {args.trials} x {action}", flush=True)
                 result = verify.run_failover(
-                    up.lab.name, action=action, trials=args.trials, timeout=60, emitter=printer()
+                    up.lab.name,
+                    action=action,
+                    trials=args.trials,
+                    timeout=60,
+                    manual_reload_after=args.manual_reload_after,
+                    emitter=printer(),
                 )
                 trials = result.trials
                 entry = {

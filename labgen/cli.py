@@ -96,12 +96,15 @@ _OPTION_FIELDS = {
 }
 
 
+def _spec_options(values: dict[str, Any]) -> dict[str, Any]:
+    """The spec options a command was given, from its `locals()`."""
+    return {key: values[key] for key in _OPTION_FIELDS if key in values}
+
+
 def _lab_from(spec: Path | None, sets: list[str] | None, **options: Any) -> Lab:
     if spec is None and Path(DEFAULT_SPEC_FILE).exists():
         spec = Path(DEFAULT_SPEC_FILE)
-    overrides = dict(parse_override(item) for item in sets or [])
-    overrides.update({_OPTION_FIELDS[key]: value for key, value in options.items() if value is not None})
-    return load_lab(spec, overrides)
+    return load_lab(spec, _overrides(sets, **options))
 
 
 class _ProgressPrinter:
@@ -163,17 +166,7 @@ def init(
     """Write a lab spec with every field spelled out and explained."""
     if path.exists() and not force:
         raise LabgenError(f"{path} already exists", hint="use --force to overwrite it", exit_code=EXIT_USAGE)
-    lab = load_lab(
-        None,
-        _overrides(
-            sets,
-            name=name,
-            profile=profile,
-            haproxy_version=haproxy_version,
-            jenkins_flavour=jenkins_flavour,
-            masters=masters,
-        ),
-    )
+    lab = load_lab(None, _overrides(sets, **_spec_options(locals())))
     env = jinja2.Environment(loader=jinja2.PackageLoader("labgen", "templates"), undefined=jinja2.StrictUndefined)
     path.write_text(env.get_template("labgen.yaml.j2").render(lab=lab), encoding="utf-8")
     out.print(f"wrote {path}: edit it, then run `labgen generate` or `labgen up`")
@@ -207,24 +200,7 @@ def generate(
     stats_password: StatsPasswordOpt = None,
 ) -> None:
     """Render the lab (compose.yaml, haproxy.cfg, ganesha.conf, secrets.env) from the spec."""
-    lab = _lab_from(
-        spec,
-        sets,
-        name=name,
-        profile=profile,
-        haproxy_version=haproxy_version,
-        jenkins_flavour=jenkins_flavour,
-        masters=masters,
-        bind=bind,
-        http_port=http_port,
-        stats_port=stats_port,
-        agent_port=agent_port,
-        check_inter=check_inter,
-        rise=rise,
-        fall=fall,
-        stats_user=stats_user,
-        stats_password=stats_password,
-    )
+    lab = _lab_from(spec, sets, **_spec_options(locals()))
     target = out_dir or Path(lab.name)
     result = render_lab(lab, target)
     if json_output:
@@ -390,22 +366,7 @@ def up(
     fall: FallOpt = None,
 ) -> None:
     """Build what is missing, start the lab, wait until HAProxy serves a healthy master."""
-    lab = _lab_from(
-        spec,
-        sets,
-        name=name,
-        profile=profile,
-        haproxy_version=haproxy_version,
-        jenkins_flavour=jenkins_flavour,
-        masters=masters,
-        bind=bind,
-        http_port=http_port,
-        stats_port=stats_port,
-        agent_port=agent_port,
-        check_inter=check_inter,
-        rise=rise,
-        fall=fall,
-    )
+    lab = _lab_from(spec, sets, **_spec_options(locals()))
     options = _build_options(jenkins or lab.jenkins.flavour, haproxy_source, jenkins_war, jdk, mirror)
     with _progress(quiet=json_output, verbose=verbose) as emitter:
         result = runtime.up(lab, build_options=options, timeout=timeout, emitter=emitter)

@@ -108,15 +108,13 @@ def check_registry(probe: bool) -> Check:
 
 
 def check_ports(lab: Lab) -> Check:
-    taken = []
-    for name in ("http", "stats", "agent"):
-        port = getattr(lab.ports, name)
-        with socket.socket(socket.AF_INET6 if ":" in lab.ports.bind else socket.AF_INET) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind((lab.ports.bind, port))
-            except OSError:
-                taken.append(f"{port} (ports.{name})")
+    from labgen.runtime import port_free
+
+    taken = [
+        f"{getattr(lab.ports, name)} (ports.{name})"
+        for name in ("http", "stats", "agent")
+        if not port_free(lab.ports.bind, getattr(lab.ports, name))
+    ]
     if taken:
         return Check(
             "ports",

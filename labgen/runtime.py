@@ -139,21 +139,27 @@ def _compose(folder: Path, lab: Lab, *args: str) -> str:
     return result.stdout
 
 
+def port_free(bind: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in bind else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((bind, port))
+        except OSError:
+            return False
+    return True
+
+
 def _check_ports_free(lab: Lab) -> None:
     ours = {c.name for c in docker_api.lab_containers(lab.name, "haproxy", all_states=False)}
     if ours:
         return  # our own HAProxy holds them; compose decides whether it must be recreated
     for field_name in ("http", "stats", "agent"):
         port = getattr(lab.ports, field_name)
-        with socket.socket(socket.AF_INET6 if ":" in lab.ports.bind else socket.AF_INET) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind((lab.ports.bind, port))
-            except OSError:
-                raise EnvironmentProblem(
-                    f"port {port} on {lab.ports.bind} (ports.{field_name}) is already in use",
-                    hint=f"free it, or choose another: --{field_name}-port N (or ports.{field_name} in the spec)",
-                ) from None
+        if not port_free(lab.ports.bind, port):
+            raise EnvironmentProblem(
+                f"port {port} on {lab.ports.bind} (ports.{field_name}) is already in use",
+                hint=f"free it, or choose another: --{field_name}-port N (or ports.{field_name} in the spec)",
+            )
 
 
 def wait_healthy(lab: Lab, folder: Path, *, timeout: float, emitter: Emitter = NULL_EMITTER) -> None:

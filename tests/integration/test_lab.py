@@ -84,20 +84,24 @@ def test_everything_is_labelled_with_the_lab(ha_lab: RunningLab) -> None:
     assert len(engine.volumes.list(filters={"label": label})) == 2
 
 
-def test_up_again_is_harmless(ha_lab: RunningLab) -> None:
-    before = {c.name: c.id for c in docker_api.lab_containers(ha_lab.name)}
-    args = [
+def _up_again(lab: RunningLab) -> list[str]:
+    ports = lab.lab.ports
+    return [
         "up",
         "--name",
-        ha_lab.name,
+        lab.name,
         "--http-port",
-        str(ha_lab.lab.ports.http),
+        str(ports.http),
         "--stats-port",
-        str(ha_lab.lab.ports.stats),
+        str(ports.stats),
         "--agent-port",
-        str(ha_lab.lab.ports.agent),
+        str(ports.agent),
     ]
-    assert run(args) == 0
+
+
+def test_up_again_is_harmless(ha_lab: RunningLab) -> None:
+    before = {c.name: c.id for c in docker_api.lab_containers(ha_lab.name)}
+    assert run(_up_again(ha_lab)) == 0
     assert {c.name: c.id for c in docker_api.lab_containers(ha_lab.name)} == before
 
 
@@ -106,18 +110,7 @@ def test_down_then_up_keeps_the_jobs(ha_lab: RunningLab) -> None:
     assert ha_lab.client().create_job(job).status == 200
     assert run(["down", "--lab", ha_lab.name]) == 0
     assert docker_api.lab_containers(ha_lab.name) == []
-    args = [
-        "up",
-        "--name",
-        ha_lab.name,
-        "--http-port",
-        str(ha_lab.lab.ports.http),
-        "--stats-port",
-        str(ha_lab.lab.ports.stats),
-        "--agent-port",
-        str(ha_lab.lab.ports.agent),
-    ]
-    assert run(args) == 0
+    assert run(_up_again(ha_lab)) == 0
     _reply, jobs = ha_lab.client().list_jobs()
     assert jobs is not None and job in jobs
 
