@@ -544,6 +544,9 @@ def verify_failover(
     rate: Annotated[float, typer.Option("--rate", help="Probe requests per second through HAProxy.")] = 20.0,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for recovery per trial.")] = 60.0,
     report: Annotated[Path | None, typer.Option("--report", help="Folder for JSON, JUnit XML and HTML.")] = None,
+    keep_jobs: Annotated[
+        bool, typer.Option("--keep-jobs", help="Keep the jobs a trial wrote (default: deleted once checked).")
+    ] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Break the active master while probing and writing through HAProxy; report detection, recovery,
@@ -557,7 +560,14 @@ def verify_failover(
     name = _resolve_lab_name(lab_name, spec)
     with _progress(quiet=json_output) as emitter:
         result = verify.run_failover(
-            name, target=target, action=action, trials=trials, rate=rate, timeout=timeout, emitter=emitter
+            name,
+            target=target,
+            action=action,
+            trials=trials,
+            rate=rate,
+            timeout=timeout,
+            keep_jobs=keep_jobs,
+            emitter=emitter,
         )
     folder = report or lab_dir(name) / "reports" / _time.strftime("%Y%m%d-%H%M%S")
     paths = write_reports(result, folder)

@@ -73,6 +73,9 @@ class JenkinsClient:
     def build_job(self, name: str) -> Reply:
         return self.request("POST", f"/job/{urllib.parse.quote(name)}/build", b"")
 
+    def delete_job(self, name: str) -> Reply:
+        return self.request("POST", f"/job/{urllib.parse.quote(name)}/doDelete", b"")
+
     def job_builds(self, name: str) -> list[int] | None:
         reply = self.request("GET", f"/job/{urllib.parse.quote(name)}/api/json?tree=builds[number]")
         if reply.status != 200:

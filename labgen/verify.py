@@ -145,6 +145,7 @@ def run_failover(
     rate: float = 20.0,
     timeout: float = 60.0,
     manual_reload_after: float = 15.0,
+    keep_jobs: bool = False,
     emitter: Emitter = NULL_EMITTER,
 ) -> VerifyResult:
     lab = runtime.load_saved_lab(name)
@@ -162,7 +163,7 @@ def run_failover(
         runtime.wait_healthy(lab, lab_dir(lab.name), timeout=180, emitter=emitter)
         victim = target or _active(context)
         emitter.emit("verify.trial", f"trial {number}/{trials}: {action} {victim}", "step")
-        trial = _run_trial(context, number, action, victim, rate, timeout, manual_reload_after, emitter)
+        trial = _run_trial(context, number, action, victim, rate, timeout, manual_reload_after, keep_jobs, emitter)
         result.trials.append(trial)
         journal.record(lab.name, "verify.trial", f"trial {number}: {trial.verdict}", **trial.summary())
         emitter.emit(
@@ -201,6 +202,7 @@ def _run_trial(
     rate: float,
     timeout: float,
     manual_reload_after: float,
+    keep_jobs: bool,
     emitter: Emitter,
 ) -> Trial:
     prefix = f"verify-{uuid.uuid4().hex[:8]}-{number}"
@@ -313,6 +315,8 @@ def _run_trial(
     _wait_rejoined(context, victim, emitter)
     trial.flapped_back = _served_by_victim(context, victim)
     _check_writes(context, trial)
+    if not keep_jobs:
+        _delete_jobs(context, trial)
     _judge(context.lab, trial)
     return trial
 
@@ -401,6 +405,15 @@ def _served_by_victim(context: _Context, victim: str) -> bool:
         return False  # round robin: both masters serve by design
     answers = [context.client.list_jobs()[0].served_by for _ in range(5)]
     return victim in answers
+
+
+def _delete_jobs(context: _Context, trial: Trial) -> None:
+    """Remove the trial's jobs once checked, so that every trial starts from the same JENKINS_HOME
+    (a master's reload time grows with the number of jobs)."""
+    _reply, jobs = context.client.list_jobs()
+    for job in sorted(jobs or ()):
+        if job.startswith(trial.prefix + "-"):
+            context.client.delete_job(job)
 
 
 def _check_writes(context: _Context, trial: Trial) -> None:
