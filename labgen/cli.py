@@ -302,12 +302,16 @@ def _resolve_lab_name(lab_name: str | None, spec: Path | None = None) -> str:
         return lab_name
     if spec is not None or Path(DEFAULT_SPEC_FILE).exists():
         return load_lab(spec or Path(DEFAULT_SPEC_FILE)).name
-    labs = runtime.known_labs()
-    if len(labs) == 1:
-        return labs[0]
+    running = runtime.running_labs()
+    if len(running) == 1:
+        return running[0]
+    labs = running or runtime.known_labs()
     if not labs:
         raise LabgenError("no lab found on this machine", hint="start one with `labgen up`", exit_code=EXIT_USAGE)
-    raise LabgenError(f"several labs: {', '.join(labs)}", hint="choose one with --lab NAME", exit_code=EXIT_USAGE)
+    state = "running" if running else "known (none running)"
+    raise LabgenError(
+        f"several labs {state}: {', '.join(labs)}", hint="choose one with --lab NAME", exit_code=EXIT_USAGE
+    )
 
 
 @app.command()

@@ -53,6 +53,12 @@ def known_labs() -> list[str]:
     return sorted(on_disk)
 
 
+def running_labs() -> list[str]:
+    """Labs with a running container on this engine."""
+    containers = docker_api.client().containers.list(filters={"label": docker_api.LAB_LABEL})
+    return sorted({c.labels[docker_api.LAB_LABEL] for c in containers})
+
+
 def published_host(lab: Lab) -> str:
     return "127.0.0.1" if lab.ports.bind in ("0.0.0.0", "::") else lab.ports.bind
 
