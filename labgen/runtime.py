@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 import time
 import urllib.error
@@ -174,7 +173,7 @@ def wait_healthy(lab: Lab, folder: Path, *, timeout: float, emitter: Emitter = N
     deadline = time.monotonic() + timeout
     last = ""
     while True:
-        health = {svc: _container_health(lab.name, svc) for svc in ["nfs", *lab.masters, "haproxy"]}
+        health = {svc: container_health(lab.name, svc) for svc in ["nfs", *lab.masters, "haproxy"]}
         servers = haproxy_stats.try_fetch(
             published_host(lab), lab.ports.stats, secrets["LABGEN_STATS_USER"], secrets["LABGEN_STATS_PASSWORD"]
         )
@@ -201,7 +200,7 @@ def wait_healthy(lab: Lab, folder: Path, *, timeout: float, emitter: Emitter = N
         time.sleep(1)
 
 
-def _container_health(name: str, service: str) -> str:
+def container_health(name: str, service: str) -> str:
     containers = docker_api.lab_containers(name, service)
     if not containers:
         return "missing"
@@ -317,7 +316,7 @@ def status(name: str) -> LabStatus:
             flavour = image_labels.get("org.labgen.jenkins.flavour", flavour)
         services.append(
             ServiceStatus(
-                service, container.name, _container_health(name, service), (container.image.tags or [None])[0]
+                service, container.name, container_health(name, service), (container.image.tags or [None])[0]
             )
         )
     secrets = read_secrets(folder)
@@ -366,11 +365,3 @@ def logs(name: str, service: str, *, follow: bool = False, tail: int | str = "al
         raise LabgenError(f"{service} has no container (is lab {name} up?)", hint="`labgen status` shows the lab")
     stream = containers[0].logs(stream=True, follow=follow, tail=tail)
     yield from stream
-
-
-def compose_file(name: str) -> Path:
-    return lab_dir(name) / COMPOSE_FILE
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))

@@ -392,7 +392,7 @@ def _wait_rejoined(context: _Context, victim: str, emitter: Emitter) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         status = context.server_status(victim) or ""
-        healthy = runtime._container_health(context.lab.name, victim) == "healthy"
+        healthy = runtime.container_health(context.lab.name, victim) == "healthy"
         if healthy and (status.startswith("UP") or status.startswith("MAINT")):
             emitter.emit("verify.rejoined", f"{victim} is back ({status})")
             return

@@ -13,7 +13,7 @@ import pytest
 
 from labgen import haproxy_stats, verify
 from labgen.cli import run
-from labgen.runtime import _container_health
+from labgen.runtime import container_health
 from tests.integration.conftest import RunningLab, _remove_lab, requires_docker, start_lab
 
 pytestmark = [requires_docker, pytest.mark.integration]
@@ -46,7 +46,7 @@ def _agent_banner(lab: RunningLab) -> bytes:
 
 def _wait_healthy(lab: RunningLab, service: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
-    while _container_health(lab.name, service) != "healthy":
+    while container_health(lab.name, service) != "healthy":
         assert time.monotonic() < deadline, f"{service} not healthy after {timeout} s"
         time.sleep(0.5)
 
