@@ -315,9 +315,7 @@ def status(name: str) -> LabStatus:
         if service.startswith("jenkins"):
             flavour = image_labels.get("org.labgen.jenkins.flavour", flavour)
         services.append(
-            ServiceStatus(
-                service, container.name, container_health(name, service), (container.image.tags or [None])[0]
-            )
+            ServiceStatus(service, container.name, container_health(name, service), (container.image.tags or [None])[0])
         )
     secrets = read_secrets(folder)
     servers = haproxy_stats.try_fetch(
