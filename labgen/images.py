@@ -12,6 +12,7 @@ label exists, it is not built again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -232,19 +233,17 @@ def build_images(
     haproxy = _build_haproxy(client, root, source, base, emitter=emitter, rebuild=rebuild, network_mode=network_mode)
     result.images.append(haproxy)
 
-    nfs = _build_image(
-        client,
-        name="nfs",
-        tag=NFS_TAG,
-        entries=_tree(root / "nfs"),
-        dockerfile="Dockerfile",
-        buildargs={"BASE_IMAGE": BASE_TAG},
-        base=base,
-        emitter=emitter,
-        rebuild=rebuild,
-        network_mode=network_mode,
+    build = functools.partial(
+        _build_image, client, base=base, emitter=emitter, rebuild=rebuild, network_mode=network_mode
     )
-    result.images.append(nfs)
+
+    base_args = {"BASE_IMAGE": BASE_TAG}
+
+    def build_plain(name: str, tag: str) -> ImageBuild:
+        """An image whose context is images/<name>/ with a Dockerfile FROM the base."""
+        return build(name=name, tag=tag, entries=_tree(root / name), dockerfile="Dockerfile", buildargs=base_args)
+
+    result.images.append(build_plain("nfs", NFS_TAG))
 
     flavour, reason, war, jdk_info = _choose_jenkins(lab, jenkins, jenkins_war, jdk, mirror, download_timeout, emitter)
     result.flavour, result.flavour_reason = flavour, reason
@@ -266,33 +265,11 @@ def build_images(
         entries = _jenkins_common(jenkins_root) + _tree(jenkins_root / "lite", "lite")
         buildargs = {"BASE_IMAGE": BASE_TAG, "JENKINS_VERSION": JENKINS_VERSION}
         dockerfile = "lite/Dockerfile"
-    jenkins_image = _build_image(
-        client,
-        name="jenkins",
-        tag=tags["jenkins"],
-        entries=entries,
-        dockerfile=dockerfile,
-        buildargs=buildargs,
-        base=base,
-        emitter=emitter,
-        rebuild=rebuild,
-        network_mode=network_mode,
+    result.images.append(
+        build(name="jenkins", tag=tags["jenkins"], entries=entries, dockerfile=dockerfile, buildargs=buildargs)
     )
-    result.images.append(jenkins_image)
     if lab.profile == "ha":
-        controller = _build_image(
-            client,
-            name="controller",
-            tag=tags["controller"],
-            entries=_tree(root / "controller"),
-            dockerfile="Dockerfile",
-            buildargs={"BASE_IMAGE": BASE_TAG},
-            base=base,
-            emitter=emitter,
-            rebuild=rebuild,
-            network_mode=network_mode,
-        )
-        result.images.append(controller)
+        result.images.append(build_plain("controller", tags["controller"]))
     result.tags = tags
     return result
 
