@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
-from docker.errors import DockerException
+from docker.errors import DockerException, NotFound
 
 from labgen.errors import EnvironmentProblem
 
@@ -68,15 +68,29 @@ def run_compose(compose_file: Path, project: str, *args: str, timeout: float = 9
 
 
 def lab_containers(name: str, service: str | None = None, all_states: bool = True) -> list[Any]:
+    """The lab's containers (of one service, if given)."""
     labels = [f"{LAB_LABEL}={name}"] + ([f"{SERVICE_LABEL}={service}"] if service else [])
-    return list(client().containers.list(all=all_states, filters={"label": labels}))
+    return containers_with(labels, all_states)
+
+
+def containers_with(labels: list[str], all_states: bool = True) -> list[Any]:
+    """Containers carrying these labels. One removed while we look (by compose or a concurrent
+    `down`) is skipped rather than an error."""
+    engine = client()
+    found = []
+    for summary in engine.api.containers(all=all_states, filters={"label": labels}):
+        try:
+            found.append(engine.containers.get(summary["Id"]))
+        except NotFound:
+            continue
+    return found
 
 
 def lab_names() -> list[str]:
     """Every lab that has a container, network or volume on this engine."""
     names: set[str] = set()
     for items in (
-        client().containers.list(all=True, filters={"label": LAB_LABEL}),
+        containers_with([LAB_LABEL]),
         client().networks.list(filters={"label": LAB_LABEL}),
         client().volumes.list(filters={"label": LAB_LABEL}),
     ):

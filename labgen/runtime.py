@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from docker.errors import NotFound
+
 from labgen import docker_api, haproxy_stats, journal
 from labgen.errors import EXIT_USAGE, EnvironmentProblem, LabgenError
 from labgen.events import NULL_EMITTER, Emitter
@@ -54,7 +56,7 @@ def known_labs() -> list[str]:
 
 def running_labs() -> list[str]:
     """Labs with a running container on this engine."""
-    containers = docker_api.client().containers.list(filters={"label": docker_api.LAB_LABEL})
+    containers = docker_api.containers_with([docker_api.LAB_LABEL], all_states=False)
     return sorted({c.labels[docker_api.LAB_LABEL] for c in containers})
 
 
@@ -250,7 +252,8 @@ def down(name: str, *, volumes: bool = False, emitter: Emitter = NULL_EMITTER) -
     removed = []
     for container in containers:
         emitter.emit("down.container", f"removing {container.name}")
-        container.remove(force=True, v=False)
+        with contextlib.suppress(NotFound):  # already gone (compose or another `down` got there first)
+            container.remove(force=True, v=False)
         removed.append(container.name)
     for network in networks:
         with contextlib.suppress(Exception):
