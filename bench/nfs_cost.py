@@ -11,6 +11,7 @@ import argparse
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -18,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import save, start, table
 
 from labgen import runtime
-from labgen.jenkins_client import JenkinsClient
+from labgen.jenkins_client import JenkinsClient, Reply
 from labgen.render import read_secrets
 
 
@@ -32,19 +33,19 @@ def measure(up: runtime.UpResult, jobs: int) -> dict[str, float]:
         timeout=30,
     )
     names = [f"bench-{uuid.uuid4().hex[:8]}-{i}" for i in range(jobs)]
-    started = time.monotonic()
-    for name in names:
-        reply = client.create_job(name)
-        if reply.status != 200:
-            raise SystemExit(f"create {name}: HTTP {reply.status} {reply.error or ''}")
-    create_s = time.monotonic() - started
-    started = time.monotonic()
-    for name in names:
-        reply = client.build_job(name)
-        if reply.status != 201:
-            raise SystemExit(f"build {name}: HTTP {reply.status} {reply.error or ''}")
-    build_s = time.monotonic() - started
+    create_s = _timed(names, client.create_job, 200, "create")
+    build_s = _timed(names, client.build_job, 201, "build")
     return {"creates_per_s": round(jobs / create_s, 1), "builds_per_s": round(jobs / build_s, 1)}
+
+
+def _timed(names: list[str], call: Callable[[str], Reply], expected: int, what: str) -> float:
+    """Seconds to run `call` on every name in turn; any unexpected answer stops the benchmark."""
+    started = time.monotonic()
+    for name in names:
+        reply = call(name)
+        if reply.status != expected:
+            raise SystemExit(f"{what} {name}: HTTP {reply.status} {reply.error or ''}")
+    return time.monotonic() - started
 
 
 def main() -> int:

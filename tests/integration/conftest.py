@@ -102,10 +102,16 @@ def _remove_lab(name: str) -> None:
         down(name, volumes=True)
 
 
-@pytest.fixture(scope="module")
-def ha_lab(state_home: Path) -> Iterator[RunningLab]:
-    name = "it-ha"
+@contextlib.contextmanager
+def running_lab(name: str, *extra: str) -> Iterator[RunningLab]:
+    """A lab started with `labgen up`, removed with its volumes afterwards, also on failure."""
     try:
-        yield start_lab(name)
+        yield start_lab(name, *extra)
     finally:
         _remove_lab(name)
+
+
+@pytest.fixture(scope="module")
+def ha_lab(state_home: Path) -> Iterator[RunningLab]:
+    with running_lab("it-ha") as lab:
+        yield lab

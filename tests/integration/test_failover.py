@@ -14,18 +14,15 @@ import pytest
 from labgen import haproxy_stats, verify
 from labgen.cli import run
 from labgen.runtime import container_health
-from tests.integration.conftest import RunningLab, _remove_lab, requires_docker, start_lab
+from tests.integration.conftest import RunningLab, requires_docker, running_lab
 
 pytestmark = [requires_docker, pytest.mark.integration]
 
 
 @pytest.fixture(scope="module")
 def lab(state_home: Path) -> Iterator[RunningLab]:
-    name = "it-failover"
-    try:
-        yield start_lab(name)
-    finally:
-        _remove_lab(name)
+    with running_lab("it-failover") as running:
+        yield running
 
 
 def _haproxy_status(lab: RunningLab, server: str) -> str:
@@ -108,16 +105,12 @@ def test_verify_cli_writes_json_junit_and_html(lab: RunningLab, tmp_path: Path) 
 
 
 def test_the_article_profile_needs_the_manual_reload(state_home: Path) -> None:
-    name = "it-article"
-    try:
-        article = start_lab(name, "--profile", "article", "--haproxy-version", "2.6.12")
+    with running_lab("it-article", "--profile", "article", "--haproxy-version", "2.6.12") as article:
         result = verify.run_failover(
             article.name, target="jenkins01", action="kill", trials=1, timeout=40, manual_reload_after=8
         )
-        trial = result.trials[0]
-        assert trial.verdict == "fail"
-        assert trial.first_success_s is not None  # HAProxy does switch to jenkins02...
-        assert trial.manual_reload_s is not None  # ...but its jobs were stale until the manual reload
-        assert any("manual reload" in reason for reason in trial.reasons)
-    finally:
-        _remove_lab(name)
+    trial = result.trials[0]
+    assert trial.verdict == "fail"
+    assert trial.first_success_s is not None  # HAProxy does switch to jenkins02...
+    assert trial.manual_reload_s is not None  # ...but its jobs were stale until the manual reload
+    assert any("manual reload" in reason for reason in trial.reasons)
