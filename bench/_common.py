@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from labgen import runtime
 from labgen.events import Emitter, Event
-from labgen.spec import load_lab
+from labgen.lab import runtime
+from labgen.model.spec import load_lab
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

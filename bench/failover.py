@@ -14,7 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import printer, save, start, stats, table
 
-from labgen import runtime, verify
+from labgen import verify
+from labgen.lab import runtime
 
 ACTIONS = ("kill", "stop", "pause", "partition")
 
@@ -40,7 +41,7 @@ def main() -> int:
             for action in args.actions.split(","):
                 print(f"{profile}: {args.trials} x {action}", flush=True)
                 result = verify.run_failover(
-                    up.lab.name,
+                    up.topology.name,
                     action=action,
                     trials=args.trials,
                     timeout=60,
@@ -69,7 +70,7 @@ def main() -> int:
                         _pair(entry["detection_s"]),
                         _pair(entry["first_success_s"]),
                         _pair(entry["consistent_s"]),
-                        f"{sum(entry['failed_requests'])}/{sum(entry['requests'])}",  # type: ignore[arg-type]
+                        f"{sum(entry['failed_requests'])}/{sum(entry['requests'])}",
                         entry["lost_writes"],
                         entry["manual_reloads"],
                     ]

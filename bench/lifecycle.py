@@ -17,7 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import save, start, table
 
-from labgen import docker_api, runtime
+from labgen import engine
+from labgen.lab import docker as docker_api
+from labgen.lab import runtime
 
 NAME = "bench-lifecycle"
 
@@ -26,16 +28,16 @@ def remove_labgen_images() -> int:
     """Remove every labgen image (children before the base), and the dangling build stages."""
     from docker.errors import APIError
 
-    engine = docker_api.client()
+    docker_engine = engine.client()
     removed = 0
     for _ in range(4):
-        engine.images.prune(filters={"dangling": True})
-        left = [i for i in engine.images.list() if any(t.startswith("labgen/") for t in i.tags)]
+        docker_engine.images.prune(filters={"dangling": True})
+        left = [i for i in docker_engine.images.list() if any(t.startswith("labgen/") for t in i.tags)]
         if not left:
             break
         for image in left:
             try:
-                engine.images.remove(image.id, force=True)
+                docker_engine.images.remove(image.id, force=True)
                 removed += 1
             except APIError:
                 pass  # a child still uses it: next pass

@@ -18,20 +18,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import save, start, table
 
-from labgen import runtime
-from labgen.jenkins_client import JenkinsClient, Reply
-from labgen.render import read_secrets
+from labgen.lab import runtime
+from labgen.lab.handle import LabHandle
+from labgen.lab.jenkins_client import Reply
 
 
 def measure(up: runtime.UpResult, jobs: int) -> dict[str, float]:
-    secrets = read_secrets(up.folder)
-    client = JenkinsClient(
-        runtime.published_host(up.lab),
-        up.lab.ports.http,
-        secrets["JENKINS_ADMIN_USER"],
-        secrets["JENKINS_ADMIN_TOKEN"],
-        timeout=30,
-    )
+    client = LabHandle.open(up.topology.name).jenkins(timeout=30)
     names = [f"bench-{uuid.uuid4().hex[:8]}-{i}" for i in range(jobs)]
     create_s = _timed(names, client.create_job, 200, "create")
     build_s = _timed(names, client.build_job, 201, "build")

@@ -17,5 +17,7 @@ def lab_dir(name: str) -> Path:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "labgen"
+    """``$XDG_CACHE_HOME/labgen`` (``~/.cache/labgen`` when unset or not absolute)."""
+    base = os.environ.get("XDG_CACHE_HOME") or ""
+    root = Path(base) if base.strip() and Path(base).is_absolute() else Path.home() / ".cache"
+    return root / "labgen"

@@ -6,7 +6,7 @@
 #    which goes to the background once mounted; then wait until the mount is really up.
 #    Needs /dev/fuse and CAP_SYS_ADMIN (docker run --device /dev/fuse --cap-add SYS_ADMIN).
 # 2. mkdir -p "$JENKINS_HOME" (default /var/lib/data/jenkins, the article's).
-# 3. exec the given command, or the flavour's Jenkins: lite = python3 jenkins_lite.py,
+# 3. exec the given command, or the flavour's Jenkins: lite = python3 -m labgen_lite,
 #    real = java -jar jenkins.war with the article's options.
 #
 # JENKINS_UID / JENKINS_GID (default 0, as the article ran it): the identity sent to the
@@ -32,7 +32,7 @@ if [ -n "${NFS_URL:-}" ]; then
         fi
         log "mounting $NFS_URL at $mountpoint_dir"
         # shellcheck disable=SC2086  # NFS_MOUNT_OPTS holds extra options, split on purpose
-        python3 /opt/labgen/labgen_nfsmount.py "$NFS_URL" "$mountpoint_dir" \
+        python3 -m labgen_nfsmount "$NFS_URL" "$mountpoint_dir" \
             --wait "${NFS_WAIT:-60}" --uid "$run_uid" --gid "$run_gid" ${NFS_MOUNT_OPTS:-}
         tries=0
         until mountpoint -q "$mountpoint_dir" && grep -qs " $mountpoint_dir fuse" /proc/mounts; do
@@ -69,7 +69,7 @@ if [ "$#" -eq 0 ]; then
             ${JAVA_OPTS:-} -jar /usr/share/jenkins/jenkins.war \
             --httpPort="${JENKINS_HTTP_PORT:-8080}" ${JENKINS_OPTS:-}
     else
-        set -- python3 /opt/labgen/jenkins_lite.py
+        set -- python3 -m labgen_lite
     fi
 fi
 

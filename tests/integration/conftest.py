@@ -16,19 +16,21 @@ from pathlib import Path
 
 import pytest
 
-from labgen import docker_api
+from labgen import engine
 from labgen.cli import run
 from labgen.errors import EnvironmentProblem
-from labgen.jenkins_client import JenkinsClient
-from labgen.render import read_secrets
-from labgen.runtime import down, load_saved_lab
-from labgen.spec import Lab
+from labgen.generate.secrets import read_secrets
+from labgen.lab import docker as docker_api
+from labgen.lab.folder import load_topology
+from labgen.lab.jenkins_client import JenkinsClient
+from labgen.lab.runtime import down
+from labgen.model.spec import Lab
 
 
 def _docker_available() -> bool:
     try:
-        docker_api.client()
-        docker_api.compose_command()
+        engine.client()
+        engine.compose_command()
     except EnvironmentProblem:
         return False
     return True
@@ -57,7 +59,7 @@ class RunningLab:
         s = self.secrets
         return JenkinsClient("127.0.0.1", self.lab.ports.http, s["JENKINS_ADMIN_USER"], s["JENKINS_ADMIN_TOKEN"])
 
-    def container(self, service: str):  # type: ignore[no-untyped-def]
+    def container(self, service: str):
         return docker_api.lab_containers(self.name, service)[0]
 
 
@@ -91,10 +93,9 @@ def start_lab(name: str, *extra: str) -> RunningLab:
     if code != 0:
         _remove_lab(name)
         pytest.fail(f"labgen up {name} exited {code}")
-    lab = load_saved_lab(name)
     from labgen.paths import lab_dir
 
-    return RunningLab(name, lab, lab_dir(name))
+    return RunningLab(name, load_topology(name).lab, lab_dir(name))
 
 
 def _remove_lab(name: str) -> None:

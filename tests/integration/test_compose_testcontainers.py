@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from labgen.images import build_images
-from labgen.render import generate
-from labgen.spec import load_lab
+from labgen.build import build_images
+from labgen.generate import generate
+from labgen.model.spec import load_lab
+from labgen.model.topology import Topology
 from tests.integration.conftest import free_port, requires_docker
 
 pytestmark = [requires_docker, pytest.mark.integration]
@@ -24,8 +25,9 @@ def test_testcontainers_runs_the_generated_stack(tmp_path: Path) -> None:
     ports = {"ports.http": free_port(), "ports.stats": free_port(), "ports.agent": free_port()}
     lab = load_lab(None, {"name": "it-testcontainers", **ports})
     built = build_images(lab)  # cached by content after the first integration test
-    lab = lab.with_haproxy_version(built.haproxy_version)
-    generate(lab, tmp_path, flavour=built.flavour)
+    topology = Topology.resolve(lab, haproxy_version=built.haproxy_version, flavour=built.flavour)
+    lab = topology.lab
+    generate(topology, tmp_path)
     stack = DockerCompose(tmp_path, compose_file_name="compose.yaml", wait=True)
     try:
         stack.start()

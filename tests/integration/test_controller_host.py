@@ -31,12 +31,13 @@ from typing import Any
 
 import pytest
 
-from labgen.render import render_files
-from labgen.spec import Lab
+from labgen.generate.render import render_files
+from labgen.model.spec import Lab
+from labgen.model.topology import Topology
 
 ROOT = Path(__file__).resolve().parents[2]
-CONTROLLER = ROOT / "images" / "controller" / "labgen_controller.py"
-JENKINS_LITE = ROOT / "images" / "jenkins" / "lite" / "jenkins_lite.py"
+CONTROLLER = ROOT / "images" / "controller" / "labgen_controller"  # run as python3 -m labgen_controller
+JENKINS_LITE = ROOT / "images" / "jenkins" / "lite" / "labgen_lite"  # run as python3 -m labgen_lite
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 MASTERS = ("jenkins01", "jenkins02")
 ADMIN = ("admin", "admin-password")
@@ -46,7 +47,7 @@ FREESTYLE = b"<?xml version='1.1' encoding='UTF-8'?><project><builders/></projec
 
 pytestmark = [
     pytest.mark.skipif(not os.path.exists(HAPROXY), reason="needs HAProxy on the host (apt-get install haproxy)"),
-    pytest.mark.skipif(not JENKINS_LITE.exists(), reason="needs images/jenkins/lite/jenkins_lite.py"),
+    pytest.mark.skipif(not JENKINS_LITE.is_dir(), reason="needs images/jenkins/lite/labgen_lite/"),
 ]
 
 
@@ -114,7 +115,7 @@ def runtime(sock_path: Path, command: str) -> str:
 
 def haproxy_config(sock: Path, ports: dict[int, int], masters: dict[str, tuple[int, int]]) -> str:
     """The lab's `ha` haproxy.cfg, moved to loopback and made runnable without root."""
-    text = render_files(Lab.model_validate({"haproxy": {"version": "2.6.12"}}))["haproxy/haproxy.cfg"]
+    text = render_files(Topology.resolve(Lab.model_validate({"haproxy": {"version": "2.6.12"}})))["haproxy/haproxy.cfg"]
     text = re.sub(r"(?ms)^resolvers \S+\n.*?(?=^\S|\Z)", "", text)  # the resolvers section
     text = re.sub(r"(?m)^\s*(uid|gid|chroot|user|group)\s.*\n", "", text)
     text = text.replace(" resolvers docker", "")
@@ -225,7 +226,8 @@ class HostLab:
             "JENKINS_NODE_NAME": name,
             "JENKINS_RELOAD_SECONDS": str(RELOAD_SECONDS),
         }
-        self.masters[name] = self._spawn(name, [sys.executable, str(JENKINS_LITE)], env)
+        env["PYTHONPATH"] = str(JENKINS_LITE.parent)
+        self.masters[name] = self._spawn(name, [sys.executable, "-m", "labgen_lite"], env)
         wait_for(f"{name} /login", lambda: request(http_port, path="/login").status == 200)
         return self.masters[name]
 
@@ -250,7 +252,8 @@ class HostLab:
             "LABGEN_SERVER_STATE_FILE": str(self.server_state),
             "LABGEN_RELOAD_TIMEOUT_S": "30",
         }
-        proc = Process("controller", [sys.executable, str(CONTROLLER), *args], env, self.controller_log)
+        env["PYTHONPATH"] = str(CONTROLLER.parent)  # labgen (for labgen.wire) is installed
+        proc = Process("controller", [sys.executable, "-m", "labgen_controller", *args], env, self.controller_log)
         self.procs.append(proc)
         if args:
             return proc

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from labgen import haproxy_stats, verify
+from labgen import verify
 from labgen.cli import run
-from labgen.runtime import container_health
+from labgen.lab.docker import container_health
+from labgen.lab.handle import LabHandle
 from tests.integration.conftest import RunningLab, requires_docker, running_lab
 
 pytestmark = [requires_docker, pytest.mark.integration]
@@ -26,8 +27,8 @@ def lab(state_home: Path) -> Iterator[RunningLab]:
 
 
 def _haproxy_status(lab: RunningLab, server: str) -> str:
-    s = lab.secrets
-    states = haproxy_stats.fetch("127.0.0.1", lab.lab.ports.stats, s["LABGEN_STATS_USER"], s["LABGEN_STATS_PASSWORD"])
+    states = LabHandle.open(lab.name).haproxy_servers()
+    assert states is not None, "HAProxy's stats page does not answer"
     return next(x.status for x in states if x.proxy == "jenkins" and x.server == server)
 
 
@@ -56,7 +57,7 @@ def test_kill_the_active_master_fails_over_without_a_manual_step(lab: RunningLab
 
     assert run(["chaos", "kill", "jenkins01", "--lab", lab.name]) == 0
     deadline = time.monotonic() + 60
-    answers_from_02 = []
+    answers_from_02: list[frozenset[str] | None] = []
     while time.monotonic() < deadline and len(answers_from_02) < 10:
         reply, jobs = client.list_jobs()
         if reply.status == 200:

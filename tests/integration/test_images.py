@@ -22,17 +22,19 @@ from typing import Any
 
 import pytest
 
-from labgen import images, sources
+from labgen import engine
+from labgen.build import images, sources
 from labgen.errors import EnvironmentProblem
 from labgen.events import Emitter, Event
-from labgen.spec import Lab
+from labgen.model import names
+from labgen.model.spec import Lab
 
 TEST_LABEL = {"org.labgen.test": "1"}
 
 
 def _docker() -> Any:
     try:
-        return images.docker_client()
+        return engine.client()
     except EnvironmentProblem:
         return None
 
@@ -130,7 +132,7 @@ def test_every_image_is_built_and_labelled(built: images.BuildResult, client: An
     assert set(built.tags) == {"base", "haproxy", "nfs", "jenkins", "controller"}
     for service, tag in built.tags.items():
         labels = client.images.get(tag).labels
-        assert labels[images.HASH_LABEL] == built.by_tag[tag].content_hash, tag
+        assert labels[names.CONTENT_HASH_LABEL] == built.by_tag[tag].content_hash, tag
         assert labels["org.labgen.component"] == service
     assert built.tags["haproxy"] == f"labgen/haproxy:{built.haproxy_version}"
     assert built.haproxy_source is not None and built.haproxy_source.reason
@@ -247,7 +249,7 @@ def _nfs_container(client: Any, resources: Resources, built: images.BuildResult,
         volumes={volume.name: {"bind": "/export", "mode": "rw"}},
     )
     assert code == 0, output
-    options = images.nfs_run_options(client.version()["Version"])
+    options = names.nfs_run_options()
     mounts = {volume.name: {"bind": "/export", "mode": "rw"}}
     container = resources.run(built.tags["nfs"], volumes=mounts, **options, **kwargs)
     return container, volume
@@ -311,7 +313,7 @@ def test_nfs_serves_an_export_that_a_libnfs_client_lists_and_writes(
 def test_nfs_refuses_an_export_on_the_overlay_root(
     built: images.BuildResult, client: Any, resources: Resources
 ) -> None:
-    options = images.nfs_run_options(client.version()["Version"])
+    options = names.nfs_run_options()
     code, output = resources.once(
         built.tags["nfs"], None, environment={"NFS_EXPORT_DIR": "/srv/not-a-volume"}, **options
     )
@@ -322,7 +324,7 @@ def test_nfs_refuses_an_export_on_the_overlay_root(
 def test_nfs_without_a_volume_gets_an_anonymous_one_and_serves(
     built: images.BuildResult, client: Any, resources: Resources
 ) -> None:
-    container = resources.run(built.tags["nfs"], **images.nfs_run_options(client.version()["Version"]))
+    container = resources.run(built.tags["nfs"], **names.nfs_run_options())
     _wait_healthy(container)
     assert any(m["Destination"] == "/export" and m["Type"] == "volume" for m in container.attrs["Mounts"])
 

@@ -13,8 +13,9 @@ import uuid
 
 import pytest
 
-from labgen import docker_api
+from labgen import engine as docker_engine
 from labgen.cli import run
+from labgen.lab import docker as docker_api
 from tests.integration.conftest import RunningLab, free_port, requires_docker
 
 pytestmark = [requires_docker, pytest.mark.integration]
@@ -77,7 +78,7 @@ def test_logs_by_lab_name(ha_lab: RunningLab, capsysbinary: pytest.CaptureFixtur
 
 
 def test_everything_is_labelled_with_the_lab(ha_lab: RunningLab) -> None:
-    engine = docker_api.client()
+    engine = docker_engine.client()
     label = f"org.labgen.lab={ha_lab.name}"
     assert len(engine.containers.list(filters={"label": label})) == 5
     assert engine.networks.list(filters={"label": label})
@@ -175,7 +176,7 @@ def test_ctrl_c_during_up_leaves_no_orphans_and_the_next_up_recovers(state_home:
         assert process.returncode == 130, err
         assert "interrupted" in err
         assert docker_api.lab_containers(name) == []
-        assert docker_api.client().volumes.list(filters={"label": f"org.labgen.lab={name}"})  # data kept
+        assert docker_engine.client().volumes.list(filters={"label": f"org.labgen.lab={name}"})  # data kept
         assert run(["up", "--name", name, *ports]) == 0
     finally:
         if process.poll() is None:

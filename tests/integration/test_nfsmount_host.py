@@ -1,8 +1,8 @@
-"""Host test of images/jenkins/nfsmount/labgen_nfsmount.py (no Docker).
+"""Host test of images/jenkins/nfsmount/labgen_nfsmount (no Docker).
 
 Starts nfs-ganesha (FSAL VFS, NFSv4 only, 127.0.0.1, a free port) exporting
 a temporary directory on a real file system, mounts the export twice with
-labgen_nfsmount.py (mount A in the foreground, mount B daemonized), and checks
+python3 -m labgen_nfsmount (mount A in the foreground, mount B daemonized), and checks
 that both mounts and the exported directory agree, that the usual file
 operations work, that the mounts survive a server restart and that SIGTERM
 unmounts.  Needs root, /dev/fuse, ganesha.nfsd (+ nfs-ganesha-vfs), libnfs13
@@ -24,7 +24,9 @@ import time
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MOUNT_SCRIPT = os.path.join(REPO, "images", "jenkins", "nfsmount", "labgen_nfsmount.py")
+# python3 -m labgen_nfsmount, with the package's folder and the checkout (labgen.wire) on PYTHONPATH,
+# as /opt/labgen in the image (the mount may run under /usr/bin/python3, which has no labgen installed)
+MOUNT_PYTHONPATH = [os.path.join(REPO, "images", "jenkins", "nfsmount"), REPO]
 GANESHA = shutil.which("ganesha.nfsd") or ("/usr/bin/ganesha.nfsd" if os.path.exists("/usr/bin/ganesha.nfsd") else None)
 PSEUDO = "/jenkins"
 
@@ -227,6 +229,7 @@ EXPORT {
 
     # -- ganesha --
     def start_ganesha(self):
+        assert GANESHA is not None  # the module is skipped without it
         self.ganesha_starts += 1
         with open(os.path.join(self.root, "ganesha.out"), "ab") as out:
             self.ganesha = subprocess.Popen(
@@ -267,7 +270,8 @@ EXPORT {
     def mount_args(self, mnt, *extra):
         return [
             self.python,
-            MOUNT_SCRIPT,
+            "-m",
+            "labgen_nfsmount",
             self.url,
             mnt,
             "--wait",
@@ -279,11 +283,19 @@ EXPORT {
             *list(extra),
         ]
 
+    def mount_env(self):
+        extra = os.environ.get("PYTHONPATH")
+        return {**os.environ, "PYTHONPATH": os.pathsep.join(MOUNT_PYTHONPATH + ([extra] if extra else []))}
+
     def mount_a(self):
         """Mount A: foreground, so this test owns the process."""
         with open(os.path.join(self.root, "mount-a.log"), "ab") as log:
             self.proc_a = subprocess.Popen(
-                self.mount_args(self.mnt_a, "--foreground"), stdin=subprocess.DEVNULL, stdout=log, stderr=log
+                self.mount_args(self.mnt_a, "--foreground"),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=self.mount_env(),
             )
         deadline = time.monotonic() + 30
         while not os.path.ismount(self.mnt_a):
@@ -295,7 +307,12 @@ EXPORT {
         """Mount B: default mode, goes to the background once mounted."""
         with open(os.path.join(self.root, "mount-b.log"), "ab") as log:
             rc = subprocess.call(
-                self.mount_args(self.mnt_b), stdin=subprocess.DEVNULL, stdout=log, stderr=log, timeout=60
+                self.mount_args(self.mnt_b),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                timeout=60,
+                env=self.mount_env(),
             )
         assert rc == 0, _tail(os.path.join(self.root, "mount-b.log"))
         assert os.path.ismount(self.mnt_b)

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from labgen import journal
 from labgen.cli import run
-from labgen.haproxy_stats import parse_csv
-from labgen.report import aggregate, write_reports
-from labgen.runtime import save_lab
-from labgen.spec import Lab
-from labgen.verify import HAProxyMark, Sample, Trial, VerifyResult, WriteOp
+from labgen.lab import journal
+from labgen.lab.folder import save_topology
+from labgen.model.spec import Lab
+from labgen.model.topology import Topology
+from labgen.verify.model import HAProxyMark, Sample, Trial, VerifyResult, WriteOp
+from labgen.verify.report import aggregate, write_reports
+from labgen.wire.haproxy import server_states as parse_csv
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def saved_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lab:
     lab = Lab(name="unit-lab")
     folder = tmp_path / "labgen" / "labs" / lab.name
     folder.mkdir(parents=True)
-    save_lab(lab, folder)
+    save_topology(Topology.resolve(lab), folder)
     return lab
 
 

@@ -1,12 +1,11 @@
-"""Tests for images/jenkins/lite/jenkins_lite.py, the stand-in for Jenkins 2.190.2.
+"""Tests for images/jenkins/lite/labgen_lite/, the stand-in for Jenkins 2.190.2.
 
 Servers run in-process on 127.0.0.1 with free ports and a tmp JENKINS_HOME; one test
-runs the module as a process to check its banner and its exit on SIGTERM.
+runs the package as a process to check its banner and its exit on SIGTERM.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -19,7 +18,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import jenkins  # python-jenkins, from the test extras
@@ -27,7 +25,7 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULE_PATH = ROOT / "images" / "jenkins" / "lite" / "jenkins_lite.py"
+LITE_DIR = ROOT / "images" / "jenkins" / "lite"  # holds the labgen_lite package
 VERSION = "2.190.2"
 ADMIN, PASSWORD, TOKEN = "admin", "s3cret", "11aa22bb33cc44dd"
 BOB, BOB_PASSWORD, BOB_TOKEN = "bob", "bobpw", "bobtoken"
@@ -35,16 +33,8 @@ JOB_XML = "<?xml version='1.1' encoding='UTF-8'?>\n<project><description>lab job
 RELOAD_SECONDS = 0.4
 
 
-def _load_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("jenkins_lite", MODULE_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["jenkins_lite"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-lite = _load_module()
+sys.path.insert(0, str(LITE_DIR))
+import labgen_lite as lite  # noqa: E402
 
 
 class Instance:
@@ -608,9 +598,10 @@ def test_process_banner_request_log_and_sigterm(tmp_path: Path) -> None:
         "JENKINS_NODE_NAME": "jenkins07",
         "JENKINS_ADMIN_PASSWORD": PASSWORD,
         "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(LITE_DIR), os.environ.get("PYTHONPATH")])),
     }
     process = subprocess.Popen(
-        [sys.executable, str(MODULE_PATH), "--httpListenAddress=127.0.0.1"],
+        [sys.executable, "-m", "labgen_lite", "--httpListenAddress=127.0.0.1"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

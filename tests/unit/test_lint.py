@@ -1,7 +1,8 @@
 from labgen.cli import run
-from labgen.lint import article_config, lint_text
-from labgen.render import render_files
-from labgen.spec import Lab
+from labgen.generate.lint import article_config, lint_text
+from labgen.generate.render import render_files
+from labgen.model.spec import Lab
+from labgen.model.topology import Topology
 
 
 def _problems() -> dict[str, str]:
@@ -39,7 +40,7 @@ def test_timeouts_reported_for_the_three_proxies_haproxy_names() -> None:
 
 def test_ha_profile_passes_its_own_lint() -> None:
     for version in ("2.0.8", "2.6.12"):
-        assert lint_text(render_files(Lab(haproxy={"version": version}))["haproxy/haproxy.cfg"]) == []  # type: ignore[arg-type]
+        assert lint_text(render_files(Topology.resolve(Lab(haproxy={"version": version})))["haproxy/haproxy.cfg"]) == []  # type: ignore[arg-type]
 
 
 def test_a_fixed_config_loses_the_finding() -> None:
@@ -47,7 +48,7 @@ def test_a_fixed_config_loses_the_finding() -> None:
     assert not any("realm" in f.problem for f in lint_text(fixed))
 
 
-def test_cli_lint_exit_status(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_lint_exit_status(capsys) -> None:
     assert run(["lint"]) == 1
     assert "ha profile" in capsys.readouterr().out
     assert run(["lint", "--profile", "ha"]) == 0

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from labgen.render import generate, read_secrets, render_files
-from labgen.spec import Lab, load_lab
+from labgen.generate.render import generate, render_files
+from labgen.generate.secrets import read_secrets
+from labgen.model.spec import Lab, load_lab
+from labgen.model.topology import Topology
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 CASES = sorted(p for p in (FIXTURES / "specs").iterdir() if p.is_dir())
@@ -24,7 +26,9 @@ def _lab(case: Path) -> Lab:
 @pytest.mark.parametrize("case", CASES, ids=[p.name for p in CASES])
 def test_golden_files(case: Path) -> None:
     lab = _lab(case)
-    files = render_files(lab, client="fuse" if lab.nfs.client == "auto" else None)  # auto depends on the host
+    files = render_files(
+        Topology.resolve(lab, nfs_client="fuse" if lab.nfs.client == "auto" else None)
+    )  # auto depends on the host
     expected_dir = case / "expected"
     if UPDATE:
         shutil.rmtree(expected_dir, ignore_errors=True)
@@ -38,7 +42,7 @@ def test_golden_files(case: Path) -> None:
 
 
 def _haproxy(lab: Lab) -> str:
-    return render_files(lab)["haproxy/haproxy.cfg"]
+    return render_files(Topology.resolve(lab))["haproxy/haproxy.cfg"]
 
 
 def test_article_profile_keeps_the_article_directives_on_2_0() -> None:
@@ -89,7 +93,7 @@ def test_check_settings_reach_every_server() -> None:
 
 
 def test_compose_services_and_labels() -> None:
-    compose = yaml.safe_load(render_files(Lab(name="demo"))["compose.yaml"])
+    compose = yaml.safe_load(render_files(Topology.resolve(Lab(name="demo")))["compose.yaml"])
     assert set(compose["services"]) == {"nfs", "jenkins01", "jenkins02", "haproxy", "controller"}
     for name, service in compose["services"].items():
         assert service["labels"]["org.labgen.lab"] == "demo", name
@@ -99,21 +103,24 @@ def test_compose_services_and_labels() -> None:
             assert item["labels"]["org.labgen.lab"] == "demo", name
     assert compose["services"]["haproxy"]["ports"][0].startswith("127.0.0.1:")
     assert compose["services"]["nfs"]["cap_drop"] == ["ALL"]
-    assert "controller" not in yaml.safe_load(render_files(Lab(profile="article"))["compose.yaml"])["services"]
+    assert (
+        "controller"
+        not in yaml.safe_load(render_files(Topology.resolve(Lab(profile="article")))["compose.yaml"])["services"]
+    )
 
 
 def test_secrets_are_generated_kept_and_private(tmp_path: Path) -> None:
-    generate(Lab(), tmp_path)
+    generate(Topology.resolve(Lab()), tmp_path)
     first = read_secrets(tmp_path)
     assert first["LABGEN_STATS_USER"] == "admin"
     assert len(first["LABGEN_STATS_PASSWORD"]) >= 12 and first["LABGEN_STATS_PASSWORD"] != "123456"
     assert stat.S_IMODE((tmp_path / "secrets.env").stat().st_mode) == 0o600
-    generate(Lab(), tmp_path)
+    generate(Topology.resolve(Lab()), tmp_path)
     assert read_secrets(tmp_path) == first  # re-generating keeps the lab's credentials
-    generate(Lab(stats={"password": "123456"}), tmp_path)  # type: ignore[arg-type]
+    generate(Topology.resolve(Lab(stats={"password": "123456"})), tmp_path)  # type: ignore[arg-type]
     assert read_secrets(tmp_path)["LABGEN_STATS_PASSWORD"] == "123456"  # asked for explicitly
     other = tmp_path / "other"
-    generate(Lab(), other)
+    generate(Topology.resolve(Lab()), other)
     assert read_secrets(other)["LABGEN_STATS_PASSWORD"] != first["LABGEN_STATS_PASSWORD"]
 
 
@@ -161,7 +168,7 @@ def _compose_cmd() -> list[str] | None:
 @pytest.mark.skipif(_compose_cmd() is None, reason="Docker Compose v2 not installed")
 @pytest.mark.parametrize("case", CASES, ids=[p.name for p in CASES])
 def test_compose_config_is_valid(case: Path, tmp_path: Path) -> None:
-    generate(_lab(case), tmp_path)
+    generate(Topology.resolve(_lab(case)), tmp_path)
     cmd = _compose_cmd()
     assert cmd is not None
     result = subprocess.run(

@@ -18,10 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from labgen import sources
-from labgen.errors import EnvironmentProblem, LabgenError
-from labgen.events import Emitter, Event
-from labgen.sources import (
+from labgen.build import sources
+from labgen.build.sources import (
     ChecksumMismatch,
     DebianSource,
     cache_dir,
@@ -32,6 +30,8 @@ from labgen.sources import (
     resolve_haproxy_source,
     resolve_jenkins_war,
 )
+from labgen.errors import EnvironmentProblem, LabgenError
+from labgen.events import Emitter, Event
 
 # --------------------------------------------------------------------------- helpers
 
@@ -387,8 +387,8 @@ def test_debian_versions_sort_like_dpkg() -> None:
 def test_auto_without_war_or_jdk_chooses_lite_loudly_and_touches_no_network(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, no_network: None, recorder: Recorder
 ) -> None:
-    from labgen.images import _choose_jenkins
-    from labgen.spec import Lab
+    from labgen.build.images import _choose_jenkins
+    from labgen.model.spec import Lab
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     flavour, reason, war, jdk = _choose_jenkins(Lab(), "auto", None, None, "official", 2, recorder.emitter)
@@ -398,8 +398,8 @@ def test_auto_without_war_or_jdk_chooses_lite_loudly_and_touches_no_network(
 
 
 def test_real_without_its_artifacts_names_what_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from labgen.images import _choose_jenkins
-    from labgen.spec import Lab
+    from labgen.build.images import _choose_jenkins
+    from labgen.model.spec import Lab
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
 

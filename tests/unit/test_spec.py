@@ -6,7 +6,7 @@ import pytest
 
 from labgen.cli import run
 from labgen.errors import EXIT_USAGE, SpecError
-from labgen.spec import Lab, load_lab, parse_override
+from labgen.model.spec import Lab, load_lab, parse_override
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 BAD = sorted(p for p in (FIXTURES / "bad-specs").iterdir() if p.is_dir())

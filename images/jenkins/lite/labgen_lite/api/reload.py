@@ -1,0 +1,36 @@
+"""POST /reload: every URL answers 503 for reload_seconds, then the jobs are read from disk again."""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+
+from labgen_lite.app import JenkinsLite
+from labgen_lite.security import Auth
+from labgen_lite.web import Request, Response, redirect
+
+
+def post_reload(app: JenkinsLite, request: Request, auth: Auth) -> Response:
+    start_reload(app, f"requested by {auth.name}")
+    return redirect(app.root_url(request))
+
+
+def start_reload(app: JenkinsLite, why: str) -> None:
+    """Every URL answers 503 for reload_seconds; then jobs are re-read from disk."""
+    app.reloading.set()
+    app.log(f"Reloading configuration from disk ({why}); answering 503 meanwhile")
+    threading.Thread(target=_reload, args=(app,), name="config reload", daemon=True).start()
+
+
+def _reload(app: JenkinsLite) -> None:
+    try:
+        time.sleep(app.config.reload_seconds)
+        jobs = app.home.load_jobs()
+        with app.lock:
+            app.jobs = jobs
+        app.log(f"Reload complete: {len(jobs)} job(s) read from {app.home.jobs_dir}")
+    except Exception:  # keep serving whatever was loaded before
+        app.log(f"Reload failed: {traceback.format_exc()}", "SEVERE")
+    finally:
+        app.reloading.clear()

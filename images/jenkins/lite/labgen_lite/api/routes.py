@@ -1,0 +1,74 @@
+"""URL -> (handler, permission it needs, whether it takes POST only)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from labgen_lite.api import builds, jobs, misc, reload
+from labgen_lite.app import JenkinsLite
+from labgen_lite.security import Auth, Permission
+from labgen_lite.web import Request, Response
+
+# (app, request, auth) -> response; path parameters are bound with functools.partial
+Handler = Callable[[JenkinsLite, Request, Auth], Response]
+
+
+@dataclass(frozen=True)
+class Route:
+    handler: Handler
+    permission: Permission | None  # None: readable by anyone (/login, ...)
+    post_only: bool = False
+
+
+def route(app: JenkinsLite, segments: list[str], method: str) -> Route | None:
+    read = Permission.READ
+    match segments:
+        case []:
+            return Route(misc.page_root, read)
+        case ["api", "json"]:
+            return Route(misc.api_root, read)
+        case ["login"]:
+            return Route(misc.page_login, None)
+        case ["tcpSlaveAgentListener"]:
+            return Route(misc.page_agent_listener, None) if app.agent_port > 0 else None
+        case ["whoAmI", "api", "json"]:
+            return Route(misc.api_whoami, None)
+        case ["me", "api", "json"]:
+            return Route(misc.api_me, read)
+        case ["crumbIssuer", "api", "json" | "xml" as kind]:
+            return Route(partial(misc.api_crumb, kind=kind), read)
+        case ["createItem"]:
+            return Route(jobs.post_create_item, Permission.CREATE, post_only=True)
+        case ["reload"]:
+            return Route(reload.post_reload, Permission.ADMINISTER, post_only=True)
+        case ["queue", "api", "json"]:
+            return Route(misc.api_queue, read)
+        case ["queue", "item", item_id, "api", "json"] if item_id.isdigit():
+            return Route(partial(builds.api_queue_item, item_id=int(item_id)), read)
+        case ["job", name, *rest]:
+            return _job_route(name, rest, method)
+    return None
+
+
+def _job_route(name: str, rest: list[str], method: str) -> Route | None:
+    read = Permission.READ
+    match rest:
+        case []:
+            return Route(partial(jobs.page_job, name=name), read)
+        case ["api", "json"]:
+            return Route(partial(jobs.api_job, name=name), read)
+        case ["config.xml"] if method == "POST":
+            return Route(partial(jobs.update_config, name=name), Permission.CONFIGURE)
+        case ["config.xml"]:
+            return Route(partial(jobs.job_config, name=name), read)
+        case ["build" | "buildWithParameters"]:
+            return Route(partial(builds.post_build, name=name), Permission.BUILD, post_only=True)
+        case ["doDelete"]:
+            return Route(partial(jobs.post_delete, name=name), Permission.DELETE, post_only=True)
+        case [ref, "api", "json"]:
+            return Route(partial(builds.api_build, name=name, ref=ref), read)
+        case [ref, "consoleText"]:
+            return Route(partial(builds.console_text, name=name, ref=ref), read)
+    return None

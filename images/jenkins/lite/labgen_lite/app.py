@@ -1,0 +1,64 @@
+"""One Jenkins master as lite keeps it: settings, JENKINS_HOME, users, and the jobs and queue in memory."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+
+from labgen_lite.config import Config
+from labgen_lite.home import Home
+from labgen_lite.identity import FLAVOUR, fake_instance_identity
+from labgen_lite.jobs import Job, QueueItem
+from labgen_lite.logs import log
+from labgen_lite.security import Security, User
+from labgen_lite.web import Request
+
+
+class JenkinsLite:
+    """The state the HTTP handlers share; `lock` guards `jobs`, `queue` and `next_queue_id`."""
+
+    def __init__(self, config: Config, agent_port: int | None = None) -> None:
+        self.config = config
+        self.version = config.version
+        self.node = config.node_name
+        self.agent_port = config.agent_port if agent_port is None else agent_port
+        self.session_hash = secrets.token_hex(4)
+        self.home = Home(config.home)
+        self.home.ensure_layout(config.version, self.agent_port)
+        self.security = Security(self._users())
+        self.identity = self.home.read_or_create_secret("labgen-lite-instance-identity", fake_instance_identity)
+        self.lock = threading.RLock()
+        self.jobs = self.home.load_jobs()
+        self.queue: dict[int, QueueItem] = {}
+        self.next_queue_id = 1
+        self.reloading = threading.Event()
+        # on every response, errors included: who answered
+        self.identity_headers = [
+            ("X-Jenkins", self.version),
+            ("X-Hudson", "1.395"),
+            ("X-Jenkins-Session", self.session_hash),
+            ("X-Labgen-Flavour", FLAVOUR),
+            ("X-Labgen-Node", self.node),
+            ("X-Content-Type-Options", "nosniff"),
+        ]
+
+    def _users(self) -> list[User]:
+        password = self.config.admin_password
+        if not password:
+            password = self.home.read_or_create_secret("initialAdminPassword", lambda: secrets.token_hex(16))
+            self.log(f"JENKINS_ADMIN_PASSWORD unset: the password is in {self.home.root}/secrets/initialAdminPassword")
+        admin = User(self.config.admin_user, password, self.config.admin_token, admin=True)
+        return [admin, *self.config.extra_users]
+
+    def log(self, message: str, level: str = "INFO") -> None:
+        log(self.node, level, message)
+
+    def root_url(self, request: Request) -> str:
+        if self.config.root_url:
+            return self.config.root_url
+        scheme = request.header("x-forwarded-proto") or "http"
+        host = request.header("x-forwarded-host") or request.header("host")
+        return f"{scheme}://{host or f'{self.config.http_host}:{self.config.http_port}'}/"
+
+    def sorted_jobs(self) -> list[Job]:
+        return sorted(self.jobs.values(), key=lambda job: job.name.lower())

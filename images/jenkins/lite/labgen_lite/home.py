@@ -1,0 +1,235 @@
+"""The JENKINS_HOME layout, as Jenkins keeps it, and how lite reads and writes it.
+
+Only open/write/fsync/rename/mkdir/listdir/stat/unlink/rmdir are used: safe on a FUSE-mounted NFS share.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import os
+import re
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+from labgen_lite.identity import PRODUCT
+from labgen_lite.jobs import XML_HEADER, Build, Job
+
+
+class BuildCollision(Exception):
+    """The build directory already exists on disk: another master built that number."""
+
+
+def write_durable(path: Path, data: bytes) -> None:
+    """Plain open/write/fsync: nothing a FUSE-mounted NFS share could choke on."""
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write a temporary file beside `path`, fsync it, rename it over `path`.
+
+    Not labgen.wire.files.write_atomic: that one names the temporary file after the pid, and two
+    masters in two containers (same pid there) write the same nextBuildNumber on the shared home
+    at the same moment; it also chmods, one more SETATTR round trip on the FUSE mount."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        write_durable(tmp, data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _xml_int(text: str, tag: str, default: int = 0) -> int:
+    match = re.search(rf"<{tag}>\s*(-?\d+)\s*</{tag}>", text)
+    return int(match.group(1)) if match else default
+
+
+def _xml_text(text: str, tag: str, default: str = "") -> str:
+    match = re.search(rf"<{tag}>([^<]*)</{tag}>", text)
+    return html.unescape(match.group(1).strip()) if match else default
+
+
+class Home:
+    """JENKINS_HOME on disk: config.xml, jobs/<name>/{config.xml,nextBuildNumber,builds/<n>/}."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.jobs_dir = root / "jobs"
+
+    def job_dir(self, name: str) -> Path:
+        return self.jobs_dir / name
+
+    def ensure_layout(self, version: str, agent_port: int) -> None:
+        self.jobs_dir.mkdir(parents=True, exist_ok=True)
+        (self.root / "secrets").mkdir(exist_ok=True)
+        config = self.root / "config.xml"
+        if not config.exists():
+            write_atomic(config, root_config_xml(version, agent_port).encode())
+
+    def read_or_create_secret(self, name: str, make: Callable[[], str]) -> str:
+        """A value shared by every instance on this home (created by the first one)."""
+        path = self.root / "secrets" / name
+        if not path.exists():
+            write_atomic(path, (make() + "\n").encode())
+        return path.read_text().strip()
+
+    # ---- jobs and builds, read
+
+    def load_jobs(self) -> dict[str, Job]:
+        jobs: dict[str, Job] = {}
+        if not self.jobs_dir.is_dir():
+            return jobs
+        for name in sorted(os.listdir(self.jobs_dir)):
+            job = self.load_job(name)
+            if job is not None:
+                jobs[name] = job
+        return jobs
+
+    def load_job(self, name: str) -> Job | None:
+        directory = self.job_dir(name)
+        try:
+            config = (directory / "config.xml").read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        job = Job(name, config, builds=self._load_builds(directory / "builds"))
+        counter = directory / "nextBuildNumber"
+        try:
+            job.next_build_number = int(counter.read_text().strip())
+        except FileNotFoundError:
+            job.next_build_number = max(job.builds, default=0) + 1
+            self.save_next_build_number(job)
+        except ValueError:
+            job.next_build_number = max(job.builds, default=0) + 1
+        return job
+
+    def _load_builds(self, builds_dir: Path) -> dict[int, Build]:
+        builds: dict[int, Build] = {}
+        try:
+            entries = os.listdir(builds_dir)
+        except (FileNotFoundError, NotADirectoryError):
+            return builds
+        for entry in entries:
+            if entry.isdigit():
+                build = self._load_build(builds_dir / entry, int(entry))
+                if build is not None:
+                    builds[build.number] = build
+        return builds
+
+    @staticmethod
+    def _load_build(directory: Path, number: int) -> Build | None:
+        try:
+            text = (directory / "build.xml").read_text(errors="replace")
+        except (FileNotFoundError, NotADirectoryError):
+            return None  # in progress elsewhere, or broken: Jenkins skips it as well
+        return Build(
+            number=number,
+            result=_xml_text(text, "result", "FAILURE"),
+            timestamp=_xml_int(text, "timestamp"),
+            duration=_xml_int(text, "duration"),
+            queue_id=_xml_int(text, "queueId"),
+            user=_xml_text(text, "userId"),
+        )
+
+    # ---- jobs and builds, written
+
+    def save_next_build_number(self, job: Job) -> None:
+        write_atomic(self.job_dir(job.name) / "nextBuildNumber", f"{job.next_build_number}\n".encode())
+
+    def write_job_config(self, name: str, config: bytes) -> None:
+        directory = self.job_dir(name)
+        directory.mkdir(parents=True, exist_ok=True)
+        write_atomic(directory / "config.xml", config)
+
+    def claim_build_dir(self, job: Job, number: int) -> Path:
+        """mkdir builds/<n>; an existing one means another master already built <n>."""
+        builds_dir = self.job_dir(job.name) / "builds"
+        builds_dir.mkdir(parents=True, exist_ok=True)
+        directory = builds_dir / str(number)
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            raise BuildCollision(
+                f"JENKINS-23152: {directory} already existed; will not overwrite with {job.name} #{number}"
+            ) from None
+        return directory
+
+    def write_build(self, directory: Path, build: Build, version: str, node: str) -> None:
+        write_durable(directory / "build.xml", build_xml(build, version, node).encode())
+        lines = [
+            f"Started by user {build.user}",
+            f"[{PRODUCT}] simulated build on {node}: no build steps were run (NOT Jenkins)",
+            f"Finished: {build.result}",
+        ]
+        write_durable(directory / "log", ("\n".join(lines) + "\n").encode())
+
+    def delete_job(self, name: str) -> None:
+        directory = self.job_dir(name)
+        for parent, dirs, files in os.walk(directory, topdown=False):
+            for file_name in files:
+                os.unlink(os.path.join(parent, file_name))
+            for dir_name in dirs:
+                os.rmdir(os.path.join(parent, dir_name))
+        os.rmdir(directory)
+
+
+def root_config_xml(version: str, agent_port: int) -> str:
+    return (
+        XML_HEADER
+        + f"""<!-- written by {PRODUCT}, a stand-in for Jenkins, NOT Jenkins -->
+<hudson>
+  <version>{html.escape(version)}</version>
+  <numExecutors>2</numExecutors>
+  <mode>NORMAL</mode>
+  <useSecurity>true</useSecurity>
+  <securityRealm class="hudson.security.HudsonPrivateSecurityRealm">
+    <disableSignup>true</disableSignup>
+    <enableCaptcha>false</enableCaptcha>
+  </securityRealm>
+  <crumbIssuer class="hudson.security.csrf.DefaultCrumbIssuer">
+    <excludeClientIPFromCrumb>false</excludeClientIPFromCrumb>
+  </crumbIssuer>
+  <slaveAgentPort>{agent_port}</slaveAgentPort>
+  <primaryView>all</primaryView>
+</hudson>
+"""
+    )
+
+
+def build_xml(build: Build, version: str, node: str) -> str:
+    user = html.escape(build.user)
+    return (
+        XML_HEADER
+        + f"""<!-- simulated by {PRODUCT} on {html.escape(node)}, NOT Jenkins -->
+<build>
+  <actions>
+    <hudson.model.CauseAction>
+      <causeBag class="linked-hash-map">
+        <entry>
+          <hudson.model.Cause_-UserIdCause>
+            <userId>{user}</userId>
+          </hudson.model.Cause_-UserIdCause>
+          <int>1</int>
+        </entry>
+      </causeBag>
+    </hudson.model.CauseAction>
+  </actions>
+  <queueId>{build.queue_id}</queueId>
+  <timestamp>{build.timestamp}</timestamp>
+  <startTime>{build.timestamp}</startTime>
+  <result>{build.result}</result>
+  <duration>{build.duration}</duration>
+  <charset>UTF-8</charset>
+  <keepLog>false</keepLog>
+  <builtOn></builtOn>
+  <hudsonVersion>{html.escape(version)}</hudsonVersion>
+  <scm class="hudson.scm.NullChangeLogParser"/>
+  <culprits class="java.util.Collections$UnmodifiableSet"/>
+</build>
+"""
+    )

@@ -1,0 +1,418 @@
+"""The FUSE file system: fusepy operations on top of an NfsSession."""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import threading
+from collections.abc import Callable
+from types import ModuleType
+from typing import Protocol, TypeVar
+
+from labgen_nfsmount.errors import NfsError
+from labgen_nfsmount.libnfs import Ctx, Handle, NfsStatvfs64, enc
+from labgen_nfsmount.log import dlog, log
+from labgen_nfsmount.rawsetattr import RawSetattr
+from labgen_nfsmount.session import NfsSession
+from labgen_nfsmount.xdr import SetTime
+
+T = TypeVar("T")
+
+UTIME_NOW = (1 << 30) - 1
+UTIME_OMIT = (1 << 30) - 2
+
+
+class FileInfo(Protocol):
+    """The fields of libfuse's struct fuse_file_info used here (fusepy passes it as is: raw_fi=True)."""
+
+    fh: int
+    flags: int
+    direct_io: int
+    keep_cache: int
+
+
+class OpenFile:
+    __slots__ = ("accmode", "append", "path")
+
+    def __init__(self, path: str, flags: int) -> None:
+        self.path = path
+        self.accmode = flags & os.O_ACCMODE
+        self.append = bool(flags & os.O_APPEND)
+
+
+def import_fusepy() -> ModuleType | None:
+    for name in ("fusepy", "fuse"):  # Debian python3-fusepy, PyPI fusepy
+        try:
+            mod = __import__(name)
+        except ImportError:
+            continue
+        if hasattr(mod, "FUSE") and hasattr(mod, "Operations"):
+            return mod
+    return None
+
+
+def make_operations(fusepy: ModuleType, session: NfsSession, direct_io: bool) -> NfsOperations:
+    """NfsOperations on top of fusepy.Operations (of whichever module import_fusepy() found)."""
+    cls = type("NfsOperations", (NfsOperations, fusepy.Operations), {})
+    ops: NfsOperations = cls(session, direct_io, fusepy.FuseOSError)
+    return ops
+
+
+def _ns(sec: int, nsec: int) -> int:
+    return sec * 10**9 + nsec
+
+
+def _accept(errno_value: int) -> Callable[[NfsError], bool]:
+    """retry_ok for NfsSession.run: the retry failing with `errno_value` means the first attempt did the work."""
+    return lambda e: e.errno == errno_value
+
+
+class NfsOperations:
+    """The FUSE operations (fusepy, raw_fi=True).  A mixin: make_operations() adds fusepy.Operations as base,
+    which dispatches the calls and answers those not defined here (mknod, opendir...)."""
+
+    use_ns = True  # times as integer nanoseconds
+    flag_utime_omit_ok = 1  # we handle UTIME_NOW / UTIME_OMIT
+    # not offered: libfuse answers ENOSYS and the kernel stops asking
+    # (xattrs), locks stay local to this mount (no NFSv4 LOCK)
+    getxattr = setxattr = listxattr = removexattr = None
+    lock = ioctl = bmap = None
+
+    def __init__(self, session: NfsSession, direct_io: bool, fuse_error: Callable[[int], OSError]) -> None:
+        self.session = session
+        self.lib = session.lib
+        self.direct_io = direct_io
+        self.fuse_error = fuse_error  # fusepy.FuseOSError
+        self.files: dict[int, OpenFile] = {}
+        self.next_fh = 1
+        self.mountpoint = "?"
+        self.keepalive_interval = 0.0
+        self.stop = threading.Event()
+
+    # -- helpers --
+    def _run(self, opname: str, func: Callable[[Ctx], T], keep_open: bool = False) -> T:
+        try:
+            return self.session.run(opname, func, keep_open=keep_open)
+        except NfsError as e:
+            raise self._fuse_error(e) from e
+
+    def _run_retry_ok(self, opname: str, func: Callable[[Ctx], int], retry_ok: Callable[[NfsError], bool]) -> int:
+        try:
+            return self.session.run(opname, func, retry_ok)
+        except NfsError as e:
+            raise self._fuse_error(e) from e
+
+    def _fuse_error(self, e: NfsError) -> OSError:
+        dlog(f"{e.strerror} -> {errno.errorcode.get(e.errno or 0, e.errno)}")
+        return self.fuse_error(e.errno or errno.EIO)
+
+    def _path_op(
+        self, opname: str, cfunc: Callable[..., int], path: str, *args: int, retry_ok: Callable[[NfsError], bool]
+    ) -> int:
+        def op(ctx: Ctx) -> int:
+            return self.session.check(cfunc(ctx, enc(path), *args), opname, path)
+
+        return self._run_retry_ok(opname, op, retry_ok)
+
+    def _file(self, fi: FileInfo) -> OpenFile:
+        of = self.files.get(fi.fh)
+        if of is None:
+            raise self.fuse_error(errno.EBADF)
+        return of
+
+    def _new_fid(self) -> int:
+        fid = self.next_fh
+        self.next_fh += 1
+        return fid
+
+    def _register(self, fi: FileInfo, fid: int, path: str, flags: int) -> int:
+        self.files[fid] = OpenFile(path, flags)
+        fi.fh = fid
+        fi.direct_io = 1 if self.direct_io else 0
+        fi.keep_cache = 0
+        return 0
+
+    def _with_file(self, opname: str, fi: FileInfo, path: str, accmode: int, io: Callable[[Ctx, Handle], T]) -> T:
+        """io(ctx, nfsfh) on the open of FUSE handle `fi`, opened anew when needed."""
+        return self._run(
+            opname,
+            lambda ctx: self.session.with_file(ctx, fi.fh, path, accmode, lambda fh: io(ctx, fh)),
+            keep_open=True,
+        )
+
+    # -- lifecycle --
+    def init(self, path: str) -> None:
+        # started here, in the serving (possibly daemonized) process
+        session = self.session
+        if self.keepalive_interval > 0:
+            threading.Thread(
+                target=session.keepalive,
+                args=(self.keepalive_interval, self.stop),
+                name="nfs-keepalive",
+                daemon=True,
+            ).start()
+        log(
+            f"mounted nfs://{session.server}{session.export} on {self.mountpoint} "
+            f"(NFSv4, client id {session.client_name})"
+        )
+
+    def destroy(self, path: str) -> None:
+        self.stop.set()
+        self.session.close()
+        log(f"unmounted {self.mountpoint}")
+
+    # -- metadata --
+    def getattr(self, path: str, fh: FileInfo | None = None) -> dict[str, int]:
+        st = self._run("getattr", lambda ctx: self.session.lstat(ctx, path), keep_open=True)
+        return {
+            "st_mode": st.nfs_mode,
+            "st_ino": st.nfs_ino,
+            "st_nlink": st.nfs_nlink,
+            "st_uid": st.nfs_uid,
+            "st_gid": st.nfs_gid,
+            "st_rdev": st.nfs_rdev,
+            "st_size": st.nfs_size,
+            "st_blksize": st.nfs_blksize or 4096,
+            "st_blocks": st.nfs_blocks or (st.nfs_used + 511) // 512,
+            "st_atime": _ns(st.nfs_atime, st.nfs_atime_nsec),
+            "st_mtime": _ns(st.nfs_mtime, st.nfs_mtime_nsec),
+            "st_ctime": _ns(st.nfs_ctime, st.nfs_ctime_nsec),
+        }
+
+    def readdir(self, path: str, fh: FileInfo) -> list[str]:
+        return [".", "..", *self._run("readdir", lambda ctx: self._list_dir(ctx, path), keep_open=True)]
+
+    def _list_dir(self, ctx: Ctx, path: str) -> list[str]:
+        lib = self.lib
+        dirp = ctypes.c_void_p()
+        self.session.check(lib.nfs_opendir(ctx, enc(path), ctypes.byref(dirp)), "opendir", path)
+        names = []
+        try:
+            while True:
+                ent = lib.nfs_readdir(ctx, dirp)
+                if not ent:
+                    break
+                name = ent.contents.name.decode("utf-8", "surrogateescape")
+                if name not in (".", ".."):
+                    names.append(name)
+        finally:
+            lib.nfs_closedir(ctx, dirp)
+        return names
+
+    def statfs(self, path: str) -> dict[str, int]:
+        def op(ctx: Ctx) -> NfsStatvfs64:
+            sv = NfsStatvfs64()
+            self.session.check(self.lib.nfs_statvfs64(ctx, enc(path), ctypes.byref(sv)), "statfs", path)
+            return sv
+
+        try:
+            sv = self.session.run("statfs", op, keep_open=True)
+        except NfsError:
+            return {"f_bsize": 4096, "f_frsize": 4096, "f_namemax": 255}
+        return {
+            "f_bsize": sv.f_bsize or 4096,
+            "f_frsize": sv.f_frsize or sv.f_bsize or 4096,
+            "f_blocks": sv.f_blocks,
+            "f_bfree": sv.f_bfree,
+            "f_bavail": sv.f_bavail,
+            "f_files": sv.f_files,
+            "f_ffree": sv.f_ffree,
+            "f_favail": sv.f_favail,
+            "f_namemax": sv.f_namemax or 255,
+        }
+
+    def readlink(self, path: str) -> str:
+        def op(ctx: Ctx) -> str:
+            buf = ctypes.create_string_buffer(4097)
+            self.session.check(self.lib.nfs_readlink(ctx, enc(path), buf, 4096), "readlink", path)
+            return buf.value.decode("utf-8", "surrogateescape")
+
+        return self._run("readlink", op, keep_open=True)
+
+    # -- namespace --
+    def mkdir(self, path: str, mode: int) -> int:
+        return self._path_op("mkdir", self.lib.nfs_mkdir2, path, mode & 0o7777, retry_ok=_accept(errno.EEXIST))
+
+    def rmdir(self, path: str) -> int:
+        # the kernel has checked that path is a directory (NFSv4 REMOVE
+        # removes any type)
+        return self._path_op("rmdir", self.lib.nfs_rmdir, path, retry_ok=_accept(errno.ENOENT))
+
+    def unlink(self, path: str) -> int:
+        return self._path_op("unlink", self.lib.nfs_unlink, path, retry_ok=_accept(errno.ENOENT))
+
+    def rename(self, old: str, new: str) -> int:
+        def op(ctx: Ctx) -> int:
+            return self.session.check(self.lib.nfs_rename(ctx, enc(old), enc(new)), "rename", old + " -> " + new)
+
+        self._run_retry_ok("rename", op, _accept(errno.ENOENT))
+        for of in self.files.values():
+            if of.path == old:
+                of.path = new
+            elif of.path.startswith(old.rstrip("/") + "/"):
+                of.path = new.rstrip("/") + of.path[len(old.rstrip("/")) :]
+        return 0
+
+    def symlink(self, target: str, source: str) -> int:
+        # fusepy: create the link `target`, pointing to `source`
+        def op(ctx: Ctx) -> int:
+            return self.session.check(self.lib.nfs_symlink(ctx, enc(source), enc(target)), "symlink", target)
+
+        return self._run_retry_ok("symlink", op, _accept(errno.EEXIST))
+
+    def link(self, target: str, source: str) -> int:
+        # fusepy: create the hard link `target` to the file `source`
+        def op(ctx: Ctx) -> int:
+            return self.session.check(self.lib.nfs_link(ctx, enc(source), enc(target)), "link", target)
+
+        return self._run("link", op)
+
+    # -- attributes --
+    def _raw(self) -> RawSetattr:
+        raw = self.session.raw
+        if raw is None:  # set by every successful connect, before any operation runs
+            raise NfsError(errno.EIO, "not connected")
+        return raw
+
+    def _setattr(self, opname: str, change: Callable[[RawSetattr], int]) -> int:
+        """change(raw): a SETATTR sent with our own RPC connection, which leaves libnfs's open state alone."""
+        return self._run(opname, lambda ctx: change(self._raw()), keep_open=True)
+
+    def chmod(self, path: str, mode: int) -> int:
+        return self._setattr("chmod", lambda raw: raw.setattr(path, mode=mode & 0o7777))
+
+    def chown(self, path: str, uid: int, gid: int) -> int:
+        new_uid = None if uid in (-1, 0xFFFFFFFF) else uid
+        new_gid = None if gid in (-1, 0xFFFFFFFF) else gid
+        if new_uid is None and new_gid is None:
+            return 0
+        return self._setattr("chown", lambda raw: raw.setattr(path, uid=new_uid, gid=new_gid))
+
+    def utimens(self, path: str, times: tuple[int, int] | None = None) -> int:
+        # False: leave unchanged, None: server's current time
+        atime: SetTime
+        mtime: SetTime
+        if times is None:
+            atime = mtime = None
+        else:
+            atime, mtime = [False if v == UTIME_OMIT else None if v == UTIME_NOW else v for v in times]
+        return self._setattr("utimens", lambda raw: raw.setattr(path, atime=atime, mtime=mtime))
+
+    def truncate(self, path: str, length: int, fh: FileInfo | None = None) -> int:
+        if fh is not None and fh.fh in self.files:
+            path = self.files[fh.fh].path
+        return self._setattr("truncate", lambda raw: raw.setattr(path, size=length))
+
+    # -- files --
+    def create(self, path: str, mode: int, fi: FileInfo) -> int:
+        flags = fi.flags
+        accmode = flags & os.O_ACCMODE
+        fid = self._new_fid()
+        session = self.session
+
+        def op(ctx: Ctx) -> int:
+            fhp = ctypes.c_void_p()
+            ret = self.lib.nfs_create(ctx, enc(path), accmode | (flags & os.O_EXCL), mode & 0o7777, ctypes.byref(fhp))
+            if ret == -errno.EEXIST and not flags & os.O_EXCL:
+                # created by someone else since the kernel's lookup:
+                # open(2) semantics without O_EXCL is "open it"
+                session.with_file(ctx, fid, path, accmode, lambda fh: 0, fresh=True)
+                return 0
+            session.check(ret, "create", path)
+            session.close_fh(ctx, fhp.value, path)
+            # libnfs 4.0 creates EXCLUSIVE4 style: mode 0600, verifier in
+            # the times; set the real ones
+            return self._raw().setattr(path, mode=mode & 0o7777, atime=None, mtime=None)
+
+        self._run("create", op)
+        return self._register(fi, fid, path, flags)
+
+    def open(self, path: str, fi: FileInfo) -> int:
+        flags = fi.flags
+        fid = self._new_fid()
+        # opening checks existence and permission; the open is cached for
+        # the reads/writes that usually follow
+        self._run(
+            "open",
+            lambda ctx: self.session.with_file(ctx, fid, path, flags & os.O_ACCMODE, lambda fh: 0, fresh=True),
+            keep_open=True,
+        )
+        return self._register(fi, fid, path, flags)
+
+    def read(self, path: str, size: int, offset: int, fi: FileInfo) -> bytes:
+        of = self._file(fi)
+        path = path or of.path
+        accmode = os.O_RDWR if of.accmode == os.O_RDWR else os.O_RDONLY
+        session = self.session
+
+        def io(ctx: Ctx, fh: Handle) -> bytes:
+            buf = ctypes.create_string_buffer(size)
+            got = 0
+            while got < size:
+                count = min(size - got, session.readmax)
+                n = session.check(
+                    self.lib.nfs_pread(ctx, fh, offset + got, count, ctypes.byref(buf, got)), "read", path
+                )
+                if n == 0:
+                    break
+                got += n
+            return buf.raw[:got]
+
+        return self._with_file("read", fi, path, accmode, io)
+
+    def write(self, path: str, data: bytes, offset: int, fi: FileInfo) -> int:
+        of = self._file(fi)
+        path = path or of.path
+        accmode = os.O_RDWR if of.accmode == os.O_RDWR else os.O_WRONLY
+        size = len(data)
+        session = self.session
+
+        def io(ctx: Ctx, fh: Handle) -> int:
+            pos = offset
+            if of.append:
+                pos = session.lstat(ctx, path).nfs_size
+            buf = ctypes.create_string_buffer(data, size)
+            done = 0
+            while done < size:
+                count = min(size - done, session.writemax, session.write_chunk)
+                ret = self.lib.nfs_pwrite(ctx, fh, pos + done, count, ctypes.byref(buf, done))
+                if ret < 0 and "encode" in session.error_text() and session.write_chunk > 512:
+                    # libnfs 4.0 encodes an NFSv4 WRITE into a ~4 KiB
+                    # buffer; a longer file handle leaves less room
+                    session.write_chunk //= 2
+                    dlog(f"write chunk lowered to {session.write_chunk}")
+                    continue
+                n = session.check(ret, "write", path)
+                if n <= 0:
+                    raise NfsError(errno.EIO, f"write {path}: short write")
+                done += n
+            return done
+
+        return self._with_file("write", fi, path, accmode, io)
+
+    def flush(self, path: str, fi: FileInfo) -> int:
+        return 0  # writes are sent to the server synchronously
+
+    def fsync(self, path: str, datasync: int, fi: FileInfo) -> int:
+        of = self._file(fi)
+        path = path or of.path
+        return self._with_file(
+            "fsync",
+            fi,
+            path,
+            of.accmode,
+            lambda ctx, fh: self.session.check(self.lib.nfs_fsync(ctx, fh), "fsync", path),
+        )
+
+    def release(self, path: str, fi: FileInfo) -> int:
+        self.files.pop(fi.fh, None)
+        session = self.session
+        with session.lock:
+            c = session.cached
+            if c is not None and c.key == fi.fh:
+                session.drop_cached()
+        return 0
+
+    def access(self, path: str, amode: int) -> int:
+        return 0  # the server checks permissions on each operation

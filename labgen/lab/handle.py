@@ -1,0 +1,141 @@
+"""A handle on one running lab: its topology, folder, credentials, containers and HAProxy's view.
+
+Rebuilt from the lab's name (lab.json and the Docker labels), so every command works from any
+folder and after a crash. chaos and verify take a handle; nobody else reads the lab folder."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from labgen.errors import LabgenError
+from labgen.generate import secrets as secret_keys
+from labgen.generate.secrets import read_secrets
+from labgen.lab import docker
+from labgen.lab.folder import load_topology
+from labgen.lab.jenkins_client import JenkinsClient
+from labgen.model.names import FLAVOUR_LABEL, NODE_HEADER, SERVED_BY_HEADER, STATS_PATH
+from labgen.model.topology import Topology
+from labgen.paths import lab_dir
+from labgen.wire import http
+from labgen.wire.haproxy import ServerState, server_states
+
+AGENT_BANNER = b"Jenkins-Agent-Protocols"
+
+
+@dataclass
+class LabHandle:
+    topology: Topology
+    folder: Path
+    secrets: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, name: str) -> LabHandle:
+        folder = lab_dir(name)
+        return cls(load_topology(name), folder, read_secrets(folder))
+
+    @property
+    def name(self) -> str:
+        return self.topology.name
+
+    # ---- containers ------------------------------------------------------------------------------------
+    def containers(self, service: str | None = None, all_states: bool = True) -> list[Any]:
+        return docker.lab_containers(self.name, service, all_states)
+
+    def container(self, service: str) -> Any:
+        """The service's container, fresh; a clear error when the lab is not up."""
+        found = self.containers(service)
+        if not found:
+            raise LabgenError(f"{service} has no container: is lab {self.name} up?", hint="`labgen up`")
+        container = found[0]
+        container.reload()
+        return container
+
+    def health(self, service: str) -> str:
+        return docker.container_health(self.name, service)
+
+    def jenkins_flavour(self) -> str | None:
+        """What the masters' image says it is (the lite stand-in always says so)."""
+        found = self.containers(self.topology.masters[0])
+        return found[0].image.labels.get(FLAVOUR_LABEL) if found and found[0].image else None
+
+    # ---- through HAProxy -------------------------------------------------------------------------------
+    def jenkins(self, timeout: float = 3.0) -> JenkinsClient:
+        """A Jenkins client through HAProxy, as the lab's admin with its API token."""
+        return JenkinsClient(
+            self.topology.published_host,
+            self.topology.lab.ports.http,
+            self.secrets.get(secret_keys.ADMIN_USER, ""),
+            self.secrets.get(secret_keys.ADMIN_TOKEN, ""),
+            timeout=timeout,
+        )
+
+    def haproxy_servers(self, timeout: float = 2.0) -> list[ServerState] | None:
+        """HAProxy's view of every server (stats page CSV); None when it does not answer."""
+        auth = (self.secrets.get(secret_keys.STATS_USER, ""), self.secrets.get(secret_keys.STATS_PASSWORD, ""))
+        reply = http.request(
+            self.topology.published_host,
+            self.topology.lab.ports.stats,
+            "GET",
+            f"{STATS_PATH};csv;norefresh",
+            auth=auth,
+            timeout=timeout,
+        )
+        if reply.status != 200:
+            return None
+        try:
+            return server_states(reply.body.decode("utf-8", "replace"))
+        except ValueError:
+            return None
+
+    def http_servers(self, servers: list[ServerState] | None) -> list[ServerState]:
+        """The HTTP backend's servers, from HAProxy's view."""
+        return [s for s in servers or [] if s.proxy == self.topology.http_backend]
+
+    def server_status(self, master: str) -> str | None:
+        """HAProxy's status of a master's HTTP server (UP, DOWN, MAINT, ...); None if unknown."""
+        wanted = self.topology.http_server(master)
+        return next((s.status for s in self.http_servers(self.haproxy_servers()) if s.server == wanted), None)
+
+    def probe_login(self, timeout: float = 2.0) -> str | None:
+        """GET /login through HAProxy: the master that answered 200 (or "a master"), or None."""
+        reply = http.request(
+            self.topology.published_host, self.topology.lab.ports.http, "GET", "/login", timeout=timeout
+        )
+        if reply.status != 200:
+            return None
+        return reply.headers.get(SERVED_BY_HEADER.lower()) or reply.headers.get(NODE_HEADER.lower()) or "a master"
+
+    def active_master(self, servers: list[ServerState] | None) -> str | None:
+        """The master HAProxy sends traffic to: the one that answers through it, else HAProxy's view."""
+        served = self.probe_login()
+        if served in self.topology.masters:
+            return served
+        up = [s.server for s in self.http_servers(servers) if s.up]
+        if self.topology.lab.profile == "article":
+            return ",".join(self.topology.master_of_server(s) or s for s in up) or None  # round robin: all serve
+        return self.topology.master_of_server(up[0]) if up else None
+
+    def agent_port_answers(self, timeout: float = 2.0) -> bool:
+        """The agent port, through HAProxy, answers like Jenkins' TCP agent listener."""
+        try:
+            with socket.create_connection(
+                (self.topology.published_host, self.topology.lab.ports.agent), timeout=timeout
+            ) as conn:
+                conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                conn.settimeout(timeout)
+                data = b""
+                while AGENT_BANNER not in data:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                return AGENT_BANNER in data
+        except OSError:
+            return False
+
+    def exec_in(self, service: str, command: list[str], env: dict[str, str] | None = None) -> tuple[int, str]:
+        result = self.container(service).exec_run(command, environment=env)
+        return int(result.exit_code), result.output.decode("utf-8", "replace")

@@ -1,0 +1,181 @@
+"""The lab's layout: every name derived from a spec, spelled once.
+
+Services, HAProxy proxies and servers, image tags, Docker labels, networks, volumes, URLs and
+the NFS server's run options all come from here. Templates, the build, the running lab, chaos
+and verify read them; nobody else spells them (tests/unit/test_layout_names.py checks).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+
+from labgen.model.names import (
+    BASE_IMAGE,
+    BASE_TAG,
+    CONTROLLER,
+    CONTROLLER_TAG,
+    HAPROXY,
+    HTTP_BACKEND,
+    HTTP_FRONTEND,
+    JENKINS_HTTP_PORT,
+    JENKINS_IMAGE,
+    MASTER_PREFIX,
+    NETWORK,
+    NFS,
+    NFS_PSEUDO_PATH,
+    NFS_TAG,
+    STATS_PATH,
+    Flavour,
+    NfsClient,
+    haproxy_tag,
+    jenkins_tag,
+)
+from labgen.model.spec import Lab
+
+
+def host_can_mount_nfs(filesystems: Path = Path("/proc/filesystems")) -> bool:
+    try:
+        text = filesystems.read_text()
+    except OSError:
+        return False
+    return any(line.split()[-1] in ("nfs", "nfs4") for line in text.splitlines() if line.strip())
+
+
+def client_for(lab: Lab) -> NfsClient:
+    """How the masters will mount JENKINS_HOME: `auto` becomes kernel or fuse for this host."""
+    if lab.nfs.client != "auto":
+        return lab.nfs.client
+    return "kernel" if host_can_mount_nfs() else "fuse"
+
+
+@dataclass(frozen=True)
+class Topology:
+    """One lab as it runs: the spec, resolved against what was built, and every derived name.
+
+    `lab` carries the HAProxy version actually built (it may differ from the spec's request);
+    `flavour` is the Jenkins flavour built; `nfs_client` how the masters mount JENKINS_HOME."""
+
+    lab: Lab
+    flavour: Flavour = "lite"
+    nfs_client: NfsClient = "fuse"
+
+    @classmethod
+    def resolve(
+        cls, spec: Lab, *, haproxy_version: str | None = None, flavour: Flavour = "lite", nfs_client: str | None = None
+    ) -> Topology:
+        """The one place the spec meets what the build produced."""
+        lab = spec
+        if haproxy_version and haproxy_version != spec.haproxy.version:
+            lab = spec.model_copy(update={"haproxy": spec.haproxy.model_copy(update={"version": haproxy_version})})
+        client = nfs_client or client_for(spec)
+        if client not in ("kernel", "fuse", "local"):
+            raise ValueError(f"unknown NFS client {client!r}")
+        return cls(lab, flavour, typing.cast(NfsClient, client))
+
+    # ---- names ---------------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.lab.name
+
+    @property
+    def project(self) -> str:
+        """The Compose project name, and the prefix of every container, network and volume."""
+        return self.lab.project
+
+    @property
+    def masters(self) -> list[str]:
+        return self.lab.masters
+
+    @property
+    def services(self) -> list[str]:
+        """Every service of the lab, in start order."""
+        return [NFS, *self.masters, HAPROXY, *([CONTROLLER] if self.has_controller else [])]
+
+    @property
+    def has_controller(self) -> bool:
+        return self.lab.profile == "ha"
+
+    @property
+    def network(self) -> str:
+        """The lab network's Docker name."""
+        return f"{self.project}_{NETWORK}"
+
+    @property
+    def http_backend(self) -> str:
+        return HTTP_BACKEND[self.lab.profile]
+
+    @property
+    def http_frontend(self) -> str:
+        return HTTP_FRONTEND[self.lab.profile]
+
+    def http_server(self, master: str) -> str:
+        """The master's server name in the HTTP backend: the article calls them jenkins1, jenkins2."""
+        if self.lab.profile == "article":
+            return f"{MASTER_PREFIX}{self.masters.index(master) + 1}"
+        return master
+
+    def master_of_server(self, server: str) -> str | None:
+        return next((m for m in self.masters if self.http_server(m) == server), None)
+
+    @property
+    def http_servers(self) -> dict[str, str]:
+        """HTTP backend server name -> master."""
+        return {self.http_server(m): m for m in self.masters}
+
+    # ---- images --------------------------------------------------------------------------------------
+    @property
+    def images(self) -> dict[str, str]:
+        """The image each service runs; `labgen build` produces exactly these tags."""
+        return {
+            BASE_IMAGE: BASE_TAG,
+            HAPROXY: haproxy_tag(self.lab.haproxy.version),
+            NFS: NFS_TAG,
+            JENKINS_IMAGE: jenkins_tag(self.flavour, self.lab.jenkins.version),
+            CONTROLLER: CONTROLLER_TAG,
+        }
+
+    # ---- addresses -----------------------------------------------------------------------------------
+    @property
+    def published_host(self) -> str:
+        """Where the host reaches the published ports (an any-address bind is reached on loopback)."""
+        return "127.0.0.1" if self.lab.ports.bind in ("0.0.0.0", "::") else self.lab.ports.bind
+
+    @property
+    def url_host(self) -> str:
+        host = self.published_host
+        return f"[{host}]" if ":" in host else host
+
+    @property
+    def urls(self) -> dict[str, str]:
+        ports = self.lab.ports
+        return {
+            "jenkins": f"http://{self.url_host}:{ports.http}/",
+            "stats": f"http://{self.url_host}:{ports.stats}{STATS_PATH}",
+            "agent": f"{self.url_host}:{ports.agent}",
+        }
+
+    @property
+    def nfs_address(self) -> str:
+        """The NFS server's fixed address on the lab network (kernel client only)."""
+        return str(ipaddress.IPv4Network(self.lab.nfs.subnet).network_address + 10)
+
+    @property
+    def nfs_url(self) -> str:
+        return f"nfs://{NFS}{NFS_PSEUDO_PATH}?version=4"
+
+    def master_url(self, master: str) -> str:
+        """A master's own URL on the lab network (not through HAProxy)."""
+        return f"http://{master}:{JENKINS_HTTP_PORT}/"
+
+    def to_json(self) -> dict[str, object]:
+        return {"spec": self.lab.model_dump(mode="json"), "flavour": self.flavour, "nfs_client": self.nfs_client}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Topology:
+        flavour, client = data.get("flavour", "lite"), data.get("nfs_client", "fuse")
+        if flavour not in ("real", "lite") or client not in ("kernel", "fuse", "local"):
+            raise ValueError(f"unknown flavour {flavour!r} or NFS client {client!r}")
+        return cls(Lab.model_validate(data["spec"]), typing.cast(Flavour, flavour), typing.cast(NfsClient, client))

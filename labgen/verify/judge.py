@@ -1,0 +1,85 @@
+"""Judging a trial from what it recorded: outcomes of writes, times relative to the fault,
+recovery moments, and the verdict with its reasons. No Docker, no network: unit-tested alone."""
+
+from __future__ import annotations
+
+from labgen.lab.jenkins_client import Reply
+from labgen.verify.model import Outcome, Trial
+
+
+def outcome(reply: Reply, kind: str) -> Outcome:
+    if reply.status in (200, 201, 302):
+        return "ok"
+    if reply.status == 503 and not reply.served_by:
+        return "fail"  # HAProxy answered itself: no master saw the request
+    if reply.status == 400 and kind == "create":
+        return "fail"
+    return "info"  # no answer, 502/504/500: the master may or may not have done it
+
+
+def relative_to_fault(trial: Trial, fault: float) -> None:
+    """Make every time relative to the fault, and derive the recovery times from the samples."""
+    for sample in trial.samples:
+        sample.t -= fault
+    for op in trial.writes:
+        op.t_invoke -= fault
+        op.t_done -= fault
+    for mark in trial.haproxy:
+        mark.t -= fault
+    trial.samples.sort(key=lambda sample: sample.t)
+    trial.writes.sort(key=lambda op: op.t_invoke)
+    after = [s for s in trial.samples if s.t >= 0 and s.status == 200 and s.served_by != trial.target]
+    trial.first_success_s = after[0].t if after else None
+    trial.consistent_s = next((s.t for s in after if s.consistent), None)
+    trial.detection_s = next((m.t for m in trial.haproxy if m.t >= 0 and m.status.startswith(("DOWN", "MAINT"))), None)
+
+
+def survivor(trial: Trial, victim: str) -> str | None:
+    for sample in trial.samples:
+        if sample.t >= 0 and sample.status == 200 and sample.served_by and sample.served_by != victim:
+            return sample.served_by
+    return None
+
+
+def check_writes(trial: Trial, final: frozenset[str] | None, on_nfs: set[str] | None) -> None:
+    """The set check: every acknowledged create must be in the final job list (and on NFS)."""
+    created = {op.job: op for op in trial.writes if op.kind == "create"}
+    ok = {job for job, op in created.items() if op.outcome == "ok"}
+    unknown = {job for job, op in created.items() if op.outcome == "info"}
+    trial.acknowledged = len(ok)
+    seen = set(final or ())
+    ours = {job for job in seen if job.startswith(trial.prefix + "-")}
+    trial.lost = sorted(ok - seen)
+    trial.recovered = sorted(unknown & seen)
+    trial.unexpected = sorted(ours - set(created))
+    trial.missing_on_nfs = sorted(ok - on_nfs) if on_nfs is not None else []
+    after_fault = [s for s in trial.samples if s.t >= 0]
+    trial.requests = len(after_fault)
+    trial.failed_requests = sum(1 for s in after_fault if s.status != 200)
+    if final is None:
+        trial.reasons.append("the lab did not answer the final read")
+
+
+def judge(trial: Trial) -> None:
+    if trial.detection_s is None:
+        trial.reasons.append("HAProxy never marked the target DOWN")
+    if trial.first_success_s is None:
+        trial.reasons.append("no master answered after the fault")
+    if trial.consistent_s is None:
+        trial.reasons.append("no answer after the fault listed every acknowledged job")
+    if trial.manual_reload_s is not None:
+        trial.reasons.append(
+            f"data-consistent only after a manual reload (done by labgen at {trial.manual_reload_s:.1f} s), "
+            "as the article admits"
+        )
+    if trial.lost:
+        trial.reasons.append(f"{len(trial.lost)} acknowledged writes lost")
+    if trial.missing_on_nfs:
+        trial.reasons.append(f"{len(trial.missing_on_nfs)} acknowledged jobs missing on the NFS export")
+    if trial.unexpected:
+        trial.reasons.append(f"{len(trial.unexpected)} jobs that were never written appeared")
+    if not trial.agent_answered:
+        trial.reasons.append("the agent port did not answer after the failover")
+    if trial.flapped_back:
+        trial.reasons.append(f"traffic flapped back to {trial.target} when it returned")
+    trial.verdict = "fail" if trial.reasons else "pass"
