@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import platform
-import socket
 import statistics
 import time
 from pathlib import Path
@@ -13,32 +12,31 @@ from typing import Any
 from labgen.events import Emitter, Event
 from labgen.lab import runtime
 from labgen.model.spec import load_lab
+from labgen.wire.net import free_port
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def printer() -> Emitter:
+def printer(record: list[Event] | None = None) -> Emitter:
+    """Prints events (not the build output) with the seconds since it was made; keeps them in `record`."""
     emitter = Emitter()
+    started = time.monotonic()
 
     def show(event: Event) -> None:
+        if record is not None:
+            record.append(event)
         if not event.kind.endswith(".progress"):
-            print(f"  {event.message}", flush=True)
+            print(f"  {time.monotonic() - started:6.1f} s  {event.message}", flush=True)
 
     emitter.subscribe(show)
     return emitter
 
 
-def start(name: str, **overrides: Any) -> runtime.UpResult:
+def start(name: str, record: list[Event] | None = None, **overrides: Any) -> runtime.UpResult:
     runtime.down(name, volumes=True)
     ports = {"ports.http": free_port(), "ports.stats": free_port(), "ports.agent": free_port()}
     lab = load_lab(None, {"name": name, **ports, **overrides})
-    return runtime.up(lab, emitter=printer())
+    return runtime.up(lab, emitter=printer(record))
 
 
 def stats(values: list[float | None]) -> dict[str, float | None]:

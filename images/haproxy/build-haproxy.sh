@@ -24,6 +24,8 @@ series=$((major * 100 + minor))
 echo "building HAProxy $version${HAPROXY_SUBVERS:-}"
 
 set -- TARGET=linux-glibc USE_OPENSSL=1 USE_PCRE2=1 USE_PCRE2_JIT=1 USE_ZLIB=1 USE_GETADDRINFO=1
+# Lua 5.3 (Debian's liblua5.3-dev) for the `ha` profile's promoter; same flags on 2.0 and 2.6.
+set -- "$@" USE_LUA=1 LUA_INC=/usr/include/lua5.3 LUA_LIB_NAME=lua5.3
 if [ "$series" -ge 204 ]; then
     set -- "$@" USE_PROMEX=1
 elif [ -f contrib/prometheus-exporter/service-prometheus.c ]; then

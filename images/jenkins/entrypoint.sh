@@ -6,7 +6,9 @@
 #    which goes to the background once mounted; then wait until the mount is really up.
 #    Needs /dev/fuse and CAP_SYS_ADMIN (docker run --device /dev/fuse --cap-add SYS_ADMIN).
 # 2. mkdir -p "$JENKINS_HOME" (default /var/lib/data/jenkins, the article's).
-# 3. exec the given command, or the flavour's Jenkins: lite = python3 -m labgen_lite,
+# 3. start labgen's home check in the background (labgen_homecheck: HAProxy's agent-check and
+#    the Docker health check ask it whether JENKINS_HOME still answers).
+# 4. exec the given command, or the flavour's Jenkins: lite = python3 -m labgen_lite,
 #    real = java -jar jenkins.war with the article's options.
 #
 # JENKINS_UID / JENKINS_GID (default 0, as the article ran it): the identity sent to the
@@ -57,6 +59,13 @@ if [ "$flavour" = real ]; then
     # the official image's /usr/share/jenkins/ref; refreshed on every start.
     mkdir -p "$JENKINS_HOME/init.groovy.d"
     cp /usr/share/jenkins/ref/init.groovy.d/*.groovy "$JENKINS_HOME/init.groovy.d/"
+fi
+
+# The home check runs as Jenkins does (its probe writes into JENKINS_HOME like Jenkins).
+if [ "$run_uid" != 0 ]; then
+    setpriv --reuid="$run_uid" --regid="$run_gid" --clear-groups -- python3 -m labgen_homecheck serve &
+else
+    python3 -m labgen_homecheck serve &
 fi
 
 if [ "$#" -eq 0 ]; then

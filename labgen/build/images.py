@@ -8,10 +8,17 @@ the Debian mirrors over the default bridge network, like any container here).
 Each image carries ``org.labgen.content-hash``: a hash of its build context's files, build
 arguments, source checksums and the base image's id. When an image with the tag and that
 label exists, it is not built again.
+
+What does not depend on each other is done at once (`Jobs`): the base, the HAProxy source and
+the Jenkins flavour; then HAProxy, the NFS server and Jenkins. Images are built by the engine's
+BuildKit (through its API; ``LABGEN_BUILDER=classic`` for the classic builder), which runs a
+Dockerfile's stages at once and does not commit a layer per instruction.
 """
 
 from __future__ import annotations
 
+import base64
+import contextvars
 import functools
 import hashlib
 import io
@@ -21,11 +28,14 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent import futures
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import labgen
 from labgen.build.sources import (
@@ -41,15 +51,13 @@ from labgen.build.sources import (
 )
 from labgen.engine import client as engine_client
 from labgen.errors import EnvironmentProblem, LabgenError
-from labgen.events import NULL_EMITTER, Emitter
+from labgen.events import NULL_EMITTER, Emitter, Event, Level
 from labgen.model.names import (
     BASE_IMAGE,
     BASE_SUITE,
     BASE_TAG,
     COMPONENT_LABEL,
     CONTENT_HASH_LABEL,
-    CONTROLLER,
-    CONTROLLER_TAG,
     DEBIAN_SUITE_LABEL,
     HAPROXY,
     JENKINS_IMAGE,
@@ -67,7 +75,11 @@ if TYPE_CHECKING:
 
 JENKINS_VERSION = JENKINS_VERSIONS[0]
 # Bump when the base recipe changes in a way the hashed inputs do not show.
-BASE_RECIPE_VERSION = 1
+BASE_RECIPE_VERSION = 2
+# Installed into the base once rather than by several images: python3 (the Jenkins image's
+# programs, and nfs-ganesha's own dependency) with what it pulls in (libssl3, libtirpc3, the
+# Kerberos libraries), which the HAProxy and NFS images need too.
+BASE_PACKAGES = ("python3", "libssl3")
 MMDEBSTRAP_OPTIONS = (
     "--variant=minbase",
     '--aptopt=APT::Install-Recommends "false"',
@@ -80,6 +92,10 @@ MMDEBSTRAP_OPTIONS = (
     "--dpkgopt=path-exclude=/usr/share/locale/*",
     "--dpkgopt=path-exclude=/usr/share/doc/*",
     "--dpkgopt=path-include=/usr/share/doc/*/copyright",
+    # no fsync per unpacked file (as Docker's official Debian images): faster here and in
+    # every later `apt-get install` of the images built on it
+    "--dpkgopt=force-unsafe-io",
+    '--aptopt=Acquire::Languages "none"',  # `apt-get update` skips the translations
 )
 
 
@@ -172,50 +188,101 @@ def build_images(
     download_timeout: float = DOWNLOAD_TIMEOUT,
     network_mode: str | None = None,
     client: docker.DockerClient | None = None,
+    allow_unofficial: bool = False,
+    plan_only: bool = False,
 ) -> BuildResult:
     """Build (or find cached) every image ``lab`` needs.
 
     ``jenkins="auto"`` defers to the lab's ``jenkins.flavour``; ``auto`` there means the
     real Jenkins when jenkins.war and a Java 8/11 JDK tarball are at hand, else the lite
     stand-in (with a warn event saying so and why). ``rebuild`` ignores the cache.
+
+    What does not depend on each other runs at once (`Jobs`): the base image, the HAProxy
+    source and the Jenkins flavour; then HAProxy, the NFS server and Jenkins, each as soon as
+    what it needs is there (a ``build.wait`` event says what an image waits for).
+    ``plan_only`` builds nothing: images not in the cache come back with ``image_id == ""``
+    (what `labgen images` compares the engine's images with).
     """
     client = client or engine_client()
-    result = BuildResult()
     root = images_root()
+    emitter = SerialEmitter(emitter)
+    token = PLAN_ONLY.set(plan_only)
+    try:
+        jobs = Jobs(emitter)
+        base = jobs.spawn("the base image", _ensure_base, client, emitter=emitter, rebuild=rebuild)
+        source = jobs.spawn(
+            "the HAProxy source",
+            resolve_haproxy_source,
+            lab.haproxy.version,
+            explicit=haproxy_source,
+            timeout=download_timeout,
+            allow_unofficial=allow_unofficial,
+            emitter=emitter,
+        )
+        choice = jobs.spawn(
+            "the Jenkins flavour",
+            _choose_jenkins,
+            lab,
+            jenkins,
+            jenkins_war,
+            jdk,
+            mirror,
+            download_timeout,
+            emitter,
+            allow_unofficial,
+        )
+        # HAProxy's compile is the longest chain; the other builds yield the CPU to it
+        build = functools.partial(
+            _build_image,
+            client,
+            emitter=emitter,
+            rebuild=rebuild,
+            network_mode=network_mode,
+            cpu_shares=BACKGROUND_CPU_SHARES,
+        )
 
-    base = _ensure_base(client, emitter=emitter, rebuild=rebuild)
-    result.images.append(base)
+        def haproxy() -> ImageBuild:
+            found, base_image = jobs.wait("HAProxy", source, base)
+            return _build_haproxy(
+                client, root, found, base_image, emitter=emitter, rebuild=rebuild, network_mode=network_mode
+            )
 
-    source = resolve_haproxy_source(
-        lab.haproxy.version, explicit=haproxy_source, timeout=download_timeout, emitter=emitter
-    )
-    result.haproxy_source = source
-    result.haproxy_version = source.version
-    haproxy = _build_haproxy(client, root, source, base, emitter=emitter, rebuild=rebuild, network_mode=network_mode)
-    result.images.append(haproxy)
+        def nfs() -> ImageBuild:
+            (base_image,) = jobs.wait("the NFS server", base)
+            entries = _tree(root / NFS)
+            return build(
+                name=NFS, tag=NFS_TAG, entries=entries, dockerfile="Dockerfile", buildargs=BASE_ARGS, base=base_image
+            )
 
-    build = functools.partial(
-        _build_image, client, base=base, emitter=emitter, rebuild=rebuild, network_mode=network_mode
-    )
+        def jenkins_image() -> ImageBuild:
+            chosen, base_image = jobs.wait("Jenkins", choice, base)
+            return build(base=base_image, **_jenkins_build(root / "jenkins", lab, *chosen))
 
-    base_args = {"BASE_IMAGE": BASE_TAG}
+        images = [base, jobs.spawn(HAPROXY, haproxy), jobs.spawn(NFS, nfs), jobs.spawn(JENKINS_IMAGE, jenkins_image)]
+        result = BuildResult(images=[job.result() for job in images])
+        found = source.result()
+        result.haproxy_source, result.haproxy_version = found, found.version
+        result.flavour, result.flavour_reason = choice.result()[:2]
+        result.tags = {image.name: image.tag for image in result.images}
+        return result
+    finally:
+        PLAN_ONLY.reset(token)
 
-    def build_plain(name: str, tag: str, with_shared: bool = False) -> ImageBuild:
-        """An image whose context is images/<name>/ with a Dockerfile FROM the base."""
-        entries = _tree(root / name) + (shared_entries() if with_shared else [])
-        return build(name=name, tag=tag, entries=entries, dockerfile="Dockerfile", buildargs=base_args)
 
-    result.images.append(build_plain(NFS, NFS_TAG))
+BASE_ARGS = {"BASE_IMAGE": BASE_TAG}
+BACKGROUND_CPU_SHARES = 256  # a quarter of Docker's default weight
 
-    flavour, reason, war, jdk_info = _choose_jenkins(lab, jenkins, jenkins_war, jdk, mirror, download_timeout, emitter)
-    result.flavour, result.flavour_reason = flavour, reason
-    jenkins_root = root / "jenkins"
+
+def _jenkins_build(
+    jenkins_root: Path, lab: Lab, flavour: Flavour, reason: str, war: JenkinsWar | None, jdk_info: JdkTarball | None
+) -> dict[str, Any]:
+    """The build of the Jenkins image of ``flavour``: name, tag, context, Dockerfile, build args."""
     if flavour == "real":
         assert war is not None and jdk_info is not None
         entries = _jenkins_common(jenkins_root) + _tree(jenkins_root / "real", "real")
         entries += [("artifacts/jenkins.war", war.path), ("artifacts/jdk.tar.gz", jdk_info.path)]
         buildargs = {
-            "BASE_IMAGE": BASE_TAG,
+            **BASE_ARGS,
             "JENKINS_VERSION": JENKINS_VERSION,
             "JENKINS_SHA256": war.sha256,
             "JDK_DIR": jdk_info.top,
@@ -224,21 +291,88 @@ def build_images(
         dockerfile = "real/Dockerfile"
     else:
         entries = _jenkins_common(jenkins_root) + _tree(jenkins_root / "lite", "lite")
-        buildargs = {"BASE_IMAGE": BASE_TAG, "JENKINS_VERSION": JENKINS_VERSION}
+        buildargs = {**BASE_ARGS, "JENKINS_VERSION": JENKINS_VERSION}
         dockerfile = "lite/Dockerfile"
-    result.images.append(
-        build(
-            name=JENKINS_IMAGE,
-            tag=jenkins_tag(flavour, lab.jenkins.version),
-            entries=entries,
-            dockerfile=dockerfile,
-            buildargs=buildargs,
-        )
-    )
-    if lab.profile == "ha":
-        result.images.append(build_plain(CONTROLLER, CONTROLLER_TAG, with_shared=True))
-    result.tags = {image.name: image.tag for image in result.images}
-    return result
+    return {
+        "name": JENKINS_IMAGE,
+        "tag": jenkins_tag(flavour, lab.jenkins.version),
+        "entries": entries,
+        "dockerfile": dockerfile,
+        "buildargs": buildargs,
+    }
+
+
+# --------------------------------------------------------------------------- scheduling
+
+# `plan_only`: look images up by content hash, build nothing (read by _ensure_base and _build_image,
+# in every job's thread: Jobs.spawn runs each job in a copy of the caller's context).
+PLAN_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar("labgen_build_plan_only", default=False)
+T = TypeVar("T")
+QUIET_WAIT_S = 1.0  # a wait shorter than this (a cache lookup) is not worth an event
+
+
+class SerialEmitter(Emitter):
+    """Passes events on to another emitter one at a time: the jobs' threads emit concurrently."""
+
+    def __init__(self, inner: Emitter) -> None:
+        super().__init__()
+        self._inner = inner
+        self._lock = threading.Lock()
+
+    def emit(self, kind: str, message: str, level: Level = "info", **data: object) -> Event:
+        with self._lock:
+            return self._inner.emit(kind, message, level, **data)
+
+
+@dataclass
+class Job(Generic[T]):
+    what: str  # what it makes, as a wait event names it: "the base image", "HAProxy", ...
+    future: Future[T]
+
+    def result(self) -> T:
+        return self.future.result()
+
+
+class Jobs:
+    """Each job in a thread of its own, started at once; a job that needs another one's result
+    waits for it with `wait`, which says so (``build.wait``) when it is not there yet. The
+    threads are daemons: an interrupted build does not wait for the others to finish."""
+
+    def __init__(self, emitter: Emitter) -> None:
+        self.emitter = emitter
+
+    def spawn(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Job[T]:
+        future: Future[T] = Future()
+        context = contextvars.copy_context()
+
+        def run() -> None:
+            future.set_running_or_notify_cancel()
+            try:
+                future.set_result(context.run(fn, *args, **kwargs))
+            except BaseException as exc:  # handed to whoever waits for it
+                future.set_exception(exc)
+
+        threading.Thread(target=run, name=f"labgen-build {what}", daemon=True).start()
+        return Job(what, future)
+
+    def wait(self, waiter: str, *jobs: Job[Any]) -> list[Any]:
+        futures.wait([job.future for job in jobs], timeout=QUIET_WAIT_S)  # found in the cache: no event
+        pending = [job.what for job in jobs if not job.future.done()]
+        if pending:
+            started = time.monotonic()
+            self.emitter.emit(
+                "build.wait", f"{waiter}: waits for {' and '.join(pending)}", image=waiter, waits_for=pending
+            )
+            results = [job.result() for job in jobs]
+            self.emitter.emit(
+                "build.progress",
+                f"{waiter}: waited {time.monotonic() - started:.0f} s for {' and '.join(pending)}",
+                image=waiter,
+                line="",
+                step=True,
+            )
+            return results
+        return [job.result() for job in jobs]
 
 
 # --------------------------------------------------------------------------- base image
@@ -247,7 +381,7 @@ def build_images(
 def base_recipe() -> dict[str, object]:
     """Everything the base image is made from (its content hash is computed over this)."""
     sources = base_apt_sources()
-    include = ["ca-certificates"] if "https://" in sources else []
+    include = [*BASE_PACKAGES, *(["ca-certificates"] if "https://" in sources else [])]
     return {
         "recipe": BASE_RECIPE_VERSION,
         "suite": BASE_SUITE,
@@ -264,6 +398,8 @@ def _ensure_base(client: docker.DockerClient, *, emitter: Emitter, rebuild: bool
     if cached is not None:
         emitter.emit("build.cached", f"{BASE_TAG}: up to date", image=BASE_IMAGE, tag=BASE_TAG)
         return ImageBuild(BASE_IMAGE, BASE_TAG, cached.id, True, 0.0, int(cached.attrs.get("Size", 0)), content_hash)
+    if PLAN_ONLY.get():
+        return ImageBuild(BASE_IMAGE, BASE_TAG, "", False, 0.0, 0, content_hash)
     if shutil.which("mmdebstrap") is None:
         raise EnvironmentProblem(
             f"cannot make the base image {BASE_TAG}: mmdebstrap is not installed",
@@ -412,6 +548,7 @@ def _jenkins_common(jenkins_root: Path) -> list[tuple[str, Path | bytes]]:
         ("jenkins-healthcheck", jenkins_root / "jenkins-healthcheck"),
     ]
     entries += _tree(jenkins_root / "nfsmount", "nfsmount")
+    entries += _tree(jenkins_root / "homecheck", "homecheck")
     return entries + shared_entries()
 
 
@@ -436,6 +573,7 @@ def _choose_jenkins(
     mirror: str,
     timeout: float,
     emitter: Emitter,
+    allow_unofficial: bool = False,
 ) -> tuple[Flavour, str, JenkinsWar | None, JdkTarball | None]:
     want = requested if requested != "auto" else lab.jenkins.flavour
     if want == "lite":
@@ -459,7 +597,12 @@ def _choose_jenkins(
             war = resolve_jenkins_war(JENKINS_VERSION, mirror=mirror, allow_download=False, emitter=emitter)
         else:
             war = resolve_jenkins_war(
-                JENKINS_VERSION, explicit=war_path, mirror=mirror, timeout=timeout, emitter=emitter
+                JENKINS_VERSION,
+                explicit=war_path,
+                mirror=mirror,
+                timeout=timeout,
+                allow_unofficial=allow_unofficial,
+                emitter=emitter,
             )
     except EnvironmentProblem as exc:
         problems.append(exc.message)
@@ -587,33 +730,29 @@ def _build_image(
     rebuild: bool,
     network_mode: str | None,
     note: str = "",
+    cpu_shares: int | None = None,
 ) -> ImageBuild:
+    """Build one image, or find it by content hash. ``cpu_shares`` (Docker's default weight is
+    1024) lowers the priority of the build's RUN steps, for images off the critical path."""
     content_hash = context_hash(entries, buildargs, base.image_id, dockerfile)
     cached = None if rebuild else _cached_image(client, tag, content_hash)
     if cached is not None:
         emitter.emit("build.cached", f"{tag}: up to date", image=name, tag=tag)
         return ImageBuild(name, tag, cached.id, True, 0.0, int(cached.attrs.get("Size", 0)), content_hash)
+    if PLAN_ONLY.get():
+        return ImageBuild(name, tag, "", False, 0.0, 0, content_hash)
     emitter.emit("build.start", f"{tag}: building" + (f" ({note})" if note else ""), image=name, tag=tag)
     started = time.monotonic()
     image_id = None
     tail: list[str] = []
     context = _context_tar(entries)
     try:
-        stream = client.api.build(
-            fileobj=context,
-            custom_context=True,
-            tag=tag,
-            dockerfile=dockerfile,
-            buildargs=buildargs,
-            labels={CONTENT_HASH_LABEL: content_hash},
-            rm=True,
-            forcerm=True,
-            pull=False,
-            nocache=rebuild,
-            decode=True,
-            network_mode=network_mode,
+        request = BuildRequest(
+            tag, dockerfile, buildargs, {CONTENT_HASH_LABEL: content_hash}, rebuild, network_mode, cpu_shares
         )
-        for chunk in _chunks(stream):
+        stream = _start_build(client, context, request, emitter)
+        trace = BuildOutput()
+        for chunk in stream:
             if "error" in chunk:
                 detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
                 raise LabgenError(
@@ -623,14 +762,9 @@ def _build_image(
             aux = chunk.get("aux")
             if isinstance(aux, dict) and "ID" in aux:
                 image_id = aux["ID"]
-            for line in str(chunk.get("stream", "")).splitlines():
-                line = line.rstrip()
-                if not line:
-                    continue
+            for line, step in trace.lines(chunk):
                 tail = [*tail, line][-40:]
-                emitter.emit(
-                    "build.progress", f"{tag}: {line}", image=name, tag=tag, line=line, step=line.startswith("Step ")
-                )
+                emitter.emit("build.progress", f"{tag}: {line}", image=name, tag=tag, line=line, step=step)
     except LabgenError:
         raise
     except Exception as exc:
@@ -649,3 +783,149 @@ def _chunks(stream: Any) -> Iterator[dict[str, Any]]:
     for chunk in stream:
         if isinstance(chunk, dict):
             yield chunk
+
+
+# --------------------------------------------------------------------------- builders
+
+BUILDER_ENV = "LABGEN_BUILDER"  # buildkit (the default) or classic
+
+
+def builder() -> str:
+    """Which of the engine's builders labgen uses: BuildKit (stages run at once, an instruction is
+    not a container commit), or the classic one (``LABGEN_BUILDER=classic``)."""
+    value = os.environ.get(BUILDER_ENV, "buildkit").strip().lower()
+    if value not in ("buildkit", "classic"):
+        raise EnvironmentProblem(f"{BUILDER_ENV}={value!r}: allowed values are buildkit and classic")
+    return value
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """One image build, as either builder is asked for it."""
+
+    tag: str
+    dockerfile: str
+    buildargs: dict[str, str]
+    labels: dict[str, str]
+    nocache: bool
+    network_mode: str | None
+    cpu_shares: int | None  # the classic builder's RUN containers only
+
+
+def _start_build(
+    client: docker.DockerClient, context: IO[bytes], request: BuildRequest, emitter: Emitter
+) -> Iterator[dict[str, Any]]:
+    """The engine's build output as JSON messages, from BuildKit when the engine has it."""
+    import docker.errors
+
+    if builder() == "buildkit":
+        try:
+            return _buildkit(client, context, request)
+        except docker.errors.APIError as exc:  # refused before building: an engine without BuildKit
+            emitter.emit("build.builder", f"{request.tag}: BuildKit refused ({exc.explanation or exc}); classic")
+            context.seek(0)
+    stream = client.api.build(
+        fileobj=context,
+        custom_context=True,
+        tag=request.tag,
+        dockerfile=request.dockerfile,
+        buildargs=request.buildargs,
+        labels=request.labels,
+        rm=True,
+        forcerm=True,
+        pull=False,
+        nocache=request.nocache,
+        container_limits={"cpushares": request.cpu_shares} if request.cpu_shares else None,
+        decode=True,
+        network_mode=request.network_mode,
+    )
+    return _chunks(stream)
+
+
+def _buildkit(client: docker.DockerClient, context: IO[bytes], request: BuildRequest) -> Iterator[dict[str, Any]]:
+    """``POST /build?version=2``: BuildKit with the context tar as the request body (no session,
+    which docker-py cannot open). Images come from the engine's own store, as with ``pull=False``."""
+    api = client.api
+    params: dict[str, str] = {
+        "version": "2",
+        "t": request.tag,
+        "dockerfile": request.dockerfile,
+        "buildargs": json.dumps(request.buildargs),
+        "labels": json.dumps(request.labels),
+    }
+    if request.nocache:
+        params["nocache"] = "1"
+    if request.network_mode:
+        params["networkmode"] = request.network_mode
+    response = api._post(  # docker-py's build() has no `version` parameter
+        api._url("/build"), params=params, data=context, headers={"Content-Type": "application/x-tar"}, stream=True
+    )
+    api._raise_for_status(response)
+    return (json.loads(line) for line in response.iter_lines() if line)
+
+
+class BuildOutput:
+    """Lines of a build's output, ``(line, is_a_step)``: the classic builder's ``stream`` text, or
+    BuildKit's progress (``aux`` of ``moby.buildkit.trace``: a base64 protobuf StatusResponse),
+    whose steps are its vertices as they start and whose lines are the RUN steps' output."""
+
+    def __init__(self) -> None:
+        self.started: set[bytes] = set()
+
+    def lines(self, chunk: dict[str, Any]) -> list[tuple[str, bool]]:
+        aux = chunk.get("aux")
+        if chunk.get("id") != "moby.buildkit.trace" or not isinstance(aux, str):
+            text = str(chunk.get("stream", ""))
+            return [(line.rstrip(), line.startswith("Step ")) for line in text.splitlines() if line.strip()]
+        found: list[tuple[str, bool]] = []
+        for number, value in protobuf_fields(base64.b64decode(aux)):
+            if not isinstance(value, bytes):
+                continue
+            fields = dict(protobuf_fields(value))
+            if number == 1:  # Vertex: digest 1, name 3, cached 4, started 5, error 7
+                digest, name = fields.get(1, b""), _text(fields.get(3, b""))
+                if 5 in fields and digest not in self.started and not name.startswith("[internal]"):
+                    self.started.add(digest)  # type: ignore[arg-type]
+                    found.append((name + (" (cached)" if fields.get(4) else ""), True))
+                if fields.get(7):
+                    found.append((f"error: {_text(fields[7])}", False))
+            elif number == 3:  # VertexLog: msg 4
+                found += [(line.rstrip(), False) for line in _text(fields.get(4, b"")).splitlines() if line.strip()]
+        return found
+
+
+def _text(value: object) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def protobuf_fields(data: bytes) -> Iterator[tuple[int, int | bytes]]:
+    """The (field number, value) pairs of a protobuf message: varints as int, length-delimited as
+    bytes, fixed-width ones as bytes. Enough for BuildKit's progress messages."""
+    at = 0
+    while at < len(data):
+        key, at = _varint(data, at)
+        number, wire = key >> 3, key & 7
+        value: int | bytes
+        if wire == 0:
+            value, at = _varint(data, at)
+        elif wire == 2:
+            size, at = _varint(data, at)
+            value, at = data[at : at + size], at + size
+        elif wire in (1, 5):
+            width = 8 if wire == 1 else 4
+            value, at = data[at : at + width], at + width
+        else:
+            return  # groups: not used by BuildKit
+        yield number, value
+
+
+def _varint(data: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while at < len(data):
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            break
+        shift += 7
+    return value, at

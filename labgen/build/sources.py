@@ -30,16 +30,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 from labgen import paths
-from labgen.errors import EnvironmentProblem, LabgenError
+from labgen.errors import EXIT_FAILED, EXIT_USAGE, EnvironmentProblem, LabgenError
 from labgen.events import NULL_EMITTER, Emitter
-from labgen.model.names import BASE_SUITE
+from labgen.model.names import BASE_SUITE, FLAVOUR_LABEL, HAPROXY_ORIGIN_LABEL, JENKINS_SHA_LABEL
 from labgen.wire.files import sha256_file, write_atomic
 
 DEBIAN_HAPROXY_PACKAGE = "haproxy"  # Debian's source package
 DOWNLOAD_TIMEOUT = 10.0  # seconds; the official hosts are unreachable on many lab machines
 
-HAProxyOrigin = Literal["official", "debian", "local"]
-WarOrigin = Literal["local", "cache", "official", "tsinghua"]
+# "unofficial": a file given by the user that claims a release labgen pins (by its version) but
+# whose sha256 is not that release's; built only with --allow-unofficial, and labelled so.
+# "local": a file given by the user for a version labgen pins no checksum for (unverified).
+HAProxyOrigin = Literal["official", "debian", "local", "unofficial"]
+WarOrigin = Literal["local", "cache", "official", "tsinghua", "unofficial"]
+UNOFFICIAL_HINT = "use the official release, or pass --allow-unofficial to build it anyway (it is labelled unofficial)"
 
 
 @dataclass(frozen=True)
@@ -77,8 +81,8 @@ class DownloadError(LabgenError):
 class ChecksumMismatch(LabgenError):
     """A file's sha256 is not the one it must have; the file was not used."""
 
-    def __init__(self, what: str, expected: str, actual: str, *, hint: str | None = None):
-        super().__init__(f"{what}: sha256 mismatch: expected {expected}, got {actual}", hint=hint)
+    def __init__(self, what: str, expected: str, actual: str, *, hint: str | None = None, exit_code: int = EXIT_FAILED):
+        super().__init__(f"{what}: sha256 mismatch: expected {expected}, got {actual}", hint=hint, exit_code=exit_code)
         self.expected = expected
         self.actual = actual
 
@@ -234,13 +238,14 @@ def haproxy_tarball_version(path: Path) -> str:
                 if len(parts) > 2 and member.isfile() and parts[1] == "src":
                     break  # VERSION sits before src/ in every release tarball
     except (tarfile.TarError, OSError) as exc:
-        raise LabgenError(f"{path}: not a readable source tarball: {exc}") from None
+        raise LabgenError(f"{path}: not a readable source tarball: {exc}", exit_code=EXIT_USAGE) from None
     match = re.search(r"haproxy[-_](\d+\.\d+\.\d+)", path.name)
     if match:
         return match.group(1)
     raise LabgenError(
         f"{path}: cannot tell which HAProxy version this is (no VERSION file, no version in the name)",
         hint="pass the release tarball as published, e.g. haproxy-2.0.8.tar.gz",
+        exit_code=EXIT_USAGE,
     )
 
 
@@ -254,6 +259,7 @@ def resolve_haproxy_source(
     timeout: float = DOWNLOAD_TIMEOUT,
     debian: bool = True,
     apt_sources: Path | None = None,
+    allow_unofficial: bool = False,
     emitter: Emitter = NULL_EMITTER,
 ) -> HAProxySource:
     """Find a HAProxy source tarball for ``version``, saying which one and why.
@@ -272,7 +278,22 @@ def resolve_haproxy_source(
         found = haproxy_tarball_version(path)
         digest = sha256_file(path)
         known = HAPROXY_OFFICIAL.get(found)
-        origin: HAProxyOrigin = "official" if known and known.sha256 == digest else "local"
+        origin: HAProxyOrigin = "local" if known is None else "official" if known.sha256 == digest else "unofficial"
+        reason = f"HAProxy {found} from {path} (--haproxy-source)"
+        if origin == "unofficial":
+            assert known is not None
+            if not allow_unofficial:
+                raise ChecksumMismatch(
+                    f"--haproxy-source {path} says it is HAProxy {found} but is not the official {known.name}",
+                    known.sha256,
+                    digest,
+                    hint=UNOFFICIAL_HINT,
+                    exit_code=EXIT_USAGE,
+                )
+            reason = f"UNOFFICIAL HAProxy {found} from {path}: its sha256 {digest} is not the official release's"
+            emitter.emit("source.haproxy", reason, "warn", version=found, sha256=digest)
+        elif origin == "local":
+            reason += f", unverified: labgen pins no sha256 for HAProxy {found}"
         if found != version:
             emitter.emit(
                 "source.haproxy",
@@ -281,7 +302,7 @@ def resolve_haproxy_source(
                 requested=version,
                 version=found,
             )
-        return HAProxySource(path, found, origin, digest, version, f"HAProxy {found} from {path} (--haproxy-source)")
+        return HAProxySource(path, found, origin, digest, version, reason)
 
     known = HAPROXY_OFFICIAL.get(version)
     url = official_url or (known.url if known else None)
@@ -761,6 +782,7 @@ def resolve_jenkins_war(
     sha256: str | None = None,
     timeout: float = DOWNLOAD_TIMEOUT,
     allow_download: bool = True,
+    allow_unofficial: bool = False,
     emitter: Emitter = NULL_EMITTER,
 ) -> JenkinsWar:
     """jenkins.war for ``version``: ``--jenkins-war`` > cache > download from ``mirror``
@@ -776,12 +798,21 @@ def resolve_jenkins_war(
             raise EnvironmentProblem(f"--jenkins-war {path}: no such file")
         actual = sha256_file(path)
         if actual != sha:
-            raise ChecksumMismatch(
-                f"--jenkins-war {path}",
-                sha,
-                actual,
-                hint=f"labgen needs jenkins.war {version} exactly (the article's version)",
+            if not allow_unofficial:
+                raise ChecksumMismatch(
+                    f"--jenkins-war {path} is not the official jenkins.war {version}",
+                    sha,
+                    actual,
+                    hint=f"labgen needs jenkins.war {version} (the article's version): {UNOFFICIAL_HINT}",
+                    exit_code=EXIT_USAGE,
+                )
+            emitter.emit(
+                "source.jenkins",
+                f"UNOFFICIAL jenkins.war from {path}: its sha256 {actual} is not the official {version}'s",
+                "warn",
+                sha256=actual,
             )
+            return JenkinsWar(path, version, actual, "unofficial")
         return JenkinsWar(path, version, sha, "local")
     cached = cache_lookup(sha, "jenkins.war", cache=cache, emitter=emitter)
     if cached is not None:
@@ -863,3 +894,45 @@ def inspect_jdk(path: Path) -> JdkTarball:
             hint="use a Java 8 or 11 JDK tarball (e.g. Eclipse Temurin 8 or 11 for Linux x64)",
         )
     return JdkTarball(path, version, top, sha256_file(path))
+
+
+# --------------------------------------------------------------------------- what the user gave
+
+
+def check_given_artifacts(
+    haproxy_version: str,
+    *,
+    haproxy_source: Path | None = None,
+    jenkins_war: Path | None = None,
+    jdk: Path | None = None,
+    allow_unofficial: bool = False,
+) -> list[str]:
+    """Check the files given on the command line before anything is built: each is what it
+    claims (an unofficial one is refused unless `allow_unofficial`). Returns one note for each
+    file that is not an official release, for the user to read."""
+    notes = []
+    if haproxy_source is not None:
+        source = resolve_haproxy_source(
+            haproxy_version, explicit=haproxy_source, debian=False, allow_unofficial=allow_unofficial
+        )
+        if source.origin != "official":
+            notes.append(source.reason)
+    if jenkins_war is not None:
+        war = resolve_jenkins_war(explicit=jenkins_war, allow_unofficial=allow_unofficial)
+        if war.origin == "unofficial":
+            notes.append(f"UNOFFICIAL jenkins.war from {jenkins_war}: sha256 {war.sha256} is not the release's")
+    if jdk is not None:
+        inspect_jdk(jdk)
+    return notes
+
+
+def image_artifact_origins(labels: dict[str, str]) -> dict[str, str]:
+    """What an image's labels say its artifacts are: {"haproxy": origin} or {"jenkins.war": ...}."""
+    origins = {}
+    if labels.get(HAPROXY_ORIGIN_LABEL):
+        origins["haproxy"] = labels[HAPROXY_ORIGIN_LABEL]
+    war_sha = labels.get(JENKINS_SHA_LABEL)
+    if war_sha and labels.get(FLAVOUR_LABEL) == "real":
+        official = war_sha in JENKINS_WAR_SHA256.values()
+        origins["jenkins.war"] = "official" if official else "unofficial"
+    return origins

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import traceback
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer.exceptions import TyperException
 
 from labgen import __version__
-from labgen.errors import LabgenError
+from labgen.errors import EXIT_USAGE, LabgenError, os_problem
 
 app = typer.Typer(
     name="labgen",
@@ -42,27 +45,63 @@ def _root(
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit status; errors become one message (tracebacks with --debug)."""
+    """Run the CLI and return its exit status; errors become one message (tracebacks with --debug).
+
+    With --json an error is JSON on stdout, where the result would have been:
+    {"error": ..., "hint": ..., "exit_code": ...}; without it, text on stderr."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in args
     try:
-        app(args=argv, prog_name="labgen")
-    except SystemExit as exc:  # typer's own exit: usage errors (2), typer.Exit(n), success
+        code = app(args=args, prog_name="labgen", standalone_mode=False)
+        return code if isinstance(code, int) else 0
+    except typer.Exit as exc:  # --version, --help, typer.Exit(n)
+        return int(getattr(exc, "exit_code", 0))
+    except typer.Abort:
+        err.print("interrupted")
+        return 130
+    except TyperException as exc:  # usage errors: unknown option, a number that is not one, ...
+        code = int(getattr(exc, "exit_code", EXIT_USAGE))
+        if as_json:
+            return _error_json(exc.format_message(), "see `labgen COMMAND --help`", code)
+        show = getattr(exc, "show", None)  # usage line, then the error, on stderr
+        if callable(show):
+            show()
+        else:
+            err.print(exc.format_message(), markup=False)
+        return code
+    except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except LabgenError as exc:
-        if _debug["on"]:
-            traceback.print_exc()
-        err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
-        if exc.hint:
-            err.print(f"[dim]hint:[/] {exc.hint}", highlight=False)
-        return exc.exit_code
+        return _report(exc, as_json)
+    except OSError as exc:  # a path or the machine: one line, never a traceback
+        return _report(os_problem(exc, "use"), as_json)
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
     except Exception as exc:
         if _debug["on"]:
             raise
-        err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        message = f"{type(exc).__name__}: {exc}"
+        if as_json:
+            return _error_json(f"internal error: {message}", "run with --debug for the traceback, and report it", 1)
+        err.print(f"[bold red]internal error:[/] {escape(message)} (run with --debug for the traceback)")
         return 1
-    return 0
+
+
+def _report(exc: LabgenError, as_json: bool) -> int:
+    if _debug["on"]:
+        traceback.print_exc()
+    if as_json:
+        return _error_json(exc.message, exc.hint, exc.exit_code)
+    err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
+    if exc.hint:
+        err.print(f"[dim]hint:[/] {escape(exc.hint)}", highlight=False)
+    return exc.exit_code
+
+
+def _error_json(message: str, hint: str | None, exit_code: int) -> int:
+    sys.stdout.write(json.dumps({"error": message, "hint": hint, "exit_code": exit_code}, indent=2) + "\n")
+    return exit_code
 
 
 def main() -> None:

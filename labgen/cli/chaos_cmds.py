@@ -10,17 +10,29 @@ from rich.table import Table
 
 from labgen import chaos as faults
 from labgen.cli.app import app, out
-from labgen.cli.options import JsonOpt, LabOpt, SpecArgs, resolve_lab_name, spec_options
+from labgen.cli.options import (
+    JsonOpt,
+    LabOpt,
+    SpecArgs,
+    check_number,
+    check_signal,
+    resolve_lab_name,
+    spec_options,
+)
 from labgen.cli.output import print_json
 from labgen.errors import EXIT_USAGE, LabgenError
 from labgen.lab.handle import LabHandle
+from labgen.model.spec import excerpt
 
 
 @app.command(rich_help_panel="break and prove")
 @spec_options(sets=False)
 def chaos(
     action: Annotated[str, typer.Argument(help=f"list, {', '.join(faults.ACTIONS)}.")],
-    target: Annotated[str | None, typer.Argument(help="A service: nfs, jenkins01, ..., haproxy, controller.")] = None,
+    target: Annotated[
+        str | None,
+        typer.Argument(help="A service: nfs, jenkins01, ..., haproxy (in the ha profile also the promoter)."),
+    ] = None,
     lab_name: LabOpt = None,
     signal: Annotated[str, typer.Option("--signal", help="Signal for kill.")] = "SIGKILL",
     stop_time: Annotated[int, typer.Option("--time", help="Seconds stop/restart wait before SIGKILL.")] = 10,
@@ -29,6 +41,12 @@ def chaos(
     spec_args: SpecArgs,
 ) -> None:
     """Break the lab: one fault on one service, recorded in the lab's event log."""
+    if action != "list" and action not in faults.ACTIONS:
+        raise LabgenError(
+            f"unknown chaos action {excerpt(action)}; valid: {', '.join(faults.ACTIONS)}", exit_code=EXIT_USAGE
+        )
+    signal = check_signal(signal)
+    check_number("--time", stop_time, minimum=0, maximum=3600)
     handle = LabHandle.open(resolve_lab_name(lab_name, spec_args))
     if action == "list":
         states = faults.list_targets(handle)

@@ -3,49 +3,86 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict
-from pathlib import Path
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from labgen.build import build_images
+from labgen.build.sources import check_given_artifacts
 from labgen.cli.app import app, err, out
-from labgen.cli.options import RUN_SPEC_OPTIONS, JsonOpt, LabOpt, SpecArgs, VerboseOpt, resolve_lab_name, spec_options
+from labgen.cli.options import (
+    RUN_SPEC_OPTIONS,
+    JsonOpt,
+    LabOpt,
+    SpecArgs,
+    VerboseOpt,
+    check_choice,
+    check_number,
+    check_tail,
+    input_file,
+    resolve_lab_name,
+    spec_options,
+)
 from labgen.cli.output import print_json, progress
-from labgen.errors import EXIT_ENVIRONMENT, LabgenError, SpecError
+from labgen.errors import EXIT_ENVIRONMENT, LabgenError
 from labgen.lab import runtime
 from labgen.lab.doctor import run_checks
+from labgen.lab.folder import load_topology
+from labgen.model.spec import Lab
 
 JenkinsOpt = Annotated[
     str | None,
     typer.Option("--jenkins", help="auto (real when the war and a Java 8/11 JDK are available), real or lite."),
 ]
-HAProxySourceOpt = Annotated[Path | None, typer.Option("--haproxy-source", help="HAProxy source tarball to build.")]
-WarOpt = Annotated[Path | None, typer.Option("--jenkins-war", help="jenkins.war 2.190.2 (checked against its sha256).")]
-JdkOpt = Annotated[Path | None, typer.Option("--jdk", help="A Java 8 or 11 JDK tarball for the real flavour.")]
+HAProxySourceOpt = Annotated[str | None, typer.Option("--haproxy-source", help="HAProxy source tarball to build.")]
+WarOpt = Annotated[str | None, typer.Option("--jenkins-war", help="jenkins.war 2.190.2 (checked against its sha256).")]
+JdkOpt = Annotated[str | None, typer.Option("--jdk", help="A Java 8 or 11 JDK tarball for the real flavour.")]
 MirrorOpt = Annotated[
     str, typer.Option("--mirror", help="Where to download the war from: official or tsinghua (the article's).")
 ]
+UnofficialOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-unofficial",
+        help="Build a --haproxy-source or --jenkins-war whose sha256 is not its official release's (it is "
+        "then labelled unofficial everywhere).",
+    ),
+]
 
 
-def _build_options(
-    jenkins: str | None, haproxy_source: Path | None, jenkins_war: Path | None, jdk: Path | None, mirror: str
-) -> dict[str, Any]:
-    if jenkins is not None and jenkins not in ("auto", "real", "lite"):
-        raise SpecError(f"--jenkins {jenkins!r}: allowed values are auto, real, lite")
-    if mirror not in ("official", "tsinghua"):
-        raise SpecError(f"--mirror {mirror!r}: allowed values are official, tsinghua")
-    options: dict[str, Any] = {
-        "haproxy_source": haproxy_source,
-        "jenkins_war": jenkins_war,
-        "jdk": jdk,
-        "mirror": mirror,
+@dataclass
+class BuildArgs:
+    """What build and up were told about the images, checked before anything is built."""
+
+    options: dict[str, Any]
+    notes: list[str]  # what the user must read: artifacts that are not what they claim
+
+
+def _build_args(
+    lab: Lab,
+    jenkins: str | None,
+    haproxy_source: str | None,
+    jenkins_war: str | None,
+    jdk: str | None,
+    mirror: str,
+    allow_unofficial: bool,
+) -> BuildArgs:
+    if jenkins is not None:
+        check_choice("--jenkins", jenkins, ("auto", "real", "lite"))
+    check_choice("--mirror", mirror, ("official", "tsinghua"))
+    given = {
+        "haproxy_source": input_file("--haproxy-source", haproxy_source),
+        "jenkins_war": input_file("--jenkins-war", jenkins_war),
+        "jdk": input_file("--jdk", jdk),
     }
+    notes = check_given_artifacts(lab.haproxy.version, **given, allow_unofficial=allow_unofficial)
+    options: dict[str, Any] = {**given, "mirror": mirror, "allow_unofficial": allow_unofficial}
     if jenkins is not None:
         options["jenkins"] = jenkins
-    return options
+    return BuildArgs(options, notes)
 
 
 @app.command(rich_help_panel="run")
@@ -56,6 +93,7 @@ def build(
     jenkins_war: WarOpt = None,
     jdk: JdkOpt = None,
     mirror: MirrorOpt = "official",
+    allow_unofficial: UnofficialOpt = False,
     json_output: JsonOpt = False,
     verbose: VerboseOpt = False,
     *,
@@ -63,12 +101,14 @@ def build(
 ) -> None:
     """Build every image the lab needs, from Debian packages and sources (no registry); cached by content."""
     lab = spec_args.load()
-    options = _build_options(jenkins, haproxy_source, jenkins_war, jdk, mirror)
+    args = _build_args(lab, jenkins, haproxy_source, jenkins_war, jdk, mirror, allow_unofficial)
     with progress(quiet=json_output, verbose=verbose) as emitter:
-        result = build_images(lab, emitter=emitter, **options)
+        result = build_images(lab, emitter=emitter, **args.options)
     if json_output:
-        print_json(result.to_json())
+        print_json({**result.to_json(), "notes": args.notes})
         return
+    for note in args.notes:
+        err.print(f"[bold yellow]![/] {escape(note)}")
     table = Table("image", "result", "seconds", title="labgen build")
     for item in result.images:
         table.add_row(item.tag, "cached" if item.cached else "built", f"{item.seconds:.1f}")
@@ -85,6 +125,7 @@ def up(
     jenkins_war: WarOpt = None,
     jdk: JdkOpt = None,
     mirror: MirrorOpt = "official",
+    allow_unofficial: UnofficialOpt = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the lab to be healthy.")] = 300,
     json_output: JsonOpt = False,
     verbose: VerboseOpt = False,
@@ -92,10 +133,12 @@ def up(
     spec_args: SpecArgs,
 ) -> None:
     """Build what is missing, start the lab, wait until HAProxy serves a healthy master."""
+    check_number("--timeout", timeout, minimum=0, maximum=24 * 3600, exclusive=True)
     lab = spec_args.load()
-    options = _build_options(jenkins or lab.jenkins.flavour, haproxy_source, jenkins_war, jdk, mirror)
+    args = _build_args(lab, jenkins or lab.jenkins.flavour, haproxy_source, jenkins_war, jdk, mirror, allow_unofficial)
     with progress(quiet=json_output, verbose=verbose) as emitter:
-        result = runtime.up(lab, build_options=options, timeout=timeout, emitter=emitter)
+        result = runtime.up(lab, build_options=args.options, timeout=timeout, emitter=emitter)
+    result.notes[:0] = args.notes
     topology = result.topology
     running = topology.lab
     if json_output:
@@ -138,7 +181,7 @@ def down(
     spec_args: SpecArgs,
 ) -> None:
     """Stop and remove the lab's containers and network; data is kept unless --volumes."""
-    name = resolve_lab_name(lab_name, spec_args)
+    name = resolve_lab_name(lab_name, spec_args)  # never "the only lab" for an empty --lab
     with progress(quiet=json_output) as emitter:
         result = runtime.down(name, volumes=volumes, emitter=emitter)
     if json_output:
@@ -163,6 +206,11 @@ def status(lab_name: LabOpt = None, json_output: JsonOpt = False, *, spec_args: 
         f"[bold]lab {result.name}[/]: profile {result.profile}, HAProxy {result.haproxy_version}, "
         f"Jenkins flavour {result.flavour or 'unknown'}; active master: [bold]{result.active or 'none'}[/]"
     )
+    for what, origin in result.artifacts.items():
+        if origin == "unofficial":
+            out.print(f"[bold yellow]{what}: UNOFFICIAL (its sha256 is not the official release's)[/]")
+        elif origin == "local":
+            out.print(f"[yellow]{what}: a local file, unverified (labgen pins no sha256 for its version)[/]")
     services = Table("service", "container", "state", "image")
     for svc in result.services:
         services.add_row(svc.service, svc.container or "-", svc.state, svc.image or "-")
@@ -179,7 +227,7 @@ def status(lab_name: LabOpt = None, json_output: JsonOpt = False, *, spec_args: 
 @app.command(rich_help_panel="run")
 @spec_options(sets=False)
 def logs(
-    service: Annotated[str, typer.Argument(help="A service of the lab: nfs, jenkins01, ..., haproxy, controller.")],
+    service: Annotated[str, typer.Argument(help="A service of the lab: nfs, jenkins01, ..., haproxy.")],
     lab_name: LabOpt = None,
     follow: Annotated[bool, typer.Option("--follow", "-F", help="Keep printing new lines.")] = False,
     tail: Annotated[str, typer.Option("--tail", help="Lines from the end, or all.")] = "all",
@@ -187,9 +235,8 @@ def logs(
     spec_args: SpecArgs,
 ) -> None:
     """Print a service's log."""
-    lines = runtime.logs(
-        resolve_lab_name(lab_name, spec_args), service, follow=follow, tail=int(tail) if tail.isdigit() else "all"
-    )
+    lines_wanted = check_tail(tail)
+    lines = runtime.logs(resolve_lab_name(lab_name, spec_args), service, follow=follow, tail=lines_wanted)
     for chunk in lines:
         sys.stdout.write(chunk.decode("utf-8", "replace"))
         sys.stdout.flush()
@@ -198,6 +245,9 @@ def logs(
 @app.command(rich_help_panel="run")
 @spec_options(sets=False)
 def doctor(
+    lab_name: Annotated[
+        str | None, typer.Option("--lab", help="Also check this running lab (default: the spec's lab, if it runs).")
+    ] = None,
     probe_registry: Annotated[
         bool, typer.Option("--probe-registry", help="Also try to reach Docker Hub (one TCP connection).")
     ] = False,
@@ -206,7 +256,8 @@ def doctor(
     spec_args: SpecArgs,
 ) -> None:
     """Check the machine: Docker, Compose, NFS and FUSE, images, ports, disk; and what to do."""
-    checks = run_checks(spec_args.load(), probe_registry=probe_registry)
+    lab = load_topology(resolve_lab_name(lab_name, spec_args)).lab if lab_name is not None else spec_args.load()
+    checks = run_checks(lab, probe_registry=probe_registry)
     if json_output:
         print_json([asdict(c) for c in checks])
     else:

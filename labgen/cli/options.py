@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
+import os
+import signal
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,15 +18,17 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from labgen.errors import EXIT_USAGE, LabgenError
+from labgen.errors import EXIT_USAGE, LabgenError, SpecError
+from labgen.lab import docker as lab_docker
 from labgen.lab.docker import running_labs
-from labgen.lab.folder import known_labs
-from labgen.model.spec import DEFAULT_SPEC_FILE, Lab, load_lab, parse_override
+from labgen.lab.folder import known_labs, labs_on_disk
+from labgen.model.spec import DEFAULT_SPEC_FILE, Lab, check_lab_name, excerpt, load_lab, parse_override
+from labgen.paths import check_output_folder, user_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 SpecOpt = Annotated[
-    Path | None, typer.Option("--spec", "-f", help=f"Lab spec file (default: ./{DEFAULT_SPEC_FILE} if present).")
+    str | None, typer.Option("--spec", "-f", help=f"Lab spec file (default: ./{DEFAULT_SPEC_FILE} if present).")
 ]
 SetOpt = Annotated[
     list[str] | None, typer.Option("--set", help="Override any spec field: --set haproxy.check.rise=2 (repeatable).")
@@ -31,7 +36,13 @@ SetOpt = Annotated[
 LabOpt = Annotated[
     str | None, typer.Option("--lab", help="Lab name (default: the spec's, or the only lab on this machine).")
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+JsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help='Print the result as JSON on stdout; errors too, as {"error", "hint", "exit_code"} on stdout.',
+    ),
+]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show every build line.")]
 
 # Named spec options: option name -> (the spec field it sets, its typer annotation)
@@ -83,7 +94,7 @@ RUN_SPEC_OPTIONS = tuple(k for k in SPEC_FIELDS if k not in ("stats_user", "stat
 class SpecArgs:
     """What a command was told about the spec: a file, --set assignments, named options."""
 
-    file: Path | None = None
+    file: str | None = None
     sets: list[str] = field(default_factory=list)
     named: dict[str, Any] = field(default_factory=dict)
 
@@ -93,9 +104,9 @@ class SpecArgs:
         return overrides
 
     def spec_file(self) -> Path | None:
-        if self.file is None and Path(DEFAULT_SPEC_FILE).exists():
-            return Path(DEFAULT_SPEC_FILE)
-        return self.file
+        if self.file is None:
+            return Path(DEFAULT_SPEC_FILE) if Path(DEFAULT_SPEC_FILE).exists() else None
+        return user_path(self.file, "--spec")
 
     def load(self, *, read_file: bool = True) -> Lab:
         return load_lab(self.spec_file() if read_file else None, self.overrides())
@@ -135,11 +146,18 @@ def spec_options(*names: str, file: bool = True, sets: bool = True) -> Callable[
 
 
 def resolve_lab_name(lab_name: str | None, spec_args: SpecArgs) -> str:
-    """--lab, else the spec's name, else the only (running) lab on this machine."""
-    if lab_name:
-        return lab_name
-    if spec_args.spec_file() is not None:
-        return spec_args.load().name
+    """--lab, else the spec's name, else the only (running) lab on this machine; a lab that
+    exists (on disk or in Docker). `--lab ""` is an error, never "not given"."""
+    if lab_name is not None or spec_args.spec_file() is not None:
+        name = check_lab_name(lab_name) if lab_name is not None else spec_args.load().name
+        if name in labs_on_disk() or name in lab_docker.lab_names():  # lab_names(): Docker must answer (else exit 3)
+            return name
+        known = known_labs()
+        raise LabgenError(
+            f"no lab named {name!r} on this machine",
+            hint=f"known labs: {', '.join(known)}" if known else "start one with `labgen up`",
+            exit_code=EXIT_USAGE,
+        )
     running = running_labs()
     if len(running) == 1:
         return running[0]
@@ -150,3 +168,70 @@ def resolve_lab_name(lab_name: str | None, spec_args: SpecArgs) -> str:
     raise LabgenError(
         f"several labs {state}: {', '.join(labs)}", hint="choose one with --lab NAME", exit_code=EXIT_USAGE
     )
+
+
+# ---- numbers and names from the command line, checked before anything runs ---------------------------
+
+
+def check_number(option: str, value: float, *, minimum: float, maximum: float, exclusive: bool = False) -> None:
+    """`value` within [minimum, maximum] ((minimum, maximum] when `exclusive`), finite."""
+    low_ok = value > minimum if exclusive else value >= minimum
+    if not (math.isfinite(value) and low_ok and value <= maximum):
+        low = f"more than {minimum:g}" if exclusive else f"at least {minimum:g}"
+        raise SpecError(f"{option} {value:g}: allowed: {low} and at most {maximum:g}")
+
+
+def check_choice(option: str, value: str, allowed: typing.Iterable[str]) -> str:
+    choices = list(allowed)
+    if value not in choices:
+        raise SpecError(f"{option} {excerpt(value)}: allowed values are {', '.join(choices)}")
+    return value
+
+
+def check_signal(value: str) -> str:
+    """A signal as Docker takes it: a name from Python's signal module (SIGKILL, KILL) or a number."""
+    text = value.strip().upper()
+    if text.isdigit() and int(text) in {int(s) for s in signal.valid_signals()}:
+        return text
+    name = text if text.startswith("SIG") else f"SIG{text}"
+    if name in signal.Signals.__members__:
+        return name
+    raise SpecError(
+        f"--signal {excerpt(value)}: not a signal; allowed: a name such as SIGKILL, SIGTERM, SIGINT, SIGHUP "
+        "(with or without SIG) or its number"
+    )
+
+
+def check_tail(value: str) -> int | str:
+    """`--tail`: "all" or a number of lines."""
+    text = value.strip().lower()
+    if text == "all":
+        return "all"
+    if text.isdigit() and text.isascii():
+        return int(text)
+    raise SpecError(f"--tail {excerpt(value)}: allowed: a number of lines (0 or more) or all")
+
+
+def input_file(option: str, raw: str | None) -> Path | None:
+    """A file the user gives us to read: it exists and is a readable file."""
+    if raw is None:
+        return None
+    path = user_path(raw, option)
+    if not path.exists():
+        raise SpecError(f"{option} {raw}: no such file", hint="check the path")
+    if path.is_dir():
+        raise SpecError(f"{option} {raw}: is a folder, not a file")
+    if not path.is_file():
+        raise SpecError(f"{option} {raw}: not a regular file (a pipe or a device?)")
+    if not os.access(path, os.R_OK):
+        raise SpecError(f"{option} {raw}: not readable for you", hint="fix its permissions")
+    return path
+
+
+def check_verify_options(*, trials: int, rate: float, timeout: float, report: Path | None) -> None:
+    """`verify failover`'s numbers and report folder, before the lab is touched."""
+    check_number("--trials", trials, minimum=1, maximum=100)
+    check_number("--rate", rate, minimum=1, maximum=100)  # requests per second
+    check_number("--timeout", timeout, minimum=0, maximum=3600, exclusive=True)
+    if report is not None:
+        check_output_folder(user_path(str(report), "--report"), "--report")

@@ -9,44 +9,52 @@ from typing import Annotated
 import typer
 
 from labgen.cli.app import app, out
-from labgen.cli.options import ALL_SPEC_OPTIONS, JsonOpt, SpecArgs, spec_options
+from labgen.cli.options import ALL_SPEC_OPTIONS, JsonOpt, SpecArgs, check_choice, input_file, spec_options
 from labgen.cli.output import print_json
-from labgen.errors import EXIT_FAILED, EXIT_USAGE, LabgenError, SpecError
+from labgen.errors import EXIT_FAILED, EXIT_USAGE, LabgenError, SpecError, os_problem
 from labgen.generate import generate as render_lab
 from labgen.generate import render_files
 from labgen.generate.lint import Finding, article_config, lint_text
 from labgen.generate.render import HAPROXY_CONFIG, render_spec_file
 from labgen.model.spec import DEFAULT_SPEC_FILE
 from labgen.model.topology import Topology
+from labgen.paths import check_output_file, user_path
+from labgen.wire.files import write_atomic
 
 
 @app.command(rich_help_panel="spec")
 @spec_options("name", "profile", "haproxy_version", "jenkins_flavour", "masters", file=False)
 def init(
-    path: Annotated[Path, typer.Argument(help="Where to write the spec.")] = Path(DEFAULT_SPEC_FILE),
+    path_arg: Annotated[str, typer.Argument(metavar="PATH", help="Where to write the spec.")] = DEFAULT_SPEC_FILE,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing spec.")] = False,
     *,
     spec_args: SpecArgs,
 ) -> None:
     """Write a lab spec with every field spelled out and explained."""
+    path = user_path(path_arg, "init PATH")
+    check_output_file(path, "init PATH")
     if path.exists() and not force:
         raise LabgenError(f"{path} already exists", hint="use --force to overwrite it", exit_code=EXIT_USAGE)
-    lab = spec_args.load(read_file=False)
-    path.write_text(render_spec_file(lab), encoding="utf-8")
+    text = render_spec_file(spec_args.load(read_file=False))
+    try:
+        write_atomic(path, text.encode("utf-8"), fsync_dir=False)
+    except OSError as exc:
+        raise os_problem(exc, "write the spec", path) from None
     out.print(f"wrote {path}: edit it, then run `labgen generate` or `labgen up`")
 
 
 @app.command(rich_help_panel="spec")
 @spec_options(*ALL_SPEC_OPTIONS)
 def generate(
-    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: ./<lab name>).")] = None,
+    out_dir: Annotated[str | None, typer.Option("--out", "-o", help="Output folder (default: ./<lab name>).")] = None,
     json_output: JsonOpt = False,
     *,
     spec_args: SpecArgs,
 ) -> None:
     """Render the lab (compose.yaml, haproxy.cfg, ganesha.conf, secrets.env) from the spec."""
+    chosen = user_path(out_dir, "--out") if out_dir is not None else None
     lab = spec_args.load()
-    target = out_dir or Path(lab.name)
+    target = chosen or Path(lab.name)
     result = render_lab(Topology.resolve(lab), target)
     if json_output:
         print_json(
@@ -65,17 +73,21 @@ def lint(
     profile: Annotated[
         str, typer.Option("--profile", help="article (the article's config as published) or ha.")
     ] = "article",
-    config: Annotated[Path | None, typer.Option("--config", help="Lint this haproxy.cfg instead.")] = None,
+    config_arg: Annotated[str | None, typer.Option("--config", help="Lint this haproxy.cfg instead.")] = None,
     json_output: JsonOpt = False,
     *,
     spec_args: SpecArgs,
 ) -> None:
     """Explain, line by line, each defect of the article's HAProxy config and what `ha` does instead."""
+    check_choice("--profile", profile, ("article", "ha"))
+    config = input_file("--config", config_arg)
     if config is not None:
         try:
-            text, source = config.read_text(encoding="utf-8"), str(config)
+            text, source = config.read_bytes().decode("utf-8"), str(config)
         except OSError as exc:
-            raise SpecError(f"{config}: cannot read: {exc.strerror}") from None
+            raise os_problem(exc, "read", config) from None
+        except UnicodeDecodeError:
+            raise SpecError(f"--config {config}: not UTF-8 text; is it a haproxy.cfg?") from None
     elif profile == "article":
         text, source = article_config(), "the article's haproxy.cfg (as published)"
     elif profile == "ha":

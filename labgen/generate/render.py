@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
+import contextlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
-from labgen.errors import LabgenError
+from labgen.errors import SpecError, os_problem
 from labgen.generate.secrets import lab_secrets, read_secrets, secrets_text
 from labgen.model import names
-from labgen.model.spec import Lab
+from labgen.model.spec import Lab, lab_from_text
 from labgen.model.topology import Topology
+from labgen.paths import check_output_folder
+from labgen.wire.files import write_atomic
 
 COMPOSE_FILE = "compose.yaml"
 HAPROXY_CONFIG = "haproxy/haproxy.cfg"
@@ -29,12 +30,21 @@ class RenderedLab:
 
 def environment() -> jinja2.Environment:
     """The one Jinja environment: templates are package data of labgen.generate."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("labgen.generate", "templates"),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
     )
+    env.filters["yaml"] = _yaml_scalar
+    return env
+
+
+def _yaml_scalar(value: object) -> str:
+    """A value as a YAML scalar that reads back as itself: text double-quoted (a JSON string is a
+    valid YAML one), so `yes`, `null` or `&secret` stay text. Not ASCII-escaped: PyYAML reads an
+    escaped surrogate pair as two characters."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def render_files(topology: Topology) -> dict[str, str]:
@@ -62,37 +72,51 @@ def render_files(topology: Topology) -> dict[str, str]:
 
 
 def render_spec_file(lab: Lab) -> str:
-    """`labgen init`'s spec file: every field spelled out and explained."""
-    return environment().get_template("labgen.yaml.j2").render(lab=lab)
+    """`labgen init`'s spec file: every field spelled out and explained; it loads back to `lab`."""
+    text = environment().get_template("labgen.yaml.j2").render(lab=lab)
+    if lab_from_text(text, "the spec labgen init writes") != lab:
+        raise SpecError("these values cannot be written as a spec that reads back the same; change them")
+    return text
 
 
 def _seconds(ms: int) -> str:
     return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
 
 
-def generate(topology: Topology, out_dir: Path) -> RenderedLab:
-    """Write the lab folder. All files are rendered first, then moved in, so a failure leaves
-    the folder as it was."""
-    files = render_files(topology)
+def generate(topology: Topology, out_dir: Path, *, option: str = "--out") -> RenderedLab:
+    """Write the lab folder, each file atomically. Every path is checked before the first write,
+    and a failure midway restores the files already replaced: the folder is left as it was."""
+    files = {rel: text.encode("utf-8") for rel, text in render_files(topology).items()}
+    check_output_folder(out_dir, option, [*files, names.SECRETS_FILE])
     secret_values = lab_secrets(topology.lab, read_secrets(out_dir))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".labgen-", dir=out_dir))
+    files[names.SECRETS_FILE] = secrets_text(secret_values).encode("utf-8")
+    created: list[Path] = []
+    previous: list[tuple[Path, bytes | None, int]] = []  # (file, its old content, its old mode)
     try:
-        for rel, text in files.items():
-            target = staging / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-        fd = os.open(staging / names.SECRETS_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(secrets_text(secret_values))
-        written = []
-        for rel in [*files, names.SECRETS_FILE]:
+        for rel, data in files.items():
             target = out_dir / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging / rel, target)
-            written.append(target)
+            for folder in reversed([target.parent, *target.parent.parents]):
+                if not folder.exists():
+                    folder.mkdir()
+                    created.append(folder)
+            old = (target.read_bytes(), target.stat().st_mode & 0o777) if target.exists() else (None, 0)
+            previous.append((target, *old))
+            mode = 0o600 if rel == names.SECRETS_FILE else None
+            write_atomic(target, data, mode=mode, fsync=False, fsync_dir=False)
     except OSError as exc:
-        raise LabgenError(f"cannot write the lab folder {out_dir}: {exc.strerror}") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return RenderedLab(out_dir=out_dir, files=tuple(written))
+        _restore(previous, created)
+        raise os_problem(exc, "write the lab folder", out_dir) from None
+    return RenderedLab(out_dir=out_dir, files=tuple(out_dir / rel for rel in files))
+
+
+def _restore(previous: list[tuple[Path, bytes | None, int]], created: list[Path]) -> None:
+    """Undo a partial `generate`: old contents back, new files and folders removed."""
+    for target, data, mode in reversed(previous):
+        with contextlib.suppress(OSError):
+            if data is None:
+                target.unlink(missing_ok=True)
+            else:
+                write_atomic(target, data, mode=mode, fsync=False, fsync_dir=False)
+    for folder in reversed(created):
+        with contextlib.suppress(OSError):
+            folder.rmdir()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from labgen.errors import EnvironmentProblem, os_problem
 from labgen.model.names import SECRETS_FILE
 from labgen.model.spec import Lab
 
@@ -24,12 +25,33 @@ def parse_secrets(text: str) -> dict[str, str]:
     return values
 
 
-def read_secrets(folder: Path) -> dict[str, str]:
+class Secrets(dict[str, str]):
+    """A lab's secrets; a missing one is a LabgenError naming the file, not a KeyError."""
+
+    def __init__(self, values: dict[str, str], path: Path) -> None:
+        super().__init__(values)
+        self.path = path
+
+    def __missing__(self, key: str) -> str:
+        raise EnvironmentProblem(
+            f"{self.path} has no {key}" if self.path.exists() else f"{self.path} is missing",
+            hint="`labgen up` (or `labgen generate`) writes it again, keeping the credentials it still has",
+        )
+
+
+def read_secrets(folder: Path) -> Secrets:
     """The lab folder's secrets; empty when there are none yet."""
     path = folder / SECRETS_FILE
     if not path.exists():
-        return {}
-    return parse_secrets(path.read_text(encoding="utf-8"))
+        return Secrets({}, path)
+    try:
+        return Secrets(parse_secrets(path.read_text(encoding="utf-8")), path)
+    except OSError as exc:
+        raise os_problem(exc, "read the lab's credentials", path) from None
+    except UnicodeDecodeError:
+        raise EnvironmentProblem(
+            f"{path} is not UTF-8 text: it was not written by labgen", hint="move it away; labgen writes a new one"
+        ) from None
 
 
 def lab_secrets(lab: Lab, existing: dict[str, str]) -> dict[str, str]:

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Literal
 
 from labgen import engine
-from labgen.errors import EnvironmentProblem
+from labgen.errors import EnvironmentProblem, LabgenError
+from labgen.lab.handle import HOME_UP, LabHandle
 from labgen.model import names
 from labgen.model.spec import Lab
 from labgen.paths import cache_dir
@@ -78,7 +79,7 @@ def check_images(lab: Lab) -> Check:
     except EnvironmentProblem:
         return Check("images", "fail", "cannot list images: Docker engine not reachable")
     # HAProxy and Jenkins tags depend on what could be built here (version, flavour).
-    wanted = {names.BASE_TAG, names.NFS_TAG, *([names.CONTROLLER_TAG] if lab.profile == "ha" else [])}
+    wanted = {names.BASE_TAG, names.NFS_TAG}
     missing = sorted(wanted - present)
     repositories = (("HAProxy", (names.HAPROXY_REPOSITORY,)), ("Jenkins", tuple(names.JENKINS_REPOSITORY.values())))
     for kind, repos in repositories:
@@ -147,7 +148,33 @@ def check_builder() -> Check:
     )
 
 
+def check_lab_homes(lab: Lab) -> Check | None:
+    """When lab `lab.name` runs: does every master's JENKINS_HOME answer (its home check)? An NFS
+    outage leaves the masters answering /login from memory while every request that needs the
+    home hangs. None when the lab does not run."""
+    try:
+        handle = LabHandle.open(lab.name)
+        answers = {master: handle.home_check(master) for master in handle.topology.masters}
+    except (LabgenError, EnvironmentProblem):
+        return None
+    if all(answer is None for answer in answers.values()):
+        return None
+    name = f"lab {lab.name}: JENKINS_HOME"
+    dead = {master: answer for master, answer in answers.items() if answer != HOME_UP}
+    if not dead:
+        return Check(name, "ok", f"answers on every master ({', '.join(answers)})")
+    detail = "; ".join(f"{master}: not answering ({answer or 'not running'})" for master, answer in dead.items())
+    return Check(
+        name,
+        "fail",
+        detail,
+        f"is the NFS server up? `labgen status --lab {lab.name}`, `labgen logs {names.NFS} --lab {lab.name}`; "
+        f"`labgen chaos start {names.NFS}` (or unpause/heal) after a fault",
+    )
+
+
 def run_checks(lab: Lab, probe_registry: bool = False) -> list[Check]:
+    homes = check_lab_homes(lab)
     return [
         check_docker(),
         check_compose(),
@@ -158,4 +185,5 @@ def run_checks(lab: Lab, probe_registry: bool = False) -> list[Check]:
         check_registry(probe_registry),
         check_ports(lab),
         check_disk(),
+        *([homes] if homes else []),
     ]

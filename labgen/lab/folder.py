@@ -9,7 +9,7 @@ import contextlib
 import json
 from pathlib import Path
 
-from labgen.errors import EXIT_USAGE, EnvironmentProblem, LabgenError
+from labgen.errors import EXIT_USAGE, EnvironmentProblem, LabgenError, os_problem
 from labgen.lab import docker
 from labgen.model.spec import Lab
 from labgen.model.topology import Topology
@@ -33,15 +33,30 @@ def load_topology(name: str) -> Topology:
             hint=f"known labs: {', '.join(known)}" if known else "start one with `labgen up`",
             exit_code=EXIT_USAGE,
         )
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if isinstance(data, dict) and "spec" not in data:  # written by labgen before 0.2: the Lab alone
-        return Topology.resolve(Lab.model_validate(data))
-    return Topology.from_json(data)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and "spec" not in data:  # written by labgen before 0.2: the Lab alone
+            return Topology.resolve(Lab.model_validate(data))
+        return Topology.from_json(data)
+    except OSError as exc:
+        raise os_problem(exc, f"read lab {name}'s state", path) from None
+    except (ValueError, TypeError, KeyError, AttributeError, LabgenError) as exc:  # truncated, edited, foreign
+        detail = exc.message if isinstance(exc, LabgenError) else f"{type(exc).__name__}: {str(exc)[:120]}"
+        raise EnvironmentProblem(
+            f"{path} is damaged ({detail.splitlines()[0]})",
+            hint=f"`labgen down --lab {name}` still works (it goes by Docker labels); "
+            f"`labgen up` with the lab's spec writes the file again",
+        ) from None
+
+
+def labs_on_disk() -> set[str]:
+    root = state_root()
+    return {p.parent.name for p in root.glob(f"*/{LAB_FILE}")} if root.exists() else set()
 
 
 def known_labs() -> list[str]:
-    root = state_root()
-    on_disk = {p.parent.name for p in root.glob(f"*/{LAB_FILE}")} if root.exists() else set()
+    """Labs on disk or in Docker (Docker's only when it answers)."""
+    known = labs_on_disk()
     with contextlib.suppress(EnvironmentProblem):
-        on_disk |= set(docker.lab_names())
-    return sorted(on_disk)
+        known |= set(docker.lab_names())
+    return sorted(known)

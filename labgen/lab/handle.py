@@ -5,10 +5,14 @@ folder and after a crash. chaos and verify take a handle; nobody else reads the 
 
 from __future__ import annotations
 
+import json
 import socket
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from docker.errors import APIError
 
 from labgen.errors import LabgenError
 from labgen.generate import secrets as secret_keys
@@ -16,13 +20,22 @@ from labgen.generate.secrets import read_secrets
 from labgen.lab import docker
 from labgen.lab.folder import load_topology
 from labgen.lab.jenkins_client import JenkinsClient
-from labgen.model.names import FLAVOUR_LABEL, NODE_HEADER, SERVED_BY_HEADER, STATS_PATH
+from labgen.model.names import (
+    FLAVOUR_LABEL,
+    NODE_HEADER,
+    PROMOTER_STATE_PATH,
+    PROMOTER_SWITCHOVER_PATH,
+    SERVED_BY_HEADER,
+    STATS_PATH,
+)
 from labgen.model.topology import Topology
 from labgen.paths import lab_dir
 from labgen.wire import http
 from labgen.wire.haproxy import ServerState, server_states
 
 AGENT_BANNER = b"Jenkins-Agent-Protocols"
+HOME_CHECK_COMMAND = ["python3", "-m", "labgen_homecheck", "ask"]  # in a master (images/jenkins/homecheck)
+HOME_UP = "up"
 
 
 @dataclass
@@ -72,17 +85,39 @@ class LabHandle:
             timeout=timeout,
         )
 
+    def _stats_port(self, method: str, path: str, timeout: float) -> http.Response:
+        """A request to HAProxy's stats port with the stats login (the stats page, the promoter)."""
+        auth = (self.secrets.get(secret_keys.STATS_USER, ""), self.secrets.get(secret_keys.STATS_PASSWORD, ""))
+        host, port = self.topology.published_host, self.topology.lab.ports.stats
+        return http.request(host, port, method, path, auth=auth, timeout=timeout)
+
+    def promoter_state(self, timeout: float = 2.0) -> dict[str, Any] | None:
+        """The promoter's state (ha profile: Lua in HAProxy): active, phase, servers; None if it does not answer."""
+        reply = self._stats_port("GET", PROMOTER_STATE_PATH, timeout)
+        if reply.status != 200:
+            return None
+        try:
+            state = json.loads(reply.body)
+        except ValueError:
+            return None
+        return state if isinstance(state, dict) else None
+
+    def switchover(self, target: str, timeout: float = 150.0) -> tuple[int, dict[str, Any]]:
+        """Ask the promoter for a planned switchover to `target`; it answers when done or refused."""
+        path = f"{PROMOTER_SWITCHOVER_PATH}?{urllib.parse.urlencode({'to': target})}"
+        reply = self._stats_port("POST", path, timeout)
+        try:
+            answer = json.loads(reply.body) if reply.body else {}
+        except ValueError:
+            answer = {}
+        if not isinstance(answer, dict):
+            answer = {}
+        answer.setdefault("message", reply.error or f"HTTP {reply.status}")
+        return reply.status, answer
+
     def haproxy_servers(self, timeout: float = 2.0) -> list[ServerState] | None:
         """HAProxy's view of every server (stats page CSV); None when it does not answer."""
-        auth = (self.secrets.get(secret_keys.STATS_USER, ""), self.secrets.get(secret_keys.STATS_PASSWORD, ""))
-        reply = http.request(
-            self.topology.published_host,
-            self.topology.lab.ports.stats,
-            "GET",
-            f"{STATS_PATH};csv;norefresh",
-            auth=auth,
-            timeout=timeout,
-        )
+        reply = self._stats_port("GET", f"{STATS_PATH};csv;norefresh", timeout)
         if reply.status != 200:
             return None
         try:
@@ -135,6 +170,18 @@ class LabHandle:
                 return AGENT_BANNER in data
         except OSError:
             return False
+
+    def home_check(self, master: str) -> str | None:
+        """What the master's home check says of its JENKINS_HOME (`up`, `down #why`, `no answer: ...`),
+        asked inside its container; None when the container does not run (or is paused)."""
+        found = self.containers(master, all_states=False)
+        if not found:
+            return None
+        try:
+            result = found[0].exec_run(HOME_CHECK_COMMAND)
+        except APIError:
+            return None  # paused, or gone meanwhile
+        return result.output.decode("utf-8", "replace").strip() or f"no answer (exit {result.exit_code})"
 
     def exec_in(self, service: str, command: list[str], env: dict[str, str] | None = None) -> tuple[int, str]:
         result = self.container(service).exec_run(command, environment=env)

@@ -14,13 +14,14 @@ from docker.errors import NotFound
 
 from labgen import engine
 from labgen.build import build_images
+from labgen.build.sources import image_artifact_origins
 from labgen.errors import EXIT_USAGE, EnvironmentProblem, LabgenError
 from labgen.events import NULL_EMITTER, Emitter
 from labgen.generate import generate
 from labgen.generate.render import COMPOSE_FILE
 from labgen.lab import docker, journal
 from labgen.lab.folder import save_topology
-from labgen.lab.handle import LabHandle
+from labgen.lab.handle import HOME_UP, LabHandle
 from labgen.model.names import FLAVOUR_LABEL, HAPROXY, NFS, SECRETS_FILE
 from labgen.model.spec import Lab
 from labgen.model.topology import Topology
@@ -61,7 +62,7 @@ def up(
         )
     _check_ports_free(topology)
     folder = lab_dir(spec.name)
-    generate(topology, folder)
+    generate(topology, folder, option="the lab's state folder")
     save_topology(topology, folder)
     journal.record(spec.name, "lab.up", f"starting lab {spec.name}", flavour=built.flavour)
     emitter.emit("up.start", f"starting lab {spec.name} ({len(spec.masters)} masters, {built.flavour} Jenkins)", "step")
@@ -183,6 +184,7 @@ class ServiceStatus:
     container: str | None
     state: str
     image: str | None
+    home: str | None = None  # a master's home check: up, down #why, no answer: ... (None: not asked)
 
 
 @dataclass
@@ -195,6 +197,7 @@ class LabStatus:
     servers: list[ServerState] | None
     active: str | None
     urls: dict[str, str]
+    artifacts: dict[str, str] = field(default_factory=dict)  # "haproxy"/"jenkins.war" -> official, unofficial, ...
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -206,7 +209,17 @@ class LabStatus:
             "services": [vars(s) for s in self.services],
             "haproxy_servers": None if self.servers is None else [vars(s) for s in self.servers],
             "urls": self.urls,
+            "artifacts": self.artifacts,
         }
+
+
+def artifact_origins(handle: LabHandle) -> dict[str, str]:
+    """What the lab's images say their HAProxy source and jenkins.war are (official, unofficial, ...)."""
+    origins: dict[str, str] = {}
+    for service in (HAPROXY, handle.topology.masters[0]):
+        for container in handle.containers(service)[:1]:
+            origins.update(image_artifact_origins((container.image.labels if container.image else None) or {}))
+    return origins
 
 
 def status(name: str) -> LabStatus:
@@ -224,7 +237,12 @@ def status(name: str) -> LabStatus:
         if service in topology.masters:
             flavour = image_labels.get(FLAVOUR_LABEL, flavour)
         image = (container.image.tags or [None])[0] if container.image else None
-        services.append(ServiceStatus(service, container.name, handle.health(service), image))
+        state, home = handle.health(service), None
+        if service in topology.masters:
+            home = handle.home_check(service)
+            if home is not None and home != HOME_UP:
+                state = f"{state}; home: not answering"
+        services.append(ServiceStatus(service, container.name, state, image, home))
     servers = handle.haproxy_servers()
     urls = {key: topology.urls[key] for key in ("jenkins", "stats")}
     return LabStatus(
@@ -236,6 +254,7 @@ def status(name: str) -> LabStatus:
         servers=servers,
         active=handle.active_master(servers),
         urls=urls,
+        artifacts=artifact_origins(handle),
     )
 
 

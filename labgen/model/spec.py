@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from yaml.nodes import MappingNode, Node, SequenceNode
 
 from labgen.errors import SpecError
 from labgen.model.names import master_names, project_name
@@ -22,6 +23,28 @@ ARTICLE_HAPROXY_VERSION = "2.0.8"
 DEBIAN_HAPROXY_VERSION = "2.6.12"
 JENKINS_VERSIONS = ("2.190.2",)
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
+NAME_RULE = "2 to 32 lowercase letters, digits and dashes, starting with a letter and not ending with a dash"
+
+# What a spec file may be: a lab spec is a few hundred bytes, three levels deep, without aliases.
+MAX_SPEC_BYTES = 64 * 1024
+MAX_YAML_DEPTH = 16
+MAX_YAML_NODES = 5_000  # nodes after expanding aliases: a "billion laughs" stops here
+MAX_ERRORS_SHOWN = 20
+NULL_SPELLINGS = ("~", "null", "Null", "NULL")
+
+
+def excerpt(value: object, limit: int = 40) -> str:
+    """A value as an error message quotes it: repr, cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text)} chars)"
+
+
+def check_lab_name(name: str, option: str = "--lab") -> str:
+    """A lab name as given on the command line: valid, or SpecError saying what is allowed."""
+    if not NAME_PATTERN.fullmatch(name):
+        what = "an empty lab name" if not name else f"{excerpt(name)} is not a valid lab name"
+        raise SpecError(f"{option}: {what}; allowed: {NAME_RULE}")
+    return name
 
 
 class _Strict(BaseModel):
@@ -43,7 +66,7 @@ class HAProxySpec(_Strict):
     def _supported_version(cls, value: str) -> str:
         if not re.fullmatch(r"\d+\.\d+\.\d+", value) or value.rsplit(".", 1)[0] not in HAPROXY_SERIES:
             raise ValueError(
-                f"HAProxy {value!r} is not supported; allowed: 2.0.x (the article's "
+                f"HAProxy {excerpt(value)} is not supported; allowed: 2.0.x (the article's "
                 f"{ARTICLE_HAPROXY_VERSION}) or 2.6.x (Debian 12's {DEBIAN_HAPROXY_VERSION})"
             )
         return value
@@ -54,16 +77,40 @@ class HAProxySpec(_Strict):
         return int(major), int(minor)
 
 
+# Jenkins' own periods, which the lite flavour can compress for tests (issue 11).
+OWNER_CHECK_SECONDS = 3600  # hudson.util.DoubleLaunchChecker: a check every 60 to 89 minutes
+QUEUE_SAVE_SECONDS = 60  # hudson.model.Queue.Saver.DELAY_SECONDS
+
+
+class LiteSpec(_Strict):
+    """Settings of the lite flavour only (the real flavour ignores them: Jenkins has its own periods)."""
+
+    owner_check_seconds: int = Field(OWNER_CHECK_SECONDS, ge=1, le=86400)
+    queue_save_seconds: int = Field(QUEUE_SAVE_SECONDS, ge=0, le=3600)
+
+
 class JenkinsSpec(_Strict):
     version: str = JENKINS_VERSIONS[0]
     flavour: Literal["auto", "real", "lite"] = "auto"
     masters: int = Field(2, ge=2, le=4)
+    requeue_interrupted: bool = False
+    lite: LiteSpec = LiteSpec()
+
+    @property
+    def lite_environment(self) -> dict[str, str]:
+        """The lite masters' environment for the periods that differ from Jenkins' (none by default)."""
+        env = {}
+        if self.lite.owner_check_seconds != OWNER_CHECK_SECONDS:
+            env["JENKINS_OWNER_CHECK_SECONDS"] = str(self.lite.owner_check_seconds)
+        if self.lite.queue_save_seconds != QUEUE_SAVE_SECONDS:
+            env["JENKINS_QUEUE_SAVE_SECONDS"] = str(self.lite.queue_save_seconds)
+        return env
 
     @field_validator("version")
     @classmethod
     def _supported_version(cls, value: str) -> str:
         if value not in JENKINS_VERSIONS:
-            raise ValueError(f"Jenkins {value!r} is not supported; allowed: {', '.join(JENKINS_VERSIONS)}")
+            raise ValueError(f"Jenkins {excerpt(value)} is not supported; allowed: {', '.join(JENKINS_VERSIONS)}")
         return value
 
 
@@ -79,7 +126,7 @@ class PortsSpec(_Strict):
         try:
             ipaddress.ip_address(value)
         except ValueError:
-            raise ValueError(f"{value!r} is not an IP address (e.g. 127.0.0.1, or 0.0.0.0 for all)") from None
+            raise ValueError(f"{excerpt(value)} is not an IP address (e.g. 127.0.0.1, or 0.0.0.0 for all)") from None
         return value
 
     @model_validator(mode="after")
@@ -102,8 +149,10 @@ class StatsSpec(_Strict):
     @field_validator("password")
     @classmethod
     def _safe_characters(cls, value: str | None) -> str | None:
-        if value is not None and re.search(r"[\s:\"'$\\]", value):
-            raise ValueError("must not contain spaces, ':', quotes, '$' or backslashes (HAProxy config syntax)")
+        if value is not None and (re.search(r"[\s:\"'$\\]", value) or not value.isprintable()):
+            raise ValueError(
+                "must not contain spaces, ':', quotes, '$', backslashes or control characters (HAProxy config syntax)"
+            )
         return value
 
 
@@ -117,9 +166,9 @@ class NfsSpec(_Strict):
         try:
             network = ipaddress.IPv4Network(value)
         except ValueError:
-            raise ValueError(f"{value!r} is not an IPv4 network (e.g. 172.30.213.0/24)") from None
+            raise ValueError(f"{excerpt(value)} is not an IPv4 network (e.g. 172.30.213.0/24)") from None
         if network.num_addresses < 16:
-            raise ValueError(f"{value!r} is too small: use a /28 or larger")
+            raise ValueError(f"{excerpt(value)} is too small: use a /28 or larger")
         return value
 
 
@@ -138,10 +187,7 @@ class Lab(_Strict):
     @classmethod
     def _valid_name(cls, value: str) -> str:
         if not NAME_PATTERN.fullmatch(value):
-            raise ValueError(
-                f"{value!r} is not a valid lab name; allowed: 2 to 32 lowercase letters, digits and "
-                "dashes, starting with a letter"
-            )
+            raise ValueError(f"{excerpt(value)} is not a valid lab name; allowed: {NAME_RULE}")
         return value
 
     @property
@@ -168,32 +214,139 @@ def load_lab(path: Path | None = None, overrides: dict[str, Any] | None = None) 
         raise SpecError(_describe(exc, source), hint="`labgen init` writes a spec with every field explained") from None
 
 
+def lab_from_text(text: str, source: str) -> Lab:
+    """A spec's text (no overrides) validated into a `Lab`."""
+    data = safe_yaml(text, source)
+    try:
+        return Lab.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        raise SpecError(_describe(exc, source)) from None
+
+
 def parse_override(assignment: str) -> tuple[str, Any]:
     """`haproxy.check.rise=2` -> ("haproxy.check.rise", 2); values are parsed as YAML scalars."""
     key, sep, raw = assignment.partition("=")
-    if not sep or not key.strip():
-        raise SpecError(f"--set {assignment!r}: expected KEY=VALUE, e.g. --set haproxy.check.rise=2")
+    key = key.strip()
+    if not sep or not key:
+        raise SpecError(f"--set {excerpt(assignment)}: expected KEY=VALUE, e.g. --set haproxy.check.rise=2")
+    if any(not part.strip() for part in key.split(".")):
+        raise SpecError(f"--set {excerpt(key)}: empty field name; expected dotted names, e.g. haproxy.check.rise")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else raw
-    except yaml.YAMLError:
-        value = raw
-    return key.strip(), value
+        value = safe_yaml(raw, f"--set {key}") if raw.strip() else raw
+    except _Refused:
+        raise
+    except SpecError:
+        value = raw  # not YAML: the text as it is
+    if value is None and raw.strip() not in NULL_SPELLINGS:
+        value = raw  # e.g. "&secret": YAML reads an anchor on nothing as null; the user meant the text
+    return key, value
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+class _Refused(SpecError):
+    """YAML that labgen will not read at all (too big, too deep, too many aliases, duplicate keys)."""
+
+
+class _SpecLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, with a depth cap while composing and duplicate keys refused."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise _Refused(f"nested deeper than {MAX_YAML_DEPTH} levels (line {mark.line + 1})")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:
+                continue  # unhashable: the constructor reports it
+            if duplicate:
+                raise _Refused(
+                    f"duplicate key {excerpt(key)} (line {key_node.start_mark.line + 1}): give each field once"
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def _expanded_size(node: Node, memo: dict[int, int | None]) -> int:
+    """Nodes in the document with every alias expanded; _Refused past MAX_YAML_NODES."""
+    known = memo.get(id(node), -1)
+    if known is None:
+        raise _Refused(f"recursive alias (line {node.start_mark.line + 1})")
+    if known != -1:
+        return known
+    memo[id(node)] = None
+    size = 1
+    if isinstance(node, SequenceNode):
+        size += sum(_expanded_size(child, memo) for child in node.value)
+    elif isinstance(node, MappingNode):
+        size += sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    if size > MAX_YAML_NODES:
+        raise _Refused(f"more than {MAX_YAML_NODES} values once its aliases are expanded (an alias bomb?)")
+    memo[id(node)] = size
+    return size
+
+
+def safe_yaml(text: str, source: str) -> Any:
+    """YAML text to Python values, with caps on size, depth and alias expansion; SpecError otherwise."""
+    if len(text) > MAX_SPEC_BYTES:
+        raise _Refused(f"{source}: {len(text)} characters; a lab spec is at most {MAX_SPEC_BYTES}")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such spec file", hint="create one with `labgen init`") from None
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read the spec: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
+        loader = _SpecLoader(text)  # the reader refuses control characters here
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _expanded_size(node, {})
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except _Refused as exc:
+        raise _Refused(f"{source}: refused: {exc.message.removeprefix(source + ': ')}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise SpecError(f"{path}: malformed YAML{where}: {problem}") from None
+        raise SpecError(f"{source}: malformed YAML{where}: {problem[:200]}") from None
+    except (ValueError, OverflowError) as exc:  # e.g. a timestamp such as 2019-13-45
+        raise SpecError(f"{source}: malformed YAML: {str(exc)[:200]}") from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if path.exists() and not path.is_file() and not path.is_dir():  # a FIFO or a device would block or never end
+        raise SpecError(f"{path}: not a regular file; --spec needs a YAML file")
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_SPEC_BYTES + 1)
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such spec file", hint="create one with `labgen init`") from None
+    except IsADirectoryError:
+        raise SpecError(f"{path}: is a folder; --spec needs a YAML file") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read the spec: {exc.strerror or exc}") from None
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError(f"{path}: larger than {MAX_SPEC_BYTES} bytes; a lab spec is a short YAML file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+            hint="save the spec as UTF-8",
+        ) from None
+    data = safe_yaml(text, str(path))
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -209,7 +362,7 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     for key in keys[:-1]:
         child = node.setdefault(key, {})
         if not isinstance(child, dict):
-            raise SpecError(f"override {dotted!r}: {key!r} is not a section")
+            raise SpecError(f"override {excerpt(dotted)}: {excerpt(key)} is not a section")
         node = child
     node[keys[-1]] = value
 
@@ -227,9 +380,10 @@ def _allowed_fields(loc: tuple[int | str, ...]) -> list[str]:
 
 def _describe(exc: ValidationError, source: str) -> str:
     lines = [f"{source}: invalid lab spec"]
-    for error in exc.errors():
+    errors = exc.errors()
+    for error in errors[:MAX_ERRORS_SHOWN]:
         loc = tuple(error["loc"])
-        field = ".".join(str(p) for p in loc) or "(top level)"
+        field = ".".join(str(p) if len(str(p)) <= 40 else excerpt(p) for p in loc) or "(top level)"
         kind = error["type"]
         if kind == "extra_forbidden":
             allowed = ", ".join(_allowed_fields(loc))
@@ -238,10 +392,14 @@ def _describe(exc: ValidationError, source: str) -> str:
             message = error["msg"].replace("Input should be", "must be")
         elif kind.endswith("_type") or kind == "model_type":
             expected = kind.removesuffix("_type").replace("model", "mapping").replace("dict", "mapping")
-            message = f"must be {'an' if expected[0] in 'aeiou' else 'a'} {expected}, got {error['input']!r}"
+            message = f"must be {'an' if expected[0] in 'aeiou' else 'a'} {expected}, got {excerpt(error['input'])}"
+            if isinstance(error["input"], bool | None) and expected == "string":
+                message += " (YAML reads yes, no, on, off, true, false and null as such: quote the text)"
         elif kind == "value_error":
             message = str(error["ctx"]["error"]) if "ctx" in error else error["msg"]
         else:
-            message = f"{error['msg']} (got {error['input']!r})"
+            message = f"{error['msg']} (got {excerpt(error['input'])})"
         lines.append(f"  {field}: {message}")
+    if len(errors) > MAX_ERRORS_SHOWN:
+        lines.append(f"  ... and {len(errors) - MAX_ERRORS_SHOWN} more")
     return "\n".join(lines)

@@ -15,8 +15,6 @@ from pathlib import Path
 from labgen.model.names import (
     BASE_IMAGE,
     BASE_TAG,
-    CONTROLLER,
-    CONTROLLER_TAG,
     HAPROXY,
     HTTP_BACKEND,
     HTTP_FRONTEND,
@@ -27,7 +25,9 @@ from labgen.model.names import (
     NFS,
     NFS_PSEUDO_PATH,
     NFS_TAG,
+    PROMOTER,
     STATS_PATH,
+    WRITE_BACKEND,
     Flavour,
     NfsClient,
     haproxy_tag,
@@ -92,11 +92,12 @@ class Topology:
     @property
     def services(self) -> list[str]:
         """Every service of the lab, in start order."""
-        return [NFS, *self.masters, HAPROXY, *([CONTROLLER] if self.has_controller else [])]
+        return [NFS, *self.masters, HAPROXY]
 
     @property
-    def has_controller(self) -> bool:
-        return self.lab.profile == "ha"
+    def promoter(self) -> str | None:
+        """The service that promotes a standby: HAProxy itself (Lua) in the `ha` profile; none in the article's."""
+        return PROMOTER if self.lab.profile == "ha" else None
 
     @property
     def network(self) -> str:
@@ -106,6 +107,11 @@ class Topology:
     @property
     def http_backend(self) -> str:
         return HTTP_BACKEND[self.lab.profile]
+
+    @property
+    def write_backend(self) -> str:
+        """Where the `ha` profile sends requests other than GET/HEAD (the article has one backend)."""
+        return WRITE_BACKEND if self.lab.profile == "ha" else self.http_backend
 
     @property
     def http_frontend(self) -> str:
@@ -134,7 +140,6 @@ class Topology:
             HAPROXY: haproxy_tag(self.lab.haproxy.version),
             NFS: NFS_TAG,
             JENKINS_IMAGE: jenkins_tag(self.flavour, self.lab.jenkins.version),
-            CONTROLLER: CONTROLLER_TAG,
         }
 
     # ---- addresses -----------------------------------------------------------------------------------

@@ -3,6 +3,8 @@ recovery moments, and the verdict with its reasons. No Docker, no network: unit-
 
 from __future__ import annotations
 
+import math
+
 from labgen.lab.jenkins_client import Reply
 from labgen.verify.model import Outcome, Trial
 
@@ -14,6 +16,8 @@ def outcome(reply: Reply, kind: str) -> Outcome:
         return "fail"  # HAProxy answered itself: no master saw the request
     if reply.status == 400 and kind == "create":
         return "fail"
+    if reply.status == 0 and (reply.error or "").startswith("ConnectionRefusedError"):
+        return "fail"  # nothing listened: the request was never sent
     return "info"  # no answer, 502/504/500: the master may or may not have done it
 
 
@@ -28,15 +32,36 @@ def relative_to_fault(trial: Trial, fault: float) -> None:
         mark.t -= fault
     trial.samples.sort(key=lambda sample: sample.t)
     trial.writes.sort(key=lambda op: op.t_invoke)
-    after = [s for s in trial.samples if s.t >= 0 and s.status == 200 and s.served_by != trial.target]
-    trial.first_success_s = after[0].t if after else None
-    trial.consistent_s = next((s.t for s in after if s.consistent), None)
-    trial.detection_s = next((m.t for m in trial.haproxy if m.t >= 0 and m.status.startswith(("DOWN", "MAINT"))), None)
+    # A probe sent just before the fault may be held in HAProxy and answered by the new master:
+    # recovery is timed by when answers came back (and, for reference, when they were sent).
+    after = sorted(
+        (s for s in trial.samples if s.answered >= 0 and s.status == 200 and s.served_by != trial.target),
+        key=lambda sample: sample.answered,
+    )
+    first = after[0] if after else None
+    consistent = next((s for s in after if s.consistent), None)
+    trial.first_success_s = round(first.answered, 3) if first else None
+    trial.first_success_sent_s = round(first.t, 3) if first else None
+    trial.consistent_s = round(consistent.answered, 3) if consistent else None
+    trial.consistent_sent_s = round(consistent.t, 3) if consistent else None
+    target_marks = [m for m in trial.haproxy if m.server in ("", trial.target)]
+    trial.detection_s = next((m.t for m in target_marks if m.t >= 0 and m.status.startswith(("DOWN", "MAINT"))), None)
+    latencies = sorted(s.seconds for s in trial.samples)
+    if latencies:
+        trial.latency_p50_s = round(percentile(latencies, 50), 3)
+        trial.latency_p99_s = round(percentile(latencies, 99), 3)
+        trial.latency_max_s = round(latencies[-1], 3)
+
+
+def percentile(ordered: list[float], pct: float) -> float:
+    """The nearest-rank percentile of an ascending list (not empty)."""
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
 
 
 def survivor(trial: Trial, victim: str) -> str | None:
-    for sample in trial.samples:
-        if sample.t >= 0 and sample.status == 200 and sample.served_by and sample.served_by != victim:
+    for sample in sorted(trial.samples, key=lambda s: s.answered):
+        if sample.answered >= 0 and sample.status == 200 and sample.served_by and sample.served_by != victim:
             return sample.served_by
     return None
 
@@ -53,16 +78,23 @@ def check_writes(trial: Trial, final: frozenset[str] | None, on_nfs: set[str] | 
     trial.recovered = sorted(unknown & seen)
     trial.unexpected = sorted(ours - set(created))
     trial.missing_on_nfs = sorted(ok - on_nfs) if on_nfs is not None else []
-    after_fault = [s for s in trial.samples if s.t >= 0]
+    after_fault = [s for s in trial.samples if s.answered >= 0]
     trial.requests = len(after_fault)
-    trial.failed_requests = sum(1 for s in after_fault if s.status != 200)
+    trial.failed_requests = sum(1 for s in after_fault if s.outcome == "failed")
+    trial.unknown_requests = sum(1 for s in after_fault if s.outcome == "unknown")
     if final is None:
         trial.reasons.append("the lab did not answer the final read")
 
 
 def judge(trial: Trial) -> None:
     if trial.detection_s is None:
-        trial.reasons.append("HAProxy never marked the target DOWN")
+        state = "MAINT" if trial.experiment == "switchover" else "DOWN"
+        trial.reasons.append(f"HAProxy never marked the target {state}")
+    if trial.experiment == "switchover" and (trial.failed_requests or trial.unknown_requests):
+        trial.reasons.append(
+            f"a planned switchover failed {trial.failed_requests} and lost the answer of {trial.unknown_requests} "
+            "requests"
+        )
     if trial.first_success_s is None:
         trial.reasons.append("no master answered after the fault")
     if trial.consistent_s is None:

@@ -9,7 +9,8 @@ from dataclasses import asdict
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from labgen.verify.model import Trial, VerifyResult
+from labgen.verify.builds import summary as builds_summary
+from labgen.verify.model import FaultResult, Trial, VerifyResult
 from labgen.wire.files import format_seconds
 
 WIDTH, ROW, LEFT = 920, 26, 130
@@ -58,7 +59,11 @@ def aggregate(result: VerifyResult) -> dict[str, object]:
         "first_success_s": stats([t.first_success_s for t in trials]),
         "consistent_s": stats([t.consistent_s for t in trials]),
         "failed_requests": sum(t.failed_requests for t in trials),
+        "unknown_requests": sum(t.unknown_requests for t in trials),
         "requests": sum(t.requests for t in trials),
+        "latency_p50_s": stats([t.latency_p50_s for t in trials]),
+        "latency_p99_s": stats([t.latency_p99_s for t in trials]),
+        "latency_max_s": stats([t.latency_max_s for t in trials]),
         "lost_writes": sum(len(t.lost) for t in trials),
         "acknowledged_writes": sum(t.acknowledged for t in trials),
         "manual_reloads": sum(t.manual_reload_s is not None for t in trials),
@@ -71,11 +76,13 @@ def to_json(result: VerifyResult) -> dict[str, object]:
         "profile": result.profile,
         "jenkins_flavour": result.flavour,
         "haproxy_version": result.haproxy_version,
+        "artifacts": result.artifacts,
         "action": result.action,
         "rate": result.rate,
         "started": result.started,
         "verdict": "pass" if result.passed else "fail",
         "summary": aggregate(result),
+        "builds": builds_summary(result.trials),
         "trials": [asdict(t) for t in result.trials],
     }
 
@@ -83,7 +90,7 @@ def to_json(result: VerifyResult) -> dict[str, object]:
 def junit_xml(result: VerifyResult) -> str:
     suite = ET.Element(
         "testsuite",
-        name=f"labgen verify failover ({result.lab}, {result.profile}, {result.action})",
+        name=f"labgen verify {_kind(result)} ({result.lab}, {result.profile}, {result.action})",
         tests=str(len(result.trials)),
         failures=str(sum(t.verdict == "fail" for t in result.trials)),
     )
@@ -92,7 +99,7 @@ def junit_xml(result: VerifyResult) -> str:
         case = ET.SubElement(
             suite,
             "testcase",
-            classname=f"labgen.failover.{result.profile}",
+            classname=f"labgen.{_kind(result)}.{result.profile}",
             name=f"trial {trial.number}: {trial.action} {trial.target}",
             time=f"{seconds:.3f}",
         )
@@ -104,6 +111,18 @@ def junit_xml(result: VerifyResult) -> str:
     return ET.tostring(suite, encoding="unicode", xml_declaration=True)
 
 
+def _kind(result: VerifyResult) -> str:
+    return result.trials[0].experiment if result.trials else "failover"
+
+
+def _state_colour(status: str) -> str:
+    if status.startswith("UP"):
+        return "#2e9e44"
+    if status.startswith("DOWN"):
+        return "#d33f2f"
+    return "#8e44ad" if "reloading" in status else "#999"
+
+
 def _x(t: float, t0: float, t1: float) -> float:
     return LEFT + (t - t0) / max(t1 - t0, 0.001) * (WIDTH - LEFT - 20)
 
@@ -111,13 +130,20 @@ def _x(t: float, t0: float, t1: float) -> float:
 def timeline_svg(trial: Trial) -> str:
     times = [s.t for s in trial.samples] + [w.t_done for w in trial.writes if w.t_invoke >= -3]
     t0, t1 = min([-2.0, *times]), max([1.0, *times]) + 0.3
-    rows = ["requests", "writes", f"HAProxy: {trial.target}"]
+    survivor = trial.survivor or next((m.server for m in trial.haproxy if m.server not in ("", trial.target)), None)
+    rows = ["requests", "writes", f"HAProxy: {trial.target}"] + ([f"HAProxy: {survivor}"] if survivor else [])
     height = 60 + ROW * len(rows) + 50
+    fault_label = "switchover" if trial.experiment == "switchover" else f"{trial.action} (until healed)"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" font-family="sans-serif" '
         f'font-size="12"><rect width="100%" height="100%" fill="white"/>',
         f'<text x="10" y="18" font-size="14" font-weight="bold">trial {trial.number}: {html.escape(trial.action)} '
         f"{html.escape(trial.target)} (t = 0)</text>",
+        # the fault, shaded: from t = 0 to the end of the window (healed after it)
+        f'<rect x="{_x(0.0, t0, t1):.1f}" y="42" width="{_x(t1, t0, t1) - _x(0.0, t0, t1):.1f}" '
+        f'height="{ROW * len(rows) + 4}" fill="#d33f2f" fill-opacity="0.08"/>',
+        f'<text x="{_x(0.0, t0, t1) + 4:.1f}" y="{50 + ROW * len(rows) + 2}" fill="#d33f2f" font-size="10">'
+        f"{html.escape(fault_label)}</text>",
     ]
     for i, name in enumerate(rows):
         parts.append(f'<text x="10" y="{50 + i * ROW + 14}">{html.escape(name)}</text>')
@@ -128,22 +154,27 @@ def timeline_svg(trial: Trial) -> str:
             colour = COLOURS["consistent"] if sample.consistent else COLOURS["stale"]
         else:
             colour = COLOURS["failed"]
-        parts.append(f'<rect x="{_x(sample.t, t0, t1):.1f}" y="50" width="3" height="18" fill="{colour}"/>')
+        x_sent, x_answer = _x(sample.t, t0, t1), _x(sample.answered, t0, t1)
+        if x_answer - x_sent > 4:  # a slow (held) request: a thin line from sent to answered
+            parts.append(f'<rect x="{x_sent:.1f}" y="58" width="{x_answer - x_sent:.1f}" height="2" fill="{colour}"/>')
+        parts.append(f'<rect x="{x_sent:.1f}" y="50" width="3" height="18" fill="{colour}"/>')
     for write in trial.writes:
         if write.t_invoke < t0:
             continue
         parts.append(
             f'<circle cx="{_x(write.t_done, t0, t1):.1f}" cy="{50 + ROW + 9}" r="4" fill="{COLOURS[write.outcome]}"/>'
         )
-    marks = [*trial.haproxy]
-    for i, mark in enumerate(marks):
-        end = marks[i + 1].t if i + 1 < len(marks) else t1
-        colour = "#2e9e44" if mark.status.startswith("UP") else "#d33f2f" if mark.status.startswith("DOWN") else "#999"
-        x0, x1 = _x(max(mark.t, t0), t0, t1), _x(end, t0, t1)
-        parts.append(
-            f'<rect x="{x0:.1f}" y="{50 + 2 * ROW}" width="{max(x1 - x0, 1):.1f}" height="18" fill="{colour}"/>'
-        )
-        parts.append(f'<text x="{x0 + 3:.1f}" y="{50 + 2 * ROW + 13}" fill="white">{html.escape(mark.status)}</text>')
+    for row, server in ((2, trial.target), (3, survivor)):
+        if server is None:
+            continue
+        marks = [m for m in trial.haproxy if m.server == server or (not m.server and server == trial.target)]
+        for i, mark in enumerate(marks):
+            end = marks[i + 1].t if i + 1 < len(marks) else t1
+            x0, x1 = _x(max(mark.t, t0), t0, t1), _x(end, t0, t1)
+            y = 50 + row * ROW
+            colour = _state_colour(mark.status)
+            parts.append(f'<rect x="{x0:.1f}" y="{y}" width="{max(x1 - x0, 1):.1f}" height="18" fill="{colour}"/>')
+            parts.append(f'<text x="{x0 + 3:.1f}" y="{y + 13}" fill="white">{html.escape(mark.status)}</text>')
     bottom = 50 + ROW * len(rows)
     events = [
         ("fault", 0.0, "#000"),
@@ -167,7 +198,7 @@ def timeline_svg(trial: Trial) -> str:
         ("from the target", COLOURS["target"]),
         ("from the survivor, every job", COLOURS["consistent"]),
         ("from the survivor, stale", COLOURS["stale"]),
-        ("failed", COLOURS["failed"]),
+        ("failed or no answer", COLOURS["failed"]),
     ]
     x = LEFT
     for label, colour in legend:
@@ -184,7 +215,9 @@ def html_report(result: VerifyResult) -> str:
     rows = "".join(
         f"<tr><td>{t.number}</td><td>{html.escape(t.action)} {html.escape(t.target)}</td>"
         f"<td>{format_seconds(t.detection_s)}</td><td>{format_seconds(t.first_success_s)}</td><td>{format_seconds(t.consistent_s)}</td>"
-        f"<td>{t.failed_requests}/{t.requests}</td><td>{len(t.lost)}/{t.acknowledged}</td>"
+        f"<td>{t.failed_requests}/{t.unknown_requests}/{t.requests}</td>"
+        f"<td>{' / '.join(format_seconds(v) for v in (t.latency_p50_s, t.latency_p99_s, t.latency_max_s))}</td>"
+        f"<td>{len(t.lost)}/{t.acknowledged}</td>"
         f"<td>{format_seconds(t.agent_s)}</td><td>{t.verdict}</td>"
         f"<td>{html.escape('; '.join(t.reasons)) or '-'}</td></tr>"
         for t in result.trials
@@ -197,16 +230,27 @@ def html_report(result: VerifyResult) -> str:
         if result.flavour == "lite"
         else ""
     )
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>labgen failover report: {result.lab}</title>
+    flavour_note += "".join(
+        f"<p><b>{html.escape(what)}: UNOFFICIAL</b> (built with --allow-unofficial: its sha256 is not the official "
+        "release's); these numbers are not for that release.</p>"
+        for what, origin in result.artifacts.items()
+        if origin == "unofficial"
+    )
+    kind = _kind(result)
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>labgen {kind} report: {result.lab}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1000px}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}.pass{{color:#2e9e44}}.fail{{color:#d33f2f}}</style>
 </head><body>
-<h1>Failover report: lab {html.escape(result.lab)} <span class="{verdict.lower()}">{verdict}</span></h1>
+<h1>{kind.capitalize()} report: lab {html.escape(result.lab)} <span class="{verdict.lower()}">{verdict}</span></h1>
 <p>Profile <b>{html.escape(result.profile)}</b>, HAProxy {html.escape(result.haproxy_version)}, fault
 <b>{html.escape(result.action)}</b>, probes at {result.rate:.0f} requests/s through HAProxy.</p>
 {flavour_note}
-<p>Detection: HAProxy marks the target DOWN. First success: the first 200 from another master.
-Data-consistent: the first such 200 that lists every acknowledged job.
+<p>Detection: HAProxy marks the target DOWN (MAINT for a switchover). First success: the first 200
+from another master. Data-consistent: the first such 200 that lists every acknowledged job. Both
+are timed by <b>when the answer came back</b> (a request sent before the fault may be held in HAProxy
+and answered by the new master); the JSON also has the time it was sent (<code>*_sent_s</code>).
+Requests: ok (200), failed (an error came back) or unknown (no answer within the probe timeout);
+latency p50 / p99 / max of every probe of the trial.
 A master answers data-consistently when it lists every job whose creation was acknowledged before
 the request was sent. Lost writes: acknowledged creates missing at the end (set check). Agent port:
 when a connection to the inbound-agent port through HAProxy first got Jenkins' listener answer.</p>
@@ -214,16 +258,155 @@ when a connection to the inbound-agent port through HAProxy first got Jenkins' l
 <th>consistent median / worst</th><th>failed requests</th><th>lost writes</th></tr>
 <tr><td>{summary["trials"]}</td><td>{summary["passed"]}</td><td>{_pair(summary["detection_s"])}</td>
 <td>{_pair(summary["first_success_s"])}</td><td>{_pair(summary["consistent_s"])}</td>
-<td>{summary["failed_requests"]}/{summary["requests"]}</td>
+<td>{summary["failed_requests"]} failed, {summary["unknown_requests"]} unknown of {summary["requests"]}</td>
 <td>{summary["lost_writes"]}/{summary["acknowledged_writes"]}</td></tr></table>
 <h2>Trials</h2>
 <table><tr><th>#</th><th>fault</th><th>detection</th><th>first success</th><th>consistent</th>
-<th>failed requests</th><th>lost/acked</th><th>agent port</th><th>verdict</th><th>why</th></tr>{rows}</table>
+<th>failed/unknown/requests</th><th>latency p50 / p99 / max</th><th>lost/acked</th><th>agent port</th>
+<th>verdict</th><th>why</th></tr>{rows}</table>
+{builds_html(result)}
 <h2>Timelines</h2>{timelines}
 </body></html>
 """
 
 
+def builds_html(result: VerifyResult) -> str:
+    """Issue 11: per trial, what became of the build running and the build queued on the faulted master,
+    the JENKINS-23152 collisions, and who served (and what each master could not list) before the fault."""
+    trials = [t for t in result.trials if t.builds is not None]
+    if not trials:
+        return ""
+    total = builds_summary(trials)
+
+    def counts(kind: str) -> str:
+        found = total[kind]
+        assert isinstance(found, dict)
+        return ", ".join(f"{fate} {n}" for fate, n in sorted(found.items())) or "-"
+
+    rows = []
+    for t in trials:
+        assert t.builds is not None
+        fates = "<br>".join(
+            html.escape(f"{f.kind} {f.job}{f' #{f.number}' if f.number else ''} on {f.master}: {f.fate} ({f.detail})")
+            for f in t.builds.fates
+        )
+        unseen = "; ".join(f"{m}: {len(jobs)}" for m, jobs in t.builds.unseen.items())
+        rows.append(
+            f"<tr><td>{t.number}</td><td>{fates}</td><td>{len(t.builds.collisions)}</td>"
+            f"<td>{html.escape(', '.join(t.builds.serving_before)) or '-'}</td>"
+            f"<td>{html.escape(unseen) or '-'}</td></tr>"
+        )
+    return f"""<h2>Builds</h2>
+<p>Before each fault, labgen starts a build (a Shell step that sleeps) and queues another (a long quiet
+period) on the master it is about to break. Running builds: vanished (no build.xml: no master will show
+it), finished-elsewhere, requeued (posted again by the promoter), still-running. Queued builds: kept, lost,
+requeued. Collisions: JENKINS-23152 lines the masters logged. Served before the fault: the masters that
+answered through HAProxy (two: split brain); not listed: the trial's jobs each master did not list.</p>
+<p>Running: {counts("running")}. Queued: {counts("queued")}. Collisions: {total["collisions"]}.
+Trials with more than one master serving: {total["split_brain_trials"]}.</p>
+<table><tr><th>#</th><th>builds at the fault</th><th>collisions</th><th>served before the fault</th>
+<th>jobs not listed, per master</th></tr>{"".join(rows)}</table>"""
+
+
 def _pair(stat: object) -> str:
     assert isinstance(stat, dict)
     return f"{format_seconds(stat['median'])} / {format_seconds(stat['worst'])}"
+
+
+# ---- `labgen verify fault` / `verify matrix`: one row per (service, fault) trial ------------------------
+
+FAULT_COLUMNS = (
+    ("service (role)", "what was broken"),
+    ("fault", "held for"),
+    (
+        "during: ok / failed / unknown",
+        "probes sent during the fault; unknown: no answer within the probe timeout",
+    ),
+    ("slow, max latency", "answers that took 2 s or more (held or hung); the slowest"),
+    ("outage", "from the first request that failed, hung or took 2 s or more to the last such answer"),
+    ("no master UP", "when HAProxy first showed no master UP"),
+    ("served / consistent after heal", "first 200, first 200 listing every acknowledged job, since the heal"),
+    ("writes during: failed / unknown", "creates during the fault"),
+    ("lost / acked", "acknowledged creates missing at the end"),
+    ("active", "active master before -> after (changes)"),
+)
+
+
+def fault_rows(result: FaultResult) -> list[list[str]]:
+    """The matrix as text cells, for the HTML page and the command line."""
+    rows = []
+    for t in result.trials:
+        trial = t.trial
+        rows.append(
+            [
+                f"{t.service} ({t.role})",
+                f"{t.action}, {format_seconds(t.held_s)}",
+                f"{t.ok_during} / {t.failed_during} / {t.unknown_during}",
+                f"{t.slow_during}, {format_seconds(t.latency_max_during_s)}",
+                format_seconds(t.outage_s),
+                format_seconds(t.masters_marked_s),
+                f"{format_seconds(t.served_s)} / {format_seconds(t.consistent_s)}",
+                f"{t.writes_failed} / {t.writes_unknown}",
+                f"{len(trial.lost) if trial else '?'} / {trial.acknowledged if trial else '?'}",
+                f"{t.active_before or '-'} -> {t.active_after or '-'} ({t.active_changes})",
+            ]
+        )
+    return rows
+
+
+def write_fault_reports(result: FaultResult, folder: Path) -> dict[str, Path]:
+    """JSON, JUnit XML (one test case per trial) and an HTML table (with each trial's timeline)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"json": folder / "result.json", "junit": folder / "junit.xml", "html": folder / "report.html"}
+    data = {
+        "lab": result.lab,
+        "profile": result.profile,
+        "jenkins_flavour": result.flavour,
+        "haproxy_version": result.haproxy_version,
+        "artifacts": result.artifacts,
+        "rate": result.rate,
+        "started": result.started,
+        "verdict": "pass" if result.passed else "fail",
+        "trials": [{**t.summary(), "trial": asdict(t.trial) if t.trial else None} for t in result.trials],
+    }
+    paths["json"].write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    failed = [t for t in result.trials if t.verdict == "fail"]
+    counts = {"tests": str(len(result.trials)), "failures": str(len(failed))}
+    suite = ET.Element("testsuite", {"name": f"labgen verify fault ({result.lab}, {result.profile})", **counts})
+    for t in result.trials:
+        case = ET.SubElement(suite, "testcase", {"classname": f"labgen.fault.{result.profile}.{t.service}"})
+        case.set("name", f"trial {t.number}: {t.action} {t.service} ({t.role})")
+        case.set("time", f"{t.held_s + (t.consistent_s or 0.0):.3f}")  # the fault and the recovery after it
+        summary = json.dumps(t.summary(), default=str)
+        if t in failed:
+            ET.SubElement(case, "failure", message="; ".join(t.reasons)).text = summary
+        ET.SubElement(case, "system-out").text = summary
+    paths["junit"].write_text(ET.tostring(suite, encoding="unicode", xml_declaration=True), encoding="utf-8")
+    head = "".join(f'<th title="{html.escape(title)}">{html.escape(name)}</th>' for name, title in FAULT_COLUMNS)
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells)
+        + f'<td class="{t.verdict}">{t.verdict}</td><td>{html.escape("; ".join(t.reasons)) or "-"}</td></tr>'
+        for t, cells in zip(result.trials, fault_rows(result), strict=True)
+    )
+    timelines = "".join(f"<h3>Trial {t.number}</h3>{timeline_svg(t.trial)}" for t in result.trials if t.trial)
+    verdict = "PASS" if result.passed else "FAIL"
+    paths["html"].write_text(
+        f"""<!doctype html><html><head><meta charset="utf-8">
+<title>labgen fault matrix: {html.escape(result.lab)}</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}.pass{{color:#2e9e44}}.fail{{color:#d33f2f}}</style>
+</head><body>
+<h1>Fault matrix: lab {html.escape(result.lab)} <span class="{verdict.lower()}">{verdict}</span></h1>
+<p>Profile <b>{html.escape(result.profile)}</b>, HAProxy {html.escape(result.haproxy_version)}, Jenkins flavour
+{html.escape(result.flavour or "unknown")}; probes (<code>GET /api/json</code>) at {result.rate:.0f} requests/s and a
+job created every 250 ms, through HAProxy. Each fault is held, then healed (kill/stop: start, pause: unpause,
+partition: heal). Times of the fault in seconds since it; recovery in seconds since the heal, by when the answer
+came back. Hover a column's name for its meaning.</p>
+<table><tr>{head}<th>verdict</th><th>why</th></tr>{body}</table>
+<h2>Timelines</h2>{timelines}
+</body></html>
+""",
+        encoding="utf-8",
+    )
+    return paths

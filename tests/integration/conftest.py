@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from labgen.lab.folder import load_topology
 from labgen.lab.jenkins_client import JenkinsClient
 from labgen.lab.runtime import down
 from labgen.model.spec import Lab
+from labgen.wire.net import free_port
 
 
 def _docker_available() -> bool:
@@ -37,12 +37,6 @@ def _docker_available() -> bool:
 
 
 requires_docker = pytest.mark.skipif(not _docker_available(), reason="Docker Engine with Compose v2 not reachable")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
+import tarfile
 import time
 import urllib.request
 import uuid
@@ -28,6 +28,7 @@ from labgen.errors import EnvironmentProblem
 from labgen.events import Emitter, Event
 from labgen.model import names
 from labgen.model.spec import Lab
+from labgen.wire.net import free_port
 
 TEST_LABEL = {"org.labgen.test": "1"}
 
@@ -43,12 +44,6 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(_docker() is None, reason="Docker engine not reachable"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Resources:
@@ -129,7 +124,7 @@ def resources(client: Any) -> Iterator[Resources]:
 
 
 def test_every_image_is_built_and_labelled(built: images.BuildResult, client: Any) -> None:
-    assert set(built.tags) == {"base", "haproxy", "nfs", "jenkins", "controller"}
+    assert set(built.tags) == {"base", "haproxy", "nfs", "jenkins"}
     for service, tag in built.tags.items():
         labels = client.images.get(tag).labels
         assert labels[names.CONTENT_HASH_LABEL] == built.by_tag[tag].content_hash, tag
@@ -374,3 +369,75 @@ def test_debian_source_package_is_fetched_with_a_temporary_apt_configuration(tmp
     assert sorted(str(p) for p in Path("/etc/apt").rglob("*")) == etc_before  # the host's apt is untouched
     again = sources.debian_haproxy_source(cache=tmp_path / "cache")  # from the cache, no apt
     assert again.version == source.version and again.orig.read_bytes() == source.orig.read_bytes()
+
+
+# ---- issue 13: the image cache for CI (labgen images) ----------------------------------------------------
+
+
+def test_images_list_marks_what_the_spec_needs(built: images.BuildResult, client: Any) -> None:
+    from labgen.build import store
+
+    report = store.list_images(Lab(), client=client)
+    needed = {image.tag: image for image in report.images if image.needed}
+    assert set(needed) == set(built.tags.values()) and not report.missing
+    for tag, image in needed.items():
+        assert image.id == client.images.get(tag).id
+        assert image.content_hash == built.by_tag[tag].content_hash
+    assert all(not image.needed for image in report.images if image.id not in {i.id for i in needed.values()})
+    dry = store.prune_images(Lab(), client=client, dry_run=True)
+    assert {name.split(" ")[0] for name in dry.kept} == set(built.tags.values())
+    assert not any(name.split(" ")[0] in built.tags.values() for name in dry.removed)
+
+
+def test_images_save_then_load_checks_ids_and_content_hashes(
+    built: images.BuildResult, client: Any, tmp_path: Path
+) -> None:
+    from labgen.build import store
+
+    file = tmp_path / "images.tar"
+    saved = store.save_images(Lab(), file, client=client)
+    manifest = store.read_manifest(file)
+    assert {(i["tag"], i["id"], i["content_hash"]) for i in manifest["images"]} == {
+        (image.tag, image.image_id, image.content_hash) for image in built.images
+    }
+    assert manifest["key"] == saved.key == store.images_key(Lab())
+    with tarfile.open(file) as tar:
+        names = tar.getnames()
+    assert names[0] == store.MANIFEST and "manifest.json" in names  # docker save's own index follows
+    loaded = store.load_images(file, client=client)
+    assert sorted(loaded.already) == sorted(built.tags.values())  # they were there: same ids, same hashes
+
+
+def test_images_load_refuses_a_file_whose_images_are_not_what_it_says(
+    built: images.BuildResult, client: Any, tmp_path: Path
+) -> None:
+    from labgen.build import store
+    from labgen.errors import LabgenError
+
+    base = built.by_tag[built.tags["base"]]
+    manifest = {
+        "format": store.SAVE_FORMAT,
+        "key": "k",
+        "images": [{"name": "base", "tag": base.tag, "id": base.image_id, "content_hash": "0" * 64}],
+    }
+    file = tmp_path / "tampered.tar"
+    with file.open("wb") as handle:
+        store._write_saved(client, [base.tag], manifest, handle, Emitter())
+    with pytest.raises(LabgenError, match="not what the file says"):
+        store.load_images(file, client=client)
+    assert client.images.get(base.tag).id == base.image_id  # loading the same image changed nothing
+
+
+def test_images_save_refuses_clearly_when_nothing_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from labgen.cli import run
+
+    # another Debian mirror: another base recipe, so no image of this engine is the one needed
+    sources = tmp_path / "other.sources"
+    sources.write_text("Types: deb\nURIs: http://deb.debian.org/debian-elsewhere\nSuites: bookworm\nComponents: main\n")
+    monkeypatch.setenv("LABGEN_APT_SOURCES", str(sources))
+    target = tmp_path / "out" / "images.tar"
+    assert run(["images", "save", str(target)]) == 1
+    assert "nothing to save: none of the images this lab needs is built" in capsys.readouterr().err
+    assert not target.parent.exists() or not list(target.parent.iterdir())

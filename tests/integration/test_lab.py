@@ -16,6 +16,8 @@ import pytest
 from labgen import engine as docker_engine
 from labgen.cli import run
 from labgen.lab import docker as docker_api
+from labgen.model.topology import Topology
+from labgen.paths import lab_dir
 from tests.integration.conftest import RunningLab, free_port, requires_docker
 
 pytestmark = [requires_docker, pytest.mark.integration]
@@ -66,7 +68,7 @@ def test_status_json_reports_both_masters_and_the_active_one(
     assert status["jenkins_flavour"] in ("lite", "real")
     servers = {(s["proxy"], s["server"]): s["status"] for s in status["haproxy_servers"]}
     assert servers[("jenkins", "jenkins01")].startswith("UP")
-    assert ("jenkins", "jenkins02") in servers  # the standby: MAINT under the controller
+    assert ("jenkins", "jenkins02") in servers  # the standby: MAINT under the promoter
     states = {s["service"]: s["state"] for s in status["services"]}
     assert states["jenkins01"] == states["jenkins02"] == "healthy"
 
@@ -80,7 +82,7 @@ def test_logs_by_lab_name(ha_lab: RunningLab, capsysbinary: pytest.CaptureFixtur
 def test_everything_is_labelled_with_the_lab(ha_lab: RunningLab) -> None:
     engine = docker_engine.client()
     label = f"org.labgen.lab={ha_lab.name}"
-    assert len(engine.containers.list(filters={"label": label})) == 5
+    assert len(engine.containers.list(filters={"label": label})) == len(Topology.resolve(ha_lab.lab).services)
     assert engine.networks.list(filters={"label": label})
     assert len(engine.volumes.list(filters={"label": label})) == 2
 
@@ -142,14 +144,25 @@ def test_a_published_port_already_taken(state_home: object, capsys: pytest.Captu
 def test_unknown_lab_and_down_when_nothing_runs(state_home: object, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["status", "--lab", "no-such-lab"]) == 2
     assert "no lab named 'no-such-lab'" in capsys.readouterr().err
-    assert run(["down", "--lab", "no-such-lab"]) == 0
+    assert run(["down", "--lab", "no-such-lab"]) == 2  # issue 12: an unknown lab is an error, not "nothing to do"
+    assert "no lab named 'no-such-lab'" in capsys.readouterr().err
+    assert run(["down", "--lab", ""]) == 2  # never "the only lab on this machine"
+    assert "empty lab name" in capsys.readouterr().err
+    assert run(["generate", "--name", "it-idle", "--out", str(lab_dir("it-idle"))]) == 0
+    (lab_dir("it-idle") / "lab.json").write_text(json.dumps({"spec": {"name": "it-idle"}}))
+    capsys.readouterr()
+    assert run(["down", "--lab", "it-idle"]) == 0  # a known lab with nothing running: nothing to do
     assert "nothing running" in capsys.readouterr().out
 
 
 def test_docker_not_running_is_one_clear_message(tmp_path: object) -> None:
     env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"}
     result = subprocess.run(
-        [sys.executable, "-m", "labgen", "down", "--lab", "x"], capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-m", "labgen", "down", "--lab", "no-docker"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
     assert result.returncode == 3
     assert "Docker engine is not reachable" in result.stderr and "Traceback" not in result.stderr

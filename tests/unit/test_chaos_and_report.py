@@ -34,7 +34,7 @@ def saved_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lab:
         (["chaos", "explode", "jenkins01"], "unknown chaos action 'explode'; valid: kill, stop, start"),
         (["chaos", "kill", "jenkins09"], "unknown target 'jenkins09' in lab unit-lab; valid: nfs, jenkins01"),
         (["chaos", "reload", "haproxy"], "reload applies to a master"),
-        (["chaos", "kill"], "chaos kill needs a TARGET; valid: nfs, jenkins01, jenkins02, haproxy, controller"),
+        (["chaos", "kill"], "chaos kill needs a TARGET; valid: nfs, jenkins01, jenkins02, haproxy"),
         (["verify", "failover", "--action", "melt"], "unknown --action 'melt'; valid: kill, stop, pause, partition"),
     ],
 )
@@ -102,3 +102,33 @@ def test_reports_say_what_happened(tmp_path: Path) -> None:
     page = paths["html"].read_text()
     assert "FAIL" in page and "lite" in page and page.count("<svg") == 2
     assert aggregate(result)["passed"] == 1
+
+
+def test_the_timeline_draws_the_survivor_under_the_target_and_shades_the_fault(tmp_path: Path) -> None:
+    trial = _trial(1, [], 2.5)
+    trial.haproxy = [
+        HAProxyMark(-2.0, "UP", "jenkins01"),
+        HAProxyMark(-2.0, "MAINT", "jenkins02"),
+        HAProxyMark(1.5, "DOWN", "jenkins01"),
+        HAProxyMark(1.6, "MAINT (reloading)", "jenkins02"),
+        HAProxyMark(2.4, "UP", "jenkins02"),
+    ]
+    trial.latency_p50_s, trial.latency_p99_s, trial.latency_max_s = 0.01, 1.8, 2.2
+    result = VerifyResult("lab", "ha", "lite", "2.6.12", "kill", 20.0, 0.0, [trial])
+    paths = write_reports(result, tmp_path)
+    svg = paths["timeline-1"].read_text()
+    texts = [el.text for el in ET.fromstring(svg).iter() if el.tag.endswith("text")]
+    assert "HAProxy: jenkins01" in texts and "HAProxy: jenkins02" in texts  # target, then survivor
+    assert texts.index("HAProxy: jenkins02") == texts.index("HAProxy: jenkins01") + 1
+    assert "MAINT (reloading)" in texts and texts.count("UP") == 2
+    assert 'fill-opacity="0.08"' in svg and "kill (until healed)" in texts  # the fault, shaded
+    page = paths["html"].read_text()
+    assert "when the answer came back" in page and "0.01 s / 1.80 s / 2.20 s" in page
+    summary = json.loads(paths["json"].read_text())["summary"]
+    assert summary["latency_max_s"]["worst"] == 2.2 and summary["unknown_requests"] == 0
+
+
+def test_a_trial_summary_can_be_journalled(saved_lab: Lab) -> None:
+    trial = Trial(number=1, action="switchover", target="jenkins01", prefix="p", experiment="switchover")
+    journal.record(saved_lab.name, "verify.trial", "trial 1: fail", **trial.summary())
+    assert journal.read(saved_lab.name)[-1]["experiment"] == "switchover"

@@ -19,7 +19,7 @@ OWNERS = {ROOT / "labgen" / "model"}  # where the names may be spelled
 
 
 def plain_word_names() -> set[str]:
-    return {names.NFS, names.HAPROXY, names.CONTROLLER, names.NETWORK, names.HTTP_BACKEND["ha"]}
+    return {names.NFS, names.HAPROXY, names.NETWORK, names.HTTP_BACKEND["ha"]}
 
 
 def layout_names() -> set[str]:
@@ -32,7 +32,9 @@ def layout_names() -> set[str]:
         names.AGENT_PROXY,
         names.BASE_TAG,
         names.NFS_TAG,
-        names.CONTROLLER_TAG,
+        names.WRITE_BACKEND,
+        names.ADMIN_USERLIST,
+        names.PROMOTER_LUA,
         names.HAPROXY_REPOSITORY,
         *names.HTTP_BACKEND.values(),
         *names.HTTP_FRONTEND.values(),

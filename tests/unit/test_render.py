@@ -11,9 +11,11 @@ import yaml
 
 from labgen.generate.render import generate, render_files
 from labgen.generate.secrets import read_secrets
+from labgen.model import names
 from labgen.model.spec import Lab, load_lab
 from labgen.model.topology import Topology
 
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 CASES = sorted(p for p in (FIXTURES / "specs").iterdir() if p.is_dir())
 UPDATE = os.environ.get("LABGEN_UPDATE_GOLDEN") == "1"
@@ -73,13 +75,21 @@ def test_article_profile_translates_only_what_2_6_cannot_run() -> None:
 @pytest.mark.parametrize("version", ["2.0.8", "2.6.12"])
 def test_ha_profile_is_active_passive(version: str) -> None:
     cfg = _haproxy(Lab(haproxy={"version": version}))  # type: ignore[arg-type]
-    assert "server jenkins01 jenkins01:8080 check\n" in cfg
-    assert "server jenkins02 jenkins02:8080 check backup\n" in cfg
-    assert "stick-table type ip size 1 nopurge" in cfg and "stick on dst" in cfg
-    assert "mode http" in cfg and "timeout connect" in cfg and "retries 3" in cfg
-    assert "option redispatch" in cfg.split("\nbackend jenkins\n")[1]
+    # Every master starts in MAINT; the promoter (Lua in HAProxy) reloads one, then makes it ready.
+    assert "server jenkins01 jenkins01:8080 check disabled agent-check agent-port 8199 agent-inter 1s\n" in cfg
+    assert "server jenkins02 jenkins02:8080 check disabled agent-check agent-port 8199 agent-inter 1s\n" in cfg
+    assert "lua-load /usr/local/share/labgen/promoter.lua" in cfg
+    assert "mode http" in cfg and "timeout connect" in cfg and "retries 40" in cfg
+    backend = cfg.split("\nbackend jenkins\n")[1].split("\nbackend ")[0]
+    writes = cfg.split("\nbackend jenkins_write\n")[1].split("\nlisten ")[0]
+    assert "option redispatch" in backend and "server hold 127.0.0.1:8099 backup" in backend
+    # Reads are retried after any failure, writes only where no master can have applied them.
+    assert "retry-on conn-failure empty-response response-timeout 503" in backend
+    assert "retry-on conn-failure 503\n" in writes and "track jenkins/jenkins02" in writes
+    assert "use_backend jenkins_write unless METH_GET" in cfg
     assert "X-Forwarded-Proto http" in cfg and "X-Labgen-Served-By" in cfg
-    assert "on-marked-down shutdown-sessions" in cfg and "track jenkins/jenkins02 backup" in cfg
+    assert "on-marked-down shutdown-sessions" not in backend and "track jenkins/jenkins02 backup\n" in cfg
+    assert "server-state" not in cfg  # nothing to load at the first start: no warning
     assert "stats socket /var/run/haproxy/admin.sock" in cfg
     assert "nbproc" not in cfg and "reqadd" not in cfg
 
@@ -94,7 +104,7 @@ def test_check_settings_reach_every_server() -> None:
 
 def test_compose_services_and_labels() -> None:
     compose = yaml.safe_load(render_files(Topology.resolve(Lab(name="demo")))["compose.yaml"])
-    assert set(compose["services"]) == {"nfs", "jenkins01", "jenkins02", "haproxy", "controller"}
+    assert set(compose["services"]) == {"nfs", "jenkins01", "jenkins02", "haproxy"}
     for name, service in compose["services"].items():
         assert service["labels"]["org.labgen.lab"] == "demo", name
         assert not service.get("privileged"), name
@@ -103,10 +113,6 @@ def test_compose_services_and_labels() -> None:
             assert item["labels"]["org.labgen.lab"] == "demo", name
     assert compose["services"]["haproxy"]["ports"][0].startswith("127.0.0.1:")
     assert compose["services"]["nfs"]["cap_drop"] == ["ALL"]
-    assert (
-        "controller"
-        not in yaml.safe_load(render_files(Topology.resolve(Lab(profile="article")))["compose.yaml"])["services"]
-    )
 
 
 def test_secrets_are_generated_kept_and_private(tmp_path: Path) -> None:
@@ -128,12 +134,13 @@ def test_secrets_are_generated_kept_and_private(tmp_path: Path) -> None:
 @pytest.mark.parametrize("profile", ["ha", "article"])
 def test_haproxy_2_6_accepts_the_config(profile: str, tmp_path: Path) -> None:
     cfg = tmp_path / "haproxy.cfg"
-    cfg.write_text(_haproxy(Lab(profile=profile, haproxy={"version": "2.6.12"})))  # type: ignore[arg-type]
+    text = _haproxy(Lab(profile=profile, haproxy={"version": "2.6.12"}))  # type: ignore[arg-type]
+    cfg.write_text(text.replace(names.PROMOTER_LUA, str(ROOT / "images" / "haproxy" / "promoter.lua")))
     env = {**os.environ, "LABGEN_STATS_USER": "u", "LABGEN_STATS_PASSWORD": "p"}
     result = subprocess.run(["haproxy", "-c", "-f", str(cfg)], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
-    # Outside the lab the masters' names do not resolve and the controller's state file is absent.
-    expected_here = ("could not resolve", "server state file")
+    # Outside the lab the masters' names do not resolve.
+    expected_here = ("could not resolve",)
     warnings = [
         line for line in result.stderr.splitlines() if "[WARNING]" in line and not any(e in line for e in expected_here)
     ]

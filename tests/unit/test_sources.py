@@ -412,3 +412,142 @@ def test_real_without_its_artifacts_names_what_is_missing(monkeypatch: pytest.Mo
     text = str(info.value)
     assert "cannot build the real Jenkins 2.190.2 image" in text
     assert "--jdk PATH" in text and "--jenkins-war PATH" in text and "--jenkins lite" in text
+
+
+# --------------------------------------------------------------------------- artifacts say what they are
+
+
+def _claims_2_0_8(tmp_path: Path, payload: bytes = b"patched") -> Path:
+    path = tmp_path / "haproxy-2.0.8.tar.gz"
+    path.write_bytes(make_tarball("haproxy-2.0.8", {"VERSION": b"2.0.8\n", "src/haproxy.c": payload}))
+    return path
+
+
+def test_a_tarball_claiming_an_official_release_with_another_sha256_is_refused(
+    tmp_path: Path, cache: Path, no_network: None
+) -> None:
+    path = _claims_2_0_8(tmp_path)
+    with pytest.raises(ChecksumMismatch) as info:
+        resolve_haproxy_source("2.0.8", explicit=path, cache=cache)
+    assert info.value.exit_code == 2
+    assert "says it is HAProxy 2.0.8 but is not the official haproxy-2.0.8.tar.gz" in info.value.message
+    assert sources.HAPROXY_OFFICIAL["2.0.8"].sha256 in info.value.message
+    assert info.value.hint is not None and "--allow-unofficial" in info.value.hint
+
+
+def test_allow_unofficial_builds_it_labelled_unofficial(
+    tmp_path: Path, cache: Path, no_network: None, recorder: Recorder
+) -> None:
+    path = _claims_2_0_8(tmp_path)
+    source = resolve_haproxy_source(
+        "2.0.8", explicit=path, cache=cache, allow_unofficial=True, emitter=recorder.emitter
+    )
+    assert (source.origin, source.version, source.sha256) == ("unofficial", "2.0.8", sha(path.read_bytes()))
+    assert str(source) == "unofficial 2.0.8"  # what `labgen build` prints
+    assert source.reason.startswith("UNOFFICIAL HAProxy 2.0.8")
+    assert any("UNOFFICIAL" in w for w in recorder.warnings())
+
+
+def test_the_pinned_checksum_alone_decides_what_is_official(
+    tmp_path: Path, cache: Path, no_network: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _claims_2_0_8(tmp_path)
+    pinned = sources.HAPROXY_OFFICIAL["2.0.8"]
+    monkeypatch.setitem(
+        sources.HAPROXY_OFFICIAL, "2.0.8", sources.Artifact(pinned.name, pinned.url, sha(path.read_bytes()))
+    )
+    assert resolve_haproxy_source("2.0.8", explicit=path, cache=cache).origin == "official"
+
+
+def test_a_version_labgen_pins_nothing_for_is_local_and_unverified(tmp_path: Path, cache: Path) -> None:
+    path = tmp_path / "haproxy-2.6.12.tar.gz"
+    path.write_bytes(make_tarball("haproxy-2.6.12", {"VERSION": b"2.6.12\n"}))
+    source = resolve_haproxy_source("2.6.12", explicit=path, cache=cache)
+    assert source.origin == "local"
+    assert "unverified: labgen pins no sha256 for HAProxy 2.6.12" in source.reason
+
+
+def test_an_unofficial_war_is_refused_unless_allowed(tmp_path: Path, cache: Path) -> None:
+    path = tmp_path / "jenkins.war"
+    path.write_bytes(b"a rebuilt war")
+    with pytest.raises(ChecksumMismatch) as info:
+        resolve_jenkins_war("2.190.2", explicit=path, cache=cache)
+    assert info.value.exit_code == 2 and "--allow-unofficial" in (info.value.hint or "")
+    war = resolve_jenkins_war("2.190.2", explicit=path, cache=cache, allow_unofficial=True)
+    assert (war.origin, war.sha256) == ("unofficial", sha(b"a rebuilt war"))
+
+
+def test_given_files_are_checked_before_anything_is_built(tmp_path: Path, no_network: None) -> None:
+    tarball = _claims_2_0_8(tmp_path)
+    war = tmp_path / "jenkins.war"
+    war.write_bytes(b"a rebuilt war")
+    with pytest.raises(ChecksumMismatch):
+        sources.check_given_artifacts("2.0.8", haproxy_source=tarball)
+    notes = sources.check_given_artifacts("2.0.8", haproxy_source=tarball, jenkins_war=war, allow_unofficial=True)
+    assert len(notes) == 2 and all("UNOFFICIAL" in note for note in notes)
+    not_a_tarball = tmp_path / "haproxy-2.0.8.tgz"
+    not_a_tarball.write_bytes(b"plain text")
+    with pytest.raises(LabgenError) as info:
+        sources.check_given_artifacts("2.0.8", haproxy_source=not_a_tarball)
+    assert info.value.exit_code == 2
+
+
+def test_image_labels_say_what_the_artifacts_are() -> None:
+    from labgen.model.names import FLAVOUR_LABEL, HAPROXY_ORIGIN_LABEL, JENKINS_SHA_LABEL
+
+    official_war = sources.JENKINS_WAR_SHA256["2.190.2"]
+    assert sources.image_artifact_origins({HAPROXY_ORIGIN_LABEL: "unofficial"}) == {"haproxy": "unofficial"}
+    assert sources.image_artifact_origins({FLAVOUR_LABEL: "real", JENKINS_SHA_LABEL: official_war}) == {
+        "jenkins.war": "official"
+    }
+    assert sources.image_artifact_origins({FLAVOUR_LABEL: "real", JENKINS_SHA_LABEL: "0" * 64}) == {
+        "jenkins.war": "unofficial"
+    }
+    assert sources.image_artifact_origins({FLAVOUR_LABEL: "lite"}) == {}
+
+
+def test_build_up_status_and_verify_show_an_unofficial_artifact(
+    tmp_path: Path, no_network: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    from types import SimpleNamespace
+
+    from labgen.build.images import BuildResult
+    from labgen.cli import run
+    from labgen.lab import runtime
+    from labgen.model.names import HAPROXY_ORIGIN_LABEL
+    from labgen.model.spec import Lab
+    from labgen.model.topology import Topology
+    from labgen.verify.model import VerifyResult
+    from labgen.verify.report import write_reports
+
+    tarball = _claims_2_0_8(tmp_path)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    assert run(["build", "--haproxy-source", str(tarball)]) == 2  # refused before anything is built
+    assert "--allow-unofficial" in capsys.readouterr().err
+
+    source = sources.resolve_haproxy_source("2.0.8", explicit=tarball, allow_unofficial=True)
+    monkeypatch.setattr(
+        "labgen.cli.lab_cmds.build_images",
+        lambda lab, **kwargs: BuildResult(haproxy_version="2.0.8", haproxy_source=source),
+    )
+    assert run(["build", "--haproxy-source", str(tarball), "--allow-unofficial"]) == 0
+    shown = capsys.readouterr()
+    assert "unofficial 2.0.8" in shown.out and "UNOFFICIAL HAProxy 2.0.8" in " ".join(shown.err.split())
+
+    topology = Topology.resolve(Lab())
+    monkeypatch.setattr(
+        "labgen.cli.lab_cmds.runtime.up",
+        lambda lab, **kwargs: runtime.UpResult(topology, tmp_path, 1.0, tmp_path / "secrets.env"),
+    )
+    assert run(["up", "--haproxy-source", str(tarball), "--allow-unofficial", "--json"]) == 0
+    assert any("UNOFFICIAL" in note for note in json.loads(capsys.readouterr().out)["notes"])
+
+    image = SimpleNamespace(labels={HAPROXY_ORIGIN_LABEL: "unofficial"})
+    handle = SimpleNamespace(topology=topology, containers=lambda service: [SimpleNamespace(image=image)])
+    assert runtime.artifact_origins(handle) == {"haproxy": "unofficial"}  # type: ignore[arg-type]
+
+    result = VerifyResult("jenkins-ha", "ha", "lite", "2.0.8", "kill", 20.0, 0.0, [], {"haproxy": "unofficial"})
+    paths = write_reports(result, tmp_path / "report")
+    assert "<b>haproxy: UNOFFICIAL</b>" in paths["html"].read_text()
+    assert json.loads(paths["json"].read_text())["artifacts"] == {"haproxy": "unofficial"}

@@ -127,3 +127,41 @@ def test_init_writes_every_default_commented(tmp_path: Path) -> None:
         assert field in text
     assert text.count("#") > 15
     assert run(["init", str(spec)]) == 2  # no silent overwrite
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--name", "yes"],
+        ["--name", "null"],
+        ["--name", "no"],
+        ["--set", "stats.password=&anchor"],
+        ["--set", "stats.password=*alias"],
+        ["--set", "stats.password='#x'"],
+        ["--set", "stats.user='on'", "--set", "stats.password=~tilde"],
+    ],
+)
+def test_init_writes_a_spec_that_loads_back_to_the_same_values(
+    argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    overrides = dict(parse_override(a) for a in argv[1::2] if "=" in a)
+    if argv[0] == "--name":
+        overrides = {"name": argv[1]}
+    assert run(["init", *argv]) == 0
+    assert load_lab(tmp_path / "labgen.yaml") == load_lab(None, overrides)
+    assert load_lab(tmp_path / "labgen.yaml").model_dump() != Lab().model_dump()
+
+
+def test_a_value_init_cannot_write_faithfully_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert run(["init", "--set", "stats.password=a\x07b"]) == 2  # a control character
+    assert not (tmp_path / "labgen.yaml").exists()
+
+
+def test_set_values_are_read_with_the_same_caps_as_a_spec() -> None:
+    with pytest.raises(SpecError, match="alias bomb"):
+        parse_override("name=[" + ",".join(["&a [" + ",".join(["x"] * 80) + "]"] + ["*a"] * 80) + "]")
+    assert parse_override("name=[a") == ("name", "[a")  # not YAML: the text as typed
+    assert parse_override("stats.password=&secret") == ("stats.password", "&secret")  # not null
+    assert parse_override("stats.password=null") == ("stats.password", None)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from labgen.lab.jenkins_client import Reply
-from labgen.verify.judge import check_writes, judge, outcome, relative_to_fault, survivor
-from labgen.verify.model import HAProxyMark, Sample, Trial, WriteOp
+from labgen.verify.judge import check_writes, judge, outcome, percentile, relative_to_fault, survivor
+from labgen.verify.model import HAProxyMark, Sample, Trial, WriteOp, probe_outcome
 
 SERVED = "x-labgen-served-by"
 
@@ -20,6 +20,8 @@ def test_outcome_tells_certain_failures_from_unknown_ones() -> None:
     assert outcome(_reply(503, "jenkins02"), "create") == "info"  # a master answered 503: unknown
     assert outcome(_reply(400, "jenkins02"), "create") == "fail"
     assert outcome(_reply(0), "create") == "info"  # no answer at all
+    refused = Reply(0, {}, b"", error="ConnectionRefusedError: [Errno 111] Connection refused")
+    assert outcome(refused, "create") == "fail"  # never sent: HAProxy was not listening
     assert outcome(_reply(504), "build") == "info"
 
 
@@ -46,9 +48,51 @@ def test_times_are_relative_to_the_fault_and_recovery_moments_derived() -> None:
     trial = _trial()
     assert [s.t for s in trial.samples] == [-1.0, 0.5, 1.0, 2.0]
     assert trial.detection_s is not None and abs(trial.detection_s - 0.8) < 1e-9
-    assert trial.first_success_s == 1.0
-    assert trial.consistent_s == 2.0
+    # by answer time (sent + how long the answer took), and by send time for reference
+    assert (trial.first_success_s, trial.first_success_sent_s) == (1.01, 1.0)
+    assert (trial.consistent_s, trial.consistent_sent_s) == (2.01, 2.0)
     assert survivor(trial, "jenkins01") == "jenkins02"
+    assert (trial.latency_p50_s, trial.latency_p99_s, trial.latency_max_s) == (0.01, 0.01, 0.01)
+
+
+def test_a_request_held_in_haproxy_counts_when_its_answer_came_back() -> None:
+    """Sent before the fault, held while no master could serve, answered by the new master."""
+    trial = Trial(number=1, action="kill", target="jenkins01", prefix="p")
+    trial.samples = [
+        Sample(99.9, 200, "jenkins02", True, 1.6),  # held 1.6 s: answered at +1.5 s
+        Sample(100.5, 200, "jenkins02", True, 1.2),  # answered at +1.7 s
+        Sample(101.8, 200, "jenkins02", True, 0.02),
+        Sample(102.0, 0, None, False, 10.0, "TimeoutError: timed out"),
+    ]
+    trial.haproxy = [HAProxyMark(100.4, "DOWN", "jenkins01"), HAProxyMark(100.5, "MAINT (reloading)", "jenkins02")]
+    relative_to_fault(trial, 100.0)
+    check_writes(trial, frozenset(), None)
+    assert trial.first_success_s == 1.5 and trial.first_success_sent_s == -0.1
+    assert trial.detection_s is not None and abs(trial.detection_s - 0.4) < 1e-9  # the target's marks only
+    assert (trial.requests, trial.failed_requests, trial.unknown_requests) == (4, 0, 1)
+    assert trial.latency_max_s == 10.0 and trial.latency_p50_s == 1.2
+
+
+def test_probe_outcomes_and_percentiles() -> None:
+    assert probe_outcome(200, None) == "ok"
+    assert probe_outcome(503, None) == "failed"  # an error came back
+    assert probe_outcome(0, "ConnectionRefusedError: [Errno 111] Connection refused") == "failed"
+    assert probe_outcome(0, "TimeoutError: timed out") == "unknown"  # no answer before the client gave up
+    values = sorted(float(v) for v in range(1, 101))
+    assert (percentile(values, 50), percentile(values, 99), percentile(values, 100)) == (50.0, 99.0, 100.0)
+    assert percentile([3.0], 99) == 3.0
+
+
+def test_a_switchover_fails_on_any_failed_or_unanswered_request() -> None:
+    trial = Trial(number=1, action="switchover", target="jenkins01", prefix="p", experiment="switchover")
+    trial.samples = [Sample(100.2, 200, "jenkins02", True, 0.3), Sample(100.3, 503, None, False, 0.01)]
+    trial.haproxy = [HAProxyMark(100.1, "MAINT", "jenkins01")]
+    relative_to_fault(trial, 100.0)
+    check_writes(trial, frozenset(), None)
+    trial.agent_answered = True
+    judge(trial)
+    assert trial.verdict == "fail"
+    assert any("switchover failed 1" in reason for reason in trial.reasons)
 
 
 def test_the_set_check_finds_lost_recovered_and_unexpected_jobs() -> None:
@@ -59,7 +103,7 @@ def test_the_set_check_finds_lost_recovered_and_unexpected_jobs() -> None:
     assert trial.recovered == ["p-2"]  # unknown outcome, but it was applied
     assert trial.unexpected == ["p-9"]  # ours by name, never written
     assert trial.missing_on_nfs == ["p-3"]
-    assert (trial.requests, trial.failed_requests) == (3, 1)
+    assert (trial.requests, trial.failed_requests, trial.unknown_requests) == (3, 1, 0)
 
 
 def test_a_clean_trial_passes_and_each_defect_is_a_reason() -> None:

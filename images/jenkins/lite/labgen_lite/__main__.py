@@ -19,9 +19,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     log(config.node_name, "INFO", f"{PRODUCT} {config.version}: a stand-in for Jenkins, NOT Jenkins")
     server = LiteServer(config)
     stop = threading.Event()
+    received: list[int] = []
 
     def on_signal(signum: int, _frame: object) -> None:
-        log(config.node_name, "INFO", f"{signal.Signals(signum).name} received: shutting down")
+        # no logging here: a second signal arriving while the first handler prints would re-enter
+        # the log lock and deadlock (seen with `timeout` forwarding a SIGTERM that was also sent directly)
+        received.append(signum)
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -35,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.log(f"Jenkins is fully up and running ({PRODUCT} on {config.node_name}, NOT Jenkins)")
     while not stop.wait(1.0):
         pass
+    log(config.node_name, "INFO", f"{signal.Signals(received[0]).name} received: shutting down")
     server.stop()
     app.log("shut down cleanly")
     return 0

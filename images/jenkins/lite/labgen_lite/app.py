@@ -6,16 +6,20 @@ import secrets
 import threading
 
 from labgen_lite.config import Config
-from labgen_lite.home import Home
+from labgen_lite.executors import Executors
+from labgen_lite.home import Home, RootSettings
 from labgen_lite.identity import FLAVOUR, fake_instance_identity
-from labgen_lite.jobs import Job, QueueItem
+from labgen_lite.jobs import Job
 from labgen_lite.logs import log
+from labgen_lite.owner import DoubleLaunchChecker
+from labgen_lite.queue import Queue
+from labgen_lite.queuexml import QueueFile, dump
 from labgen_lite.security import Security, User
 from labgen_lite.web import Request
 
 
 class JenkinsLite:
-    """The state the HTTP handlers share; `lock` guards `jobs`, `queue` and `next_queue_id`."""
+    """The state the HTTP handlers share; `lock` guards `jobs`, `queue`, the executors and `quieting_down`."""
 
     def __init__(self, config: Config, agent_port: int | None = None) -> None:
         self.config = config
@@ -28,10 +32,15 @@ class JenkinsLite:
         self.security = Security(self._users())
         self.identity = self.home.read_or_create_secret("labgen-lite-instance-identity", fake_instance_identity)
         self.lock = threading.RLock()
+        self.settings: RootSettings = self.home.root_settings()
         self.jobs = self.home.load_jobs()
-        self.queue: dict[int, QueueItem] = {}
-        self.next_queue_id = 1
+        self.queue = Queue()
+        self.queue_file = QueueFile(config.home, config.queue_save_seconds, self.queue_xml, self.log)
+        self.queue.replace(*self.queue_file.load())
+        self.quieting_down = False  # Jenkins.isQuietingDown: in memory only
         self.reloading = threading.Event()
+        self.executors = Executors(self)
+        self.owner = DoubleLaunchChecker(config.home, config.owner_check_seconds, self.log)
         # on every response, errors included: who answered
         self.identity_headers = [
             ("X-Jenkins", self.version),
@@ -49,6 +58,27 @@ class JenkinsLite:
             self.log(f"JENKINS_ADMIN_PASSWORD unset: the password is in {self.home.root}/secrets/initialAdminPassword")
         admin = User(self.config.admin_user, password, self.config.admin_token, admin=True)
         return [admin, *self.config.extra_users]
+
+    def start(self) -> None:
+        """The threads of a running master: Queue.maintain with the executors, DoubleLaunchChecker."""
+        self.executors.start()
+        self.owner.start()
+
+    def stop(self) -> None:
+        """Jenkins.cleanUp, roughly: running builds are aborted, the queue is saved."""
+        self.owner.stop()
+        self.executors.stop()
+        self.queue_file.cancel()
+        self.queue_file.save()
+
+    def queue_xml(self) -> bytes:
+        with self.lock:
+            return dump(self.queue.counter, self.queue.ordered())
+
+    def quiet_period(self) -> int:
+        """Seconds a new queue item waits (global quietPeriod; JENKINS_QUIET_PERIOD overrides it)."""
+        configured = self.config.quiet_period
+        return self.settings.quiet_period if configured is None else configured
 
     def log(self, message: str, level: str = "INFO") -> None:
         log(self.node, level, message)

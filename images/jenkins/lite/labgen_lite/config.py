@@ -25,6 +25,10 @@ class Config:
     admin_password: str | None = None
     admin_token: str | None = None
     extra_users: tuple[User, ...] = ()
+    queue_save_seconds: float = 60.0  # hudson.model.Queue.Saver.DELAY_SECONDS; negative: never
+    owner_check_seconds: float = 3600.0  # DoubleLaunchChecker: every 1 to 1.5 times this, random
+    quiet_period: int | None = None  # None: <quietPeriod> of config.xml (Jenkins' default 5)
+    shell: str = "/bin/sh"  # hudson.tasks.Shell's default shell on Unix
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], argv: Sequence[str] = ()) -> Config:
@@ -32,6 +36,8 @@ class Config:
         java_opts = shlex.split(env.get("JAVA_OPTS", "")) + shlex.split(env.get("JENKINS_OPTS", ""))
         win_opts = shlex.split(env.get("JENKINS_OPTS", "")) + list(argv)
         agent = _last_option(java_opts, "-Djenkins.model.Jenkins.slaveAgentPort=")
+        saver = _last_option(java_opts, "-Dhudson.model.Queue.Saver.DELAY_SECONDS=")
+        quiet = env.get("JENKINS_QUIET_PERIOD")
         http = _last_option(win_opts, "--httpPort=")
         return cls(
             home=Path(env.get("JENKINS_HOME") or "/var/jenkins_home"),
@@ -46,6 +52,10 @@ class Config:
             admin_password=env.get("JENKINS_ADMIN_PASSWORD") or None,
             admin_token=env.get("JENKINS_ADMIN_TOKEN") or None,
             extra_users=parse_users(env.get("JENKINS_EXTRA_USERS", "")),
+            queue_save_seconds=float(saver or env.get("JENKINS_QUEUE_SAVE_SECONDS") or 60),
+            owner_check_seconds=float(env.get("JENKINS_OWNER_CHECK_SECONDS") or 3600),
+            quiet_period=int(quiet) if quiet else None,
+            shell=env.get("JENKINS_SHELL") or "/bin/sh",
         )
 
 

@@ -6,6 +6,7 @@ import html
 import traceback
 from urllib.parse import unquote
 
+from labgen_lite.api import system
 from labgen_lite.api.routes import route
 from labgen_lite.app import JenkinsLite
 from labgen_lite.security import CRUMB_FIELD, NO_CRUMB, Auth, AuthFailure, Permission
@@ -41,6 +42,10 @@ def _dispatch(app: JenkinsLite, request: Request) -> Response:
         if not app.security.crumb_valid(auth, request.cookies, supplied):
             return _forbidden(auth, NO_CRUMB)
     segments = [unquote(part) for part in request.path.split("/") if part]
+    if app.owner.showing:  # DoubleLaunchChecker is the web app: every URL but POST /ignore is its page
+        if segments == ["ignore"] and request.method == "POST":
+            return system.post_ignore(app, request, auth)
+        return system.collision_page(app)
     found = route(app, segments, request.method)
     if (found is None or found.permission is not None) and not auth.has(Permission.READ):
         return _denied(auth, Permission.READ)

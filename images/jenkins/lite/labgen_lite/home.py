@@ -11,10 +11,17 @@ import os
 import re
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from labgen_lite.identity import PRODUCT
 from labgen_lite.jobs import XML_HEADER, Build, Job
+
+
+@dataclass(frozen=True)
+class RootSettings:
+    num_executors: int
+    quiet_period: int
 
 
 class BuildCollision(Exception):
@@ -134,6 +141,10 @@ class Home:
             duration=_xml_int(text, "duration"),
             queue_id=_xml_int(text, "queueId"),
             user=_xml_text(text, "userId"),
+            params=tuple(
+                (html.unescape(n), html.unescape(v))
+                for n, v in re.findall(r"<name>([^<]*)</name>\s*<value>([^<]*)</value>", text)
+            ),
         )
 
     # ---- jobs and builds, written
@@ -159,14 +170,19 @@ class Home:
             ) from None
         return directory
 
-    def write_build(self, directory: Path, build: Build, version: str, node: str) -> None:
+    def write_build_xml(self, directory: Path, build: Build, version: str, node: str) -> None:
         write_durable(directory / "build.xml", build_xml(build, version, node).encode())
-        lines = [
-            f"Started by user {build.user}",
-            f"[{PRODUCT}] simulated build on {node}: no build steps were run (NOT Jenkins)",
-            f"Finished: {build.result}",
-        ]
-        write_durable(directory / "log", ("\n".join(lines) + "\n").encode())
+
+    def rename_job(self, old: str, new: str) -> None:
+        os.rename(self.job_dir(old), self.job_dir(new))
+
+    def root_settings(self) -> RootSettings:
+        """numExecutors and quietPeriod of JENKINS_HOME/config.xml (Jenkins' defaults: 2 and 5)."""
+        try:
+            text = (self.root / "config.xml").read_text(errors="replace")
+        except OSError:
+            text = ""
+        return RootSettings(_xml_int(text, "numExecutors", 2), _xml_int(text, "quietPeriod", 5))
 
     def delete_job(self, name: str) -> None:
         directory = self.job_dir(name)
@@ -186,6 +202,7 @@ def root_config_xml(version: str, agent_port: int) -> str:
   <version>{html.escape(version)}</version>
   <numExecutors>2</numExecutors>
   <mode>NORMAL</mode>
+  <quietPeriod>5</quietPeriod>
   <useSecurity>true</useSecurity>
   <securityRealm class="hudson.security.HudsonPrivateSecurityRealm">
     <disableSignup>true</disableSignup>
@@ -203,9 +220,10 @@ def root_config_xml(version: str, agent_port: int) -> str:
 
 def build_xml(build: Build, version: str, node: str) -> str:
     user = html.escape(build.user)
+    params_action = parameters_xml(build.params, "    ")
     return (
         XML_HEADER
-        + f"""<!-- simulated by {PRODUCT} on {html.escape(node)}, NOT Jenkins -->
+        + f"""<!-- run by {PRODUCT} on {html.escape(node)}, NOT Jenkins -->
 <build>
   <actions>
     <hudson.model.CauseAction>
@@ -218,7 +236,7 @@ def build_xml(build: Build, version: str, node: str) -> str:
         </entry>
       </causeBag>
     </hudson.model.CauseAction>
-  </actions>
+{params_action}  </actions>
   <queueId>{build.queue_id}</queueId>
   <timestamp>{build.timestamp}</timestamp>
   <startTime>{build.timestamp}</startTime>
@@ -232,4 +250,19 @@ def build_xml(build: Build, version: str, node: str) -> str:
   <culprits class="java.util.Collections$UnmodifiableSet"/>
 </build>
 """
+    )
+
+
+def parameters_xml(params: tuple[tuple[str, str], ...], indent: str) -> str:
+    """A ParametersAction of string values, as XStream writes it in build.xml and queue.xml ('' if none)."""
+    if not params:
+        return ""
+    values = "".join(
+        f"{indent}    <hudson.model.StringParameterValue>\n{indent}      <name>{html.escape(n)}</name>\n"
+        f"{indent}      <value>{html.escape(v)}</value>\n{indent}    </hudson.model.StringParameterValue>\n"
+        for n, v in params
+    )
+    return (
+        f"{indent}<hudson.model.ParametersAction>\n{indent}  <parameters>\n{values}"
+        f"{indent}  </parameters>\n{indent}</hudson.model.ParametersAction>\n"
     )

@@ -46,32 +46,26 @@ FREESTYLE_CONFIG = (
 @dataclass
 class Build:
     number: int
-    result: str
+    result: str | None  # None while it runs
     timestamp: int  # ms since epoch
-    duration: int  # ms
+    duration: int  # ms; 0 while it runs
     queue_id: int = 0
     user: str = ""
+    params: tuple[tuple[str, str], ...] = ()  # (name, value) from ParametersAction
+    building: bool = False
+    executor: int | None = None  # executor number while it runs
 
 
 # permalink name -> which builds it may point at (the newest of them)
 PERMALINKS: dict[str, Callable[[Build], bool]] = {
     "lastBuild": lambda b: True,
-    "lastCompletedBuild": lambda b: True,
+    "lastCompletedBuild": lambda b: not b.building,
     "lastSuccessfulBuild": lambda b: b.result in ("SUCCESS", "UNSTABLE"),
     "lastStableBuild": lambda b: b.result == "SUCCESS",
     "lastFailedBuild": lambda b: b.result == "FAILURE",
     "lastUnstableBuild": lambda b: b.result == "UNSTABLE",
-    "lastUnsuccessfulBuild": lambda b: b.result != "SUCCESS",
+    "lastUnsuccessfulBuild": lambda b: not b.building and b.result != "SUCCESS",
 }
-
-
-@dataclass
-class QueueItem:
-    id: int
-    job: str
-    number: int
-    since: int
-    user: str
 
 
 @dataclass
@@ -107,8 +101,45 @@ class Job:
     def color(self) -> str:
         if self.disabled:
             return "disabled"
-        last = self.last(lambda b: True)
-        return RESULT_COLORS.get(last.result, "notbuilt") if last else "notbuilt"
+        last = self.last(lambda b: not b.building)
+        color = RESULT_COLORS.get(last.result or "", "notbuilt") if last else "notbuilt"
+        return color + "_anime" if self.building else color
+
+    @property
+    def building(self) -> bool:
+        return any(build.building for build in self.builds.values())
+
+    @property
+    def concurrent(self) -> bool:
+        return re.search(rb"<concurrentBuild>\s*true\s*</concurrentBuild>", self.config) is not None
+
+    @property
+    def quiet_period(self) -> int | None:
+        """The job's own `<quietPeriod>` (seconds), if it has one."""
+        match = re.search(rb"<quietPeriod>\s*(\d+)\s*</quietPeriod>", self.config)
+        return int(match.group(1)) if match else None
+
+    def shell_steps(self) -> list[str]:
+        """The commands of the job's `hudson.tasks.Shell` build steps, in order."""
+        try:
+            root = ET.fromstring(self.config)
+        except ET.ParseError:
+            return []
+        return [step.findtext("command") or "" for step in root.findall("./builders/hudson.tasks.Shell")]
+
+    def with_disabled(self, disabled: bool) -> bytes:
+        """This job's config.xml with `<disabled>` set, as Jenkins saves it on disable/enable."""
+        flag = b"<disabled>" + (b"true" if disabled else b"false") + b"</disabled>"
+        if re.search(rb"<disabled>[^<]*</disabled>", self.config):
+            return re.sub(rb"<disabled>[^<]*</disabled>", flag, self.config, count=1)
+        return re.sub(rb"(<" + self.root_tag.encode() + rb"(\s[^>]*)?>)", rb"\1\n  " + flag, self.config, count=1)
+
+    def estimated_duration(self) -> int:
+        """Job.getEstimatedDuration: the mean of up to 3 recent successful (else failed) builds, or -1."""
+        done = sorted((b for b in self.builds.values() if not b.building), key=lambda b: -b.number)
+        good = [b for b in done if b.result in ("SUCCESS", "UNSTABLE")][:3]
+        picked = good + [b for b in done if b.result == "FAILURE"][: 3 - len(good)]
+        return sum(b.duration for b in picked) // len(picked) if picked else -1
 
     def last(self, keep: Callable[[Build], bool]) -> Build | None:
         matching = [n for n, b in self.builds.items() if keep(b)]

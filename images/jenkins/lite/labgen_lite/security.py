@@ -26,6 +26,7 @@ class Permission(enum.Enum):
     BUILD = ("hudson.model.Item.Build", "Job/Build")
     CONFIGURE = ("hudson.model.Item.Configure", "Job/Configure")
     DELETE = ("hudson.model.Item.Delete", "Job/Delete")
+    CANCEL = ("hudson.model.Item.Cancel", "Job/Cancel")
     ADMINISTER = ("hudson.model.Hudson.Administer", "Overall/Administer")
 
     @property

@@ -41,6 +41,7 @@ class LiteServer:
         return [self.http] if self.agent is None else [self.http, self.agent]
 
     def start(self) -> None:
+        self.app.start()
         for server in self._servers():
             thread = threading.Thread(
                 target=server.serve_forever, kwargs={"poll_interval": self.poll_interval}, daemon=True
@@ -57,3 +58,4 @@ class LiteServer:
             stopper.join()
         for server in self._servers():
             server.server_close()
+        self.app.stop()

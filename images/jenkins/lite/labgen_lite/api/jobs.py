@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import html
+import time
 from typing import Any
 
+from labgen_lite import params
+from labgen_lite.api.builds import build_data
 from labgen_lite.api.common import build_ref, job_path, job_summary, reply
+from labgen_lite.api.queue import item_data
 from labgen_lite.app import JenkinsLite
-from labgen_lite.jobs import FREESTYLE_CONFIG, Job, check_job_name, xml_problem
+from labgen_lite.jobs import FREESTYLE_CONFIG, Build, Job, check_job_name, xml_problem
 from labgen_lite.security import Auth
 from labgen_lite.web import XML_TYPE, Request, Response, html_page, not_found, redirect, text_response
 
@@ -29,28 +33,42 @@ def api_job(app: JenkinsLite, request: Request, auth: Auth, name: str) -> Respon
         job = app.jobs.get(name)
         if job is None:
             return not_found()
-        data = _job_data(job, root)
+        data = _job_data(app, job, root, full_builds=bool(request.param("tree")))
     return reply(request, data)
 
 
-def _job_data(job: Job, root: str) -> dict[str, Any]:
+def _job_data(app: JenkinsLite, job: Job, root: str, full_builds: bool) -> dict[str, Any]:
+    """A FreeStyleProject's JSON. Call with app.lock held. With `full_builds` (a ?tree= will pick what it
+    wants) builds carry every field, and `allBuilds` (only ever shown when a tree names it) is there."""
+
+    def one(build: Build | None) -> dict[str, Any] | None:
+        if build is None or not full_builds:
+            return build_ref(job, build, root)
+        return build_data(app, job, build, root, 0)
+
     def ref(ref_name: str) -> dict[str, Any] | None:
-        return build_ref(job, job.find_build(ref_name), root)
+        return one(job.find_build(ref_name))
 
     newest = sorted(job.builds, reverse=True)[:API_BUILDS_LIMIT]
+    extra = {"allBuilds": [one(job.builds[n]) for n in sorted(job.builds, reverse=True)]} if full_builds else {}
+    queued = next(iter(app.queue.of_job(job.name)), None)
+    defs = params.definitions(job.config)
+    properties = []
+    if defs:
+        properties.append({"_class": params.PROPERTY, "parameterDefinitions": [d.to_json() for d in defs]})
     return {
         **job_summary(job, root),
-        "actions": [],
+        "actions": list(properties),
         "description": job.description,
         "displayName": job.name,
         "displayNameOrNull": None,
         "fullDisplayName": job.name,
         "fullName": job.name,
         "buildable": not job.disabled,
-        "builds": [build_ref(job, job.builds[n], root) for n in newest],
+        "builds": [one(job.builds[n]) for n in newest],
         "firstBuild": ref("firstBuild"),
         "healthReport": [],
-        "inQueue": False,
+        "inQueue": queued is not None,
         "keepDependencies": False,
         "lastBuild": ref("lastBuild"),
         "lastCompletedBuild": ref("lastCompletedBuild"),
@@ -60,14 +78,15 @@ def _job_data(job: Job, root: str) -> dict[str, Any]:
         "lastUnstableBuild": ref("lastUnstableBuild"),
         "lastUnsuccessfulBuild": ref("lastUnsuccessfulBuild"),
         "nextBuildNumber": job.next_build_number,
-        "property": [],
-        "queueItem": None,
-        "concurrentBuild": False,
+        "property": properties,
+        "queueItem": item_data(app, queued, root) if queued else None,
+        "concurrentBuild": job.concurrent,
         "disabled": job.disabled,
         "downstreamProjects": [],
         "labelExpression": None,
         "scm": {"_class": "hudson.scm.NullSCM"},
         "upstreamProjects": [],
+        **extra,
     }
 
 
@@ -146,10 +165,73 @@ def _create_error(message: str) -> Response:
 
 
 def post_delete(app: JenkinsLite, request: Request, auth: Auth, name: str) -> Response:
+    """Item.delete: queued items are cancelled and running builds aborted before the folder goes."""
     with app.lock:
-        if name not in app.jobs:
+        job = app.jobs.get(name)
+        if job is None:
             return not_found()
-        del app.jobs[name]
+        _cancel_queued(app, name)
+        running = [e for e in app.executors.busy.values() if e.plan.job == name]
+    for execution in running:
+        execution.abort(auth.name)
+    _wait_builds_end(app, job)
+    with app.lock:
+        app.jobs.pop(name, None)
         app.home.delete_job(name)
     app.log(f"{name}: deleted")
     return redirect(app.root_url(request))
+
+
+def _wait_builds_end(app: JenkinsLite, job: Job, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while job.building and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _cancel_queued(app: JenkinsLite, name: str) -> None:
+    """Queue.cancel(task), for every item of this job. Call with app.lock held."""
+    items = list(app.queue.of_job(name))
+    for item in items:
+        app.queue.leave(item, None, cancelled=True)
+    if items:
+        app.queue_file.push()
+
+
+def post_enable(app: JenkinsLite, request: Request, auth: Auth, name: str, disabled: bool) -> Response:
+    """ParameterizedJobMixIn.doDisable/doEnable: config.xml saved with <disabled>; disabling cancels the
+    job's queued items. 302 to the job."""
+    with app.lock:
+        job = app.jobs.get(name)
+        if job is None:
+            return not_found()
+        config = job.with_disabled(disabled)
+        app.home.write_job_config(name, config)
+        job.config = config
+        if disabled:
+            _cancel_queued(app, name)
+    app.log(f"{name}: {'disabled' if disabled else 'enabled'} by {auth.name}")
+    return redirect(app.root_url(request) + job_path(name))
+
+
+def post_rename(app: JenkinsLite, request: Request, auth: Auth, name: str) -> Response:
+    """AbstractItem.doConfirmRename (and Job.doDoRename): jobs/<old> becomes jobs/<new>; 302 to the new job."""
+    new_name = (request.param("newName") or "").strip()
+    with app.lock:
+        job = app.jobs.get(name)
+        if job is None:
+            return not_found()
+        problem = check_job_name(new_name)
+        if not problem and new_name == name:
+            problem = "The new name is the same as the current name."
+        elif not problem and new_name in app.jobs:
+            problem = f"The name \u201c{new_name}\u201d is already in use."
+        elif not problem and job.building:
+            problem = "Unable to rename a job while it is building."
+        if problem:
+            return _create_error(problem)
+        app.home.rename_job(name, new_name)
+        job.name = new_name
+        app.jobs[new_name] = app.jobs.pop(name)
+        app.queue.rename_job(name, new_name)
+    app.log(f"{name}: renamed to {new_name} by {auth.name}")
+    return redirect(app.root_url(request) + job_path(new_name).rstrip("/"))

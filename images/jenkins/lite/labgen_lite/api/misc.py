@@ -59,7 +59,7 @@ def api_root(app: JenkinsLite, request: Request, auth: Auth) -> Response:
             "jobs": jobs,
             "overallLoad": {},
             "primaryView": view,
-            "quietingDown": False,
+            "quietingDown": app.quieting_down,
             "slaveAgentPort": app.agent_port,
             "unlabeledLoad": {"_class": "jenkins.model.UnlabeledLoadStatistics"},
             "useCrumbs": True,
@@ -117,8 +117,3 @@ def api_crumb(app: JenkinsLite, request: Request, auth: Auth, kind: str) -> Resp
         response = Response(200, body.encode(), XML_TYPE)
     response.headers += headers
     return response
-
-
-def api_queue(app: JenkinsLite, request: Request, auth: Auth) -> Response:
-    """Builds start at once, so the queue is always empty."""
-    return json_response({"_class": "hudson.model.Queue", "items": []})

@@ -1,4 +1,6 @@
-"""POST /reload: every URL answers 503 for reload_seconds, then the jobs are read from disk again."""
+"""POST /reload: every URL answers 503 for reload_seconds, while Jenkins.reload runs: the queue is saved
+first (a standby that reloads writes its own queue over queue.xml), the jobs are read from disk again (builds
+that run here stay), then queue.xml is read back."""
 
 from __future__ import annotations
 
@@ -25,12 +27,21 @@ def start_reload(app: JenkinsLite, why: str) -> None:
 
 def _reload(app: JenkinsLite) -> None:
     try:
+        app.queue_file.save()
         time.sleep(app.config.reload_seconds)
         jobs = app.home.load_jobs()
+        settings = app.home.root_settings()
         with app.lock:
-            app.jobs = jobs
-        app.log(f"Reload complete: {len(jobs)} job(s) read from {app.home.jobs_dir}")
+            for name, job in app.jobs.items():  # builds running here are not on disk yet: keep them
+                running = {n: b for n, b in job.builds.items() if b.building}
+                if running and name in jobs:
+                    jobs[name].builds.update(running)
+            app.jobs, app.settings = jobs, settings
+            app.queue.replace(*app.queue_file.load())
+        app.owner.showing = False  # Jenkins.reload ends with setApp(this)
+        app.log(f"Reload complete: {len(jobs)} job(s) read from {app.home.jobs_dir}, {len(app.queue.items)} queued")
     except Exception:  # keep serving whatever was loaded before
         app.log(f"Reload failed: {traceback.format_exc()}", "SEVERE")
     finally:
         app.reloading.clear()
+        app.executors.poke()

@@ -1,0 +1,38 @@
+"""Command line: python3 -m labgen_homecheck serve | ask [--port N] [--home DIR].
+
+serve: probe JENKINS_HOME and answer HAProxy's agent-check on the port (runs until killed).
+ask: print the agent's answer; exit 0 when it is `up`, 1 otherwise (the Docker health check)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from labgen.model.names import HOMECHECK_PORT, JENKINS_HOME_DIR
+from labgen_homecheck import PROG
+from labgen_homecheck.agent import AgentServer, HomeProbe, ask
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
+    parser.add_argument("command", choices=("serve", "ask"))
+    parser.add_argument("--port", type=int, default=HOMECHECK_PORT)
+    parser.add_argument("--home", default=os.environ.get("JENKINS_HOME", JENKINS_HOME_DIR))
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between probes (default 1)")
+    parser.add_argument("--timeout", type=float, default=2.0, help="a probe slower than this is down (default 2)")
+    args = parser.parse_args(argv)
+    if args.command == "ask":
+        answer = ask("127.0.0.1", args.port)
+        print(answer)
+        return 0 if answer == "up" else 1
+    probe = HomeProbe(args.home, interval=args.interval, timeout=args.timeout)
+    probe.start()
+    with AgentServer(("0.0.0.0", args.port), probe) as server:
+        print(f"{PROG}: probing {args.home} every {args.interval} s, agent on port {args.port}", file=sys.stderr)
+        server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
