@@ -23,6 +23,7 @@ from labgen.cli.options import (
     check_number,
     check_tail,
     input_file,
+    option_group,
     resolve_lab_name,
     spec_options,
 )
@@ -53,6 +54,16 @@ UnofficialOpt = Annotated[
 ]
 
 
+BUILD_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "jenkins": (JenkinsOpt, None),
+    "haproxy_source": (HAProxySourceOpt, None),
+    "jenkins_war": (WarOpt, None),
+    "jdk": (JdkOpt, None),
+    "mirror": (MirrorOpt, "official"),
+    "allow_unofficial": (UnofficialOpt, False),
+}
+
+
 @dataclass
 class BuildArgs:
     """What build and up were told about the images, checked before anything is built."""
@@ -61,15 +72,10 @@ class BuildArgs:
     notes: list[str]  # what the user must read: artifacts that are not what they claim
 
 
-def _build_args(
-    lab: Lab,
-    jenkins: str | None,
-    haproxy_source: str | None,
-    jenkins_war: str | None,
-    jdk: str | None,
-    mirror: str,
-    allow_unofficial: bool,
-) -> BuildArgs:
+def _build_args(lab: Lab, given_options: dict[str, Any], *, default_jenkins: str | None = None) -> BuildArgs:
+    jenkins = given_options["jenkins"] or default_jenkins
+    mirror, allow_unofficial = given_options["mirror"], given_options["allow_unofficial"]
+    haproxy_source, jenkins_war, jdk = (given_options[k] for k in ("haproxy_source", "jenkins_war", "jdk"))
     if jenkins is not None:
         check_choice("--jenkins", jenkins, ("auto", "real", "lite"))
     check_choice("--mirror", mirror, ("official", "tsinghua"))
@@ -87,21 +93,17 @@ def _build_args(
 
 @app.command(rich_help_panel="run")
 @spec_options("haproxy_version")
+@option_group("build_options", BUILD_OPTIONS)
 def build(
-    jenkins: JenkinsOpt = None,
-    haproxy_source: HAProxySourceOpt = None,
-    jenkins_war: WarOpt = None,
-    jdk: JdkOpt = None,
-    mirror: MirrorOpt = "official",
-    allow_unofficial: UnofficialOpt = False,
     json_output: JsonOpt = False,
     verbose: VerboseOpt = False,
     *,
     spec_args: SpecArgs,
+    build_options: dict[str, Any],
 ) -> None:
     """Build every image the lab needs, from Debian packages and sources (no registry); cached by content."""
     lab = spec_args.load()
-    args = _build_args(lab, jenkins, haproxy_source, jenkins_war, jdk, mirror, allow_unofficial)
+    args = _build_args(lab, build_options)
     with progress(quiet=json_output, verbose=verbose) as emitter:
         result = build_images(lab, emitter=emitter, **args.options)
     if json_output:
@@ -119,23 +121,19 @@ def build(
 
 @app.command(rich_help_panel="run")
 @spec_options(*RUN_SPEC_OPTIONS)
+@option_group("build_options", BUILD_OPTIONS)
 def up(
-    jenkins: JenkinsOpt = None,
-    haproxy_source: HAProxySourceOpt = None,
-    jenkins_war: WarOpt = None,
-    jdk: JdkOpt = None,
-    mirror: MirrorOpt = "official",
-    allow_unofficial: UnofficialOpt = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the lab to be healthy.")] = 300,
     json_output: JsonOpt = False,
     verbose: VerboseOpt = False,
     *,
     spec_args: SpecArgs,
+    build_options: dict[str, Any],
 ) -> None:
     """Build what is missing, start the lab, wait until HAProxy serves a healthy master."""
     check_number("--timeout", timeout, minimum=0, maximum=24 * 3600, exclusive=True)
     lab = spec_args.load()
-    args = _build_args(lab, jenkins or lab.jenkins.flavour, haproxy_source, jenkins_war, jdk, mirror, allow_unofficial)
+    args = _build_args(lab, build_options, default_jenkins=lab.jenkins.flavour)
     with progress(quiet=json_output, verbose=verbose) as emitter:
         result = runtime.up(lab, build_options=args.options, timeout=timeout, emitter=emitter)
     result.notes[:0] = args.notes

@@ -112,37 +112,52 @@ class SpecArgs:
         return load_lab(self.spec_file() if read_file else None, self.overrides())
 
 
+def extend_command(
+    command: F, into: str, extra: list[inspect.Parameter], collect: Callable[[dict[str, Any]], Any]
+) -> F:
+    """`command` with the options `extra` added to its signature (for typer); it receives what they
+    were given as one argument, `into`, made by `collect` from {option name: value}."""
+    hints = typing.get_type_hints(command, include_extras=True)
+    signature = inspect.signature(command)
+    params = [
+        p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values() if p.name != into
+    ]
+    names = [p.name for p in extra]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> Any:
+        given = {name: kwargs.pop(name) for name in names}
+        return command(**kwargs, **{into: collect(given)})
+
+    wrapper.__signature__ = signature.replace(parameters=params + extra)  # type: ignore[attr-defined]
+    del wrapper.__wrapped__  # typer must read the new signature, not the command's
+    wrapper.__annotations__ = {}
+    return typing.cast(F, wrapper)
+
+
+def _keyword(name: str, annotation: Any, default: Any = None) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+
 def spec_options(*names: str, file: bool = True, sets: bool = True) -> Callable[[F], F]:
     """Add the spec options to a command; it receives them as `spec_args: SpecArgs`."""
+    extra = [
+        *([_keyword("spec", SpecOpt)] if file else []),
+        *([_keyword("sets", SetOpt)] if sets else []),
+        *(_keyword(n, SPEC_FIELDS[n][1]) for n in names),
+    ]
 
-    def decorate(command: F) -> F:
-        hints = typing.get_type_hints(command, include_extras=True)
-        signature = inspect.signature(command)
-        params = [
-            p.replace(annotation=hints.get(p.name, p.annotation))
-            for p in signature.parameters.values()
-            if p.name != "spec_args"
-        ]
-        keyword = inspect.Parameter.KEYWORD_ONLY
-        if file:
-            params.append(inspect.Parameter("spec", keyword, default=None, annotation=SpecOpt))
-        if sets:
-            params.append(inspect.Parameter("sets", keyword, default=None, annotation=SetOpt))
-        params += [inspect.Parameter(n, keyword, default=None, annotation=SPEC_FIELDS[n][1]) for n in names]
+    def collect(given: dict[str, Any]) -> SpecArgs:
+        return SpecArgs(given.pop("spec", None), given.pop("sets", None) or [], given)
 
-        @functools.wraps(command)
-        def wrapper(**kwargs: Any) -> Any:
-            spec_args = SpecArgs(
-                kwargs.pop("spec", None), kwargs.pop("sets", None) or [], {n: kwargs.pop(n) for n in names}
-            )
-            return command(**kwargs, spec_args=spec_args)
+    return lambda command: extend_command(command, "spec_args", extra, collect)
 
-        wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
-        del wrapper.__wrapped__  # typer must read the new signature, not the command's
-        wrapper.__annotations__ = {}
-        return typing.cast(F, wrapper)
 
-    return decorate
+def option_group(into: str, options: dict[str, tuple[Any, Any]]) -> Callable[[F], F]:
+    """Add a group of options shared by several commands ({name: (annotation, default)}); the
+    command receives them as one dict, `into`."""
+    extra = [_keyword(name, annotation, default) for name, (annotation, default) in options.items()]
+    return lambda command: extend_command(command, into, extra, dict)
 
 
 def resolve_lab_name(lab_name: str | None, spec_args: SpecArgs) -> str:

@@ -17,6 +17,7 @@ from labgen.cli.options import (
     SpecArgs,
     check_number,
     check_verify_options,
+    option_group,
     resolve_lab_name,
     spec_options,
 )
@@ -49,63 +50,55 @@ ProbeTimeoutOpt = Annotated[
 ]
 
 
+# The options every trial-based experiment takes: {name: (annotation, default)}
+TRIAL_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "trials": (TrialsOpt, 1),
+    "rate": (RateOpt, 20.0),
+    "timeout": (TimeoutOpt, 60.0),
+    "report": (ReportOpt, None),
+    "keep_jobs": (KeepJobsOpt, False),
+    "probe_timeout": (ProbeTimeoutOpt, DEFAULT_PROBE_TIMEOUT),
+    "json_output": (JsonOpt, False),
+}
+
+
 @verify_app.command("failover")
 @spec_options(sets=False)
+@option_group("trial", TRIAL_OPTIONS)
 def verify_failover(
     lab_name: LabOpt = None,
     target: Annotated[str | None, typer.Option("--target", help="Master to break (default: the active one).")] = None,
     action: Annotated[str, typer.Option("--action", help="kill, stop, pause or partition.")] = "kill",
-    trials: TrialsOpt = 1,
-    rate: RateOpt = 20.0,
-    timeout: TimeoutOpt = 60.0,
-    report: ReportOpt = None,
-    keep_jobs: KeepJobsOpt = False,
-    probe_timeout: ProbeTimeoutOpt = DEFAULT_PROBE_TIMEOUT,
-    json_output: JsonOpt = False,
     *,
     spec_args: SpecArgs,
+    trial: dict[str, Any],
 ) -> None:
     """Break the active master while probing and writing through HAProxy; report detection, recovery,
     failed and unknown requests, latency and lost writes. Exit 1 when a trial fails."""
-    common = _common(trials, rate, timeout, keep_jobs, probe_timeout)
-    _measure(run_failover, lab_name, spec_args, report, json_output, common, target=target, action=action)
+    _measure(run_failover, lab_name, spec_args, trial, target=target, action=action)
 
 
 @verify_app.command("switchover")
 @spec_options(sets=False)
+@option_group("trial", TRIAL_OPTIONS)
 def verify_switchover(
     lab_name: LabOpt = None,
     to: ToOpt = None,
-    trials: TrialsOpt = 1,
-    rate: RateOpt = 20.0,
-    timeout: TimeoutOpt = 60.0,
-    report: ReportOpt = None,
-    keep_jobs: KeepJobsOpt = False,
-    probe_timeout: ProbeTimeoutOpt = DEFAULT_PROBE_TIMEOUT,
-    json_output: JsonOpt = False,
     *,
     spec_args: SpecArgs,
+    trial: dict[str, Any],
 ) -> None:
     """Planned switchovers (`labgen switchover`) while probing and writing through HAProxy, measured
     like a fault: a trial fails on any failed or unanswered request or lost write. Exit 1 then."""
-    common = _common(trials, rate, timeout, keep_jobs, probe_timeout)
-    _measure(run_switchover, lab_name, spec_args, report, json_output, common, to=to)
-
-
-def _common(trials: int, rate: float, timeout: float, keep_jobs: bool, probe_timeout: float) -> dict[str, Any]:
-    return {"trials": trials, "rate": rate, "timeout": timeout, "keep_jobs": keep_jobs, "probe_timeout": probe_timeout}
+    _measure(run_switchover, lab_name, spec_args, trial, to=to)
 
 
 def _measure(
-    runner: Callable[..., VerifyResult],
-    lab_name: str | None,
-    spec_args: SpecArgs,
-    report: Path | None,
-    json_output: bool,
-    common: dict[str, Any],
-    **extra: Any,
+    runner: Callable[..., VerifyResult], lab_name: str | None, spec_args: SpecArgs, trial: dict[str, Any], **extra: Any
 ) -> None:
     """Check the options, run the experiment with a progress display, print and write the reports."""
+    common = dict(trial)
+    report, json_output = common.pop("report"), common.pop("json_output")
     check_verify_options(trials=common["trials"], rate=common["rate"], timeout=common["timeout"], report=report)
     check_number("--probe-timeout", common["probe_timeout"], minimum=0.5, maximum=120)
     name = resolve_lab_name(lab_name, spec_args)
