@@ -32,6 +32,7 @@ from labgen.wire.files import format_seconds
 from labgen.wire.poll import wait_for
 
 FAULTS = ("kill", "stop", "pause", "partition")
+AGENT_WAIT_S = 10.0  # how long after the fault the agent port may take to answer again
 HEAL = {"kill": "start", "stop": "start", "pause": "unpause", "partition": "heal"}
 SWITCHOVER = "switchover"
 DEFAULT_PROBE_TIMEOUT = 10.0  # long enough to measure a request held in HAProxy, not cut it off
@@ -249,7 +250,10 @@ def _run_trial(context: _Context, plan: _Plan, emitter: Emitter) -> Trial:
                         last[master] = status
 
     def agent_watcher() -> None:
-        while not stop.wait(0.25):
+        # Watched until it answers (at most AGENT_WAIT_S after the fault), not only while requests
+        # are probed: the agent port may come back a moment after the HTTP side.
+        while time.monotonic() < clock["fault"] + AGENT_WAIT_S:
+            time.sleep(0.25)
             if time.monotonic() >= clock["fault"] + 0.25 and context.handle.agent_port_answers():
                 trial.agent_s = time.monotonic() - clock["fault"]
                 return
