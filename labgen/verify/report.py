@@ -13,6 +13,7 @@ from labgen.verify.builds import summary as builds_summary
 from labgen.verify.model import FaultResult, Trial, VerifyResult
 from labgen.wire.files import format_seconds
 
+FAULT_SHADE = "#fbe9e7"  # solid (not translucent): some SVG renderers ignore fill-opacity
 WIDTH, ROW, LEFT = 920, 26, 130
 COLOURS = {
     "consistent": "#2e9e44",
@@ -141,7 +142,7 @@ def timeline_svg(trial: Trial) -> str:
         f"{html.escape(trial.target)} (t = 0)</text>",
         # the fault, shaded: from t = 0 to the end of the window (healed after it)
         f'<rect x="{_x(0.0, t0, t1):.1f}" y="42" width="{_x(t1, t0, t1) - _x(0.0, t0, t1):.1f}" '
-        f'height="{ROW * len(rows) + 4}" fill="#fbe9e7"/>',
+        f'height="{ROW * len(rows) + 4}" fill="{FAULT_SHADE}"/>',
         f'<text x="{_x(0.0, t0, t1) + 4:.1f}" y="{50 + ROW * len(rows) + 2}" fill="#d33f2f" font-size="10">'
         f"{html.escape(fault_label)}</text>",
     ]

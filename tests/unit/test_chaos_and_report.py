@@ -14,7 +14,7 @@ from labgen.lab.folder import save_topology
 from labgen.model.spec import Lab
 from labgen.model.topology import Topology
 from labgen.verify.model import HAProxyMark, Sample, Trial, VerifyResult, WriteOp
-from labgen.verify.report import aggregate, write_reports
+from labgen.verify.report import FAULT_SHADE, aggregate, write_reports
 from labgen.wire.haproxy import server_states as parse_csv
 
 
@@ -121,7 +121,7 @@ def test_the_timeline_draws_the_survivor_under_the_target_and_shades_the_fault(t
     assert "HAProxy: jenkins01" in texts and "HAProxy: jenkins02" in texts  # target, then survivor
     assert texts.index("HAProxy: jenkins02") == texts.index("HAProxy: jenkins01") + 1
     assert "MAINT (reloading)" in texts and texts.count("UP") == 2
-    assert 'fill-opacity="0.08"' in svg and "kill (until healed)" in texts  # the fault, shaded
+    assert f'fill="{FAULT_SHADE}"' in svg and "kill (until healed)" in texts  # the fault, shaded
     page = paths["html"].read_text()
     assert "when the answer came back" in page and "0.01 s / 1.80 s / 2.20 s" in page
     summary = json.loads(paths["json"].read_text())["summary"]
