@@ -652,6 +652,9 @@ local function promote(old, new, reason)
     state.last = "failed " .. reason .. " to " .. new .. ": " .. detail .. quiet
     return false
   end
+  -- The reload just answered 200, but HAProxy's own check may still hold the DOWN it saw during
+  -- the reload's 503s until its next run: without this, the next poll would fail over back.
+  server(new):check_force_up()
   server(new):set_ready()
   state.active = new
   state.down_since = nil
