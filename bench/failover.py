@@ -18,6 +18,7 @@ from _common import printer, save, start, stats, table
 
 from labgen import verify
 from labgen.lab import runtime
+from labgen.model.spec import parse_override
 
 ACTIONS = ("kill", "stop", "pause", "partition")
 SWITCHOVER = "switchover"
@@ -36,12 +37,20 @@ def main() -> int:
         default=5.0,
         help="article profile: seconds without a consistent answer before labgen does the manual reload",
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a spec field for every lab, as labgen's --set (e.g. haproxy.read_timeout_ms=2000)",
+    )
     args = parser.parse_args()
+    overrides = dict(parse_override(assignment) for assignment in args.set)
     results: dict[str, dict[str, object]] = {}
     rows = []
     for profile in args.profiles.split(","):
         name = f"{args.name_prefix}-{profile}"
-        up = start(name, profile=profile)
+        up = start(name, profile=profile, **overrides)
         try:
             for action in args.actions.split(","):
                 if action == SWITCHOVER and profile != "ha":
@@ -72,7 +81,8 @@ def main() -> int:
             rows,
         )
     )
-    print(f"written: {save('failover', {'trials_per_cell': args.trials, 'results': results})}")
+    data = {"trials_per_cell": args.trials, "overrides": overrides, "results": results}
+    print(f"written: {save('failover', data)}")
     return 0
 
 

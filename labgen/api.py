@@ -2,17 +2,17 @@
 removes. The CLI and this API run the same code (`runtime.up/down`, `chaos.apply`,
 `run_failover`, `LabHandle`); nothing here parses command output.
 
-    from labgen import JenkinsHALab
+    from labgen import Lab          # the same class as labgen.JenkinsHALab
 
-    with JenkinsHALab("plugin-demo", masters=2) as lab:      # up, and down (with volumes) at the end
+    with Lab("plugin-demo", masters=2) as lab:      # up, and down (with volumes) at the end
         server = lab.python_jenkins()                         # python-jenkins, through HAProxy
         server.create_job("hello", jenkins.EMPTY_CONFIG_XML)
         lab.chaos("kill", lab.active_master())
         result = lab.verify_failover(trials=1)
         assert result.passed
 
-The class is not called ``Lab``: ``labgen.model.spec.Lab`` is the lab's *spec* (what
-``labgen.yaml`` holds) everywhere in labgen; this is a running lab built from one.
+Inside labgen the class is called ``JenkinsHALab`` because ``labgen.model.spec.Lab`` is the lab's
+*spec* (what ``labgen.yaml`` holds); the package exports it as ``labgen.Lab`` too.
 """
 
 from __future__ import annotations

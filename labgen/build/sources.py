@@ -238,7 +238,7 @@ def haproxy_tarball_version(path: Path) -> str:
                 if len(parts) > 2 and member.isfile() and parts[1] == "src":
                     break  # VERSION sits before src/ in every release tarball
     except (tarfile.TarError, OSError) as exc:
-        raise LabgenError(f"{path}: not a readable source tarball: {exc}", exit_code=EXIT_USAGE) from None
+        raise LabgenError(f"{path}: not a readable source tarball ({_first_line(exc)})", exit_code=EXIT_USAGE) from None
     match = re.search(r"haproxy[-_](\d+\.\d+\.\d+)", path.name)
     if match:
         return match.group(1)
@@ -850,6 +850,11 @@ class JdkTarball:
         return java_major(self.version)
 
 
+def _first_line(exc: BaseException) -> str:
+    """tarfile's errors list every compression it tried, one per line; the first says enough."""
+    return " ".join((str(exc).strip().splitlines() or [type(exc).__name__])[0].split()).rstrip(": ")
+
+
 def java_major(version: str) -> int:
     parts = version.split(".")
     return int(parts[1]) if parts[0] == "1" and len(parts) > 1 else int(re.match(r"\d+", parts[0]).group())  # type: ignore[union-attr]
@@ -860,7 +865,7 @@ def inspect_jdk(path: Path) -> JdkTarball:
     2.190.2 runs on Java 8 or 11 only."""
     path = Path(path).expanduser()
     if not path.is_file():
-        raise EnvironmentProblem(f"JDK tarball {path}: no such file")
+        raise LabgenError(f"--jdk {path}: no such file", exit_code=EXIT_USAGE)
     top = None
     has_java = False
     version = None
@@ -881,17 +886,19 @@ def inspect_jdk(path: Path) -> JdkTarball:
                 if has_java and version:
                     break
     except (tarfile.TarError, OSError, io.UnsupportedOperation) as exc:
-        raise EnvironmentProblem(f"JDK tarball {path}: not a readable tarball: {exc}") from None
+        raise LabgenError(f"--jdk {path}: not a readable tarball ({_first_line(exc)})", exit_code=EXIT_USAGE) from None
     if not has_java or top is None:
-        raise EnvironmentProblem(
-            f"JDK tarball {path}: no <dir>/bin/java inside; expected a JDK such as OpenJDK8U-jdk_x64_linux_*.tar.gz"
+        raise LabgenError(
+            f"--jdk {path}: no <dir>/bin/java inside; expected a JDK such as OpenJDK8U-jdk_x64_linux_*.tar.gz",
+            exit_code=EXIT_USAGE,
         )
     if version is None:
-        raise EnvironmentProblem(f"JDK tarball {path}: no release file telling its Java version")
+        raise LabgenError(f"--jdk {path}: no release file telling its Java version", exit_code=EXIT_USAGE)
     if java_major(version) not in (8, 11):
-        raise EnvironmentProblem(
-            f"JDK tarball {path} is Java {version}; Jenkins 2.190.2 runs on Java 8 or 11 only",
+        raise LabgenError(
+            f"--jdk {path} is Java {version}; Jenkins 2.190.2 runs on Java 8 or 11 only",
             hint="use a Java 8 or 11 JDK tarball (e.g. Eclipse Temurin 8 or 11 for Linux x64)",
+            exit_code=EXIT_USAGE,
         )
     return JdkTarball(path, version, top, sha256_file(path))
 

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from labgen.cli.app import out
-from labgen.cli.options import JsonOpt, LabOpt, SpecArgs, check_number, resolve_lab_name, spec_options
+from labgen.cli.options import JsonOpt, LabOpt, SpecArgs, check_number, report_folder, resolve_lab_name, spec_options
 from labgen.cli.output import print_json, progress
 from labgen.cli.verify_cmds import ProbeTimeoutOpt, ReportOpt, verify_app
 from labgen.errors import EXIT_FAILED, EXIT_USAGE, LabgenError
@@ -84,9 +84,10 @@ def _run(
     plans: list[FaultPlan],
     trials: int,
     probe_timeout: float,
-    report: Path | None,
+    report_raw: str | None,
     json_output: bool,
 ) -> None:
+    report = report_folder(report_raw)
     check_number("--trials", trials, minimum=1, maximum=100)
     check_number("--hold", plans[0].hold, minimum=1, maximum=600)
     check_number("--rate", plans[0].rate, minimum=1, maximum=100)

@@ -243,10 +243,18 @@ def input_file(option: str, raw: str | None) -> Path | None:
     return path
 
 
-def check_verify_options(*, trials: int, rate: float, timeout: float, report: Path | None) -> None:
-    """`verify failover`'s numbers and report folder, before the lab is touched."""
+def report_folder(raw: str | None) -> Path | None:
+    """`--report`: a folder the reports can be written to (None: the lab's own reports folder).
+    Read as text, not as a Path, so that an empty value is refused rather than taken as "."."""
+    if raw is None:
+        return None
+    folder = user_path(raw, "--report")
+    check_output_folder(folder, "--report")
+    return folder
+
+
+def check_verify_options(*, trials: int, rate: float, timeout: float) -> None:
+    """`verify failover`'s numbers, before the lab is touched."""
     check_number("--trials", trials, minimum=1, maximum=100)
     check_number("--rate", rate, minimum=1, maximum=100)  # requests per second
     check_number("--timeout", timeout, minimum=0, maximum=3600, exclusive=True)
-    if report is not None:
-        check_output_folder(user_path(str(report), "--report"), "--report")

@@ -10,12 +10,13 @@ from typing import Annotated
 import typer
 
 from labgen.cli.app import out
-from labgen.cli.options import JsonOpt, LabOpt, SpecArgs, resolve_lab_name, spec_options
+from labgen.cli.options import JsonOpt, LabOpt, SpecArgs, check_number, report_folder, resolve_lab_name, spec_options
 from labgen.cli.output import print_json, progress
 from labgen.cli.verify_cmds import ReportOpt, verify_app
 from labgen.errors import EXIT_FAILED, LabgenError
 from labgen.paths import lab_dir
 from labgen.verify.soak import SoakResult, run_soak
+from labgen.wire.files import write_atomic
 
 
 @verify_app.command("soak")
@@ -31,13 +32,14 @@ def verify_soak(
     """Keep the lab busy through HAProxy (health probes, builds, job changes) for --duration seconds;
     report every answer that was not a 200 (Jenkins' 'more than one Jenkins' page apart), every outage
     and JENKINS-23152 build collision, with times. Exit 1 when the lab stopped serving."""
+    folder = report_folder(report)
+    check_number("--duration", duration, minimum=1, maximum=7 * 24 * 3600)
     name = resolve_lab_name(lab_name, spec_args)
     with progress(quiet=json_output) as emitter:
         result = run_soak(name, duration=duration, emitter=emitter)
-    folder = report or lab_dir(name) / "reports" / time.strftime("soak-%Y%m%d-%H%M%S")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = folder or lab_dir(name) / "reports" / time.strftime("soak-%Y%m%d-%H%M%S")
     path = folder / "soak.json"
-    path.write_text(json.dumps(result.to_json(), indent=2), encoding="utf-8")
+    write_atomic(path, (json.dumps(result.to_json(), indent=2) + "\n").encode())
     if json_output:
         print_json({**result.to_json(), "report": str(path)})
     else:

@@ -18,6 +18,7 @@ from labgen.cli.options import (
     check_number,
     check_verify_options,
     option_group,
+    report_folder,
     resolve_lab_name,
     spec_options,
 )
@@ -36,7 +37,7 @@ app.add_typer(verify_app, name="verify", rich_help_panel="break and prove")
 TrialsOpt = Annotated[int, typer.Option("--trials", help="Number of trials (each targets the active master).")]
 RateOpt = Annotated[float, typer.Option("--rate", help="Probe requests per second through HAProxy.")]
 TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait for recovery per trial.")]
-ReportOpt = Annotated[Path | None, typer.Option("--report", help="Folder for JSON, JUnit XML and HTML.")]
+ReportOpt = Annotated[str | None, typer.Option("--report", help="Folder for JSON, JUnit XML and HTML.")]
 KeepJobsOpt = Annotated[
     bool, typer.Option("--keep-jobs", help="Keep the jobs a trial wrote (default: deleted once checked).")
 ]
@@ -98,8 +99,8 @@ def _measure(
 ) -> None:
     """Check the options, run the experiment with a progress display, print and write the reports."""
     common = dict(trial)
-    report, json_output = common.pop("report"), common.pop("json_output")
-    check_verify_options(trials=common["trials"], rate=common["rate"], timeout=common["timeout"], report=report)
+    report, json_output = report_folder(common.pop("report")), common.pop("json_output")
+    check_verify_options(trials=common["trials"], rate=common["rate"], timeout=common["timeout"])
     check_number("--probe-timeout", common["probe_timeout"], minimum=0.5, maximum=120)
     name = resolve_lab_name(lab_name, spec_args)
     with progress(quiet=json_output) as emitter:

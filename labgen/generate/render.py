@@ -58,6 +58,7 @@ def render_files(topology: Topology) -> dict[str, str]:
         "version": lab.haproxy.version,
         "series": lab.haproxy.series,
         "check": lab.haproxy.check,
+        "read_timeout": _seconds(lab.haproxy.read_timeout_ms),
         "check_inter_s": _seconds(lab.haproxy.check.inter_ms),
         "images": topology.images,
         "jenkins_url": topology.urls["jenkins"],

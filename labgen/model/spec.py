@@ -60,6 +60,10 @@ class CheckSpec(_Strict):
 class HAProxySpec(_Strict):
     version: str = ARTICLE_HAPROXY_VERSION
     check: CheckSpec = CheckSpec()
+    # ha profile: how long a read waits for a master's first byte before HAProxy retries it on the
+    # new active. Bounds what a read in flight to a paused or cut-off master costs; a Jenkins page
+    # slower than this is retried and may fail, so lower it only for a Jenkins that answers fast.
+    read_timeout_ms: int = Field(5000, ge=1000, le=600000)
 
     @field_validator("version")
     @classmethod

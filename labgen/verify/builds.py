@@ -137,7 +137,9 @@ class BuildPhase:
         view.fates.append(self._running_fate(survivor, (self.running_job, "running") in requeued))
         view.fates.append(self._queued_fate(survivor, (self.queued_job, "queued") in requeued))
         view.collisions = collisions_logged(handle, self.started)
-        before = [s for s in trial.samples if s.t < 0 and s.status == 200]
+        # by answer time: a probe sent just before the fault may be held by HAProxy and answered
+        # by the new active, which is not a second master serving before the fault
+        before = [s for s in trial.samples if s.answered < 0 and s.status == 200]
         view.serving_before = sorted({s.served_by for s in before if s.served_by})
         view.unseen = self.unseen
         for master in handle.topology.masters:  # a master that does not know a job answers 404

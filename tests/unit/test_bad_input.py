@@ -55,6 +55,7 @@ WORK_FILES: dict[str, bytes] = {
     "long-value.yaml": b"name: " + b"x" * 5000 + b"\n",
     "haproxy-2.0.8.tar.gz": _tarball("2.0.8", b"not the official source"),
     "S/secrets.env": b"LABGEN_STATS_PASSWORD=\xff\xfe\n",
+    "junk.tar.gz": b"not a tarball at all\n",
 }
 
 # (id, argv, exit status, fragment of the message)
@@ -76,6 +77,9 @@ ROWS: list[tuple[str, list[str], int, str]] = [
     ("up --timeout nan", ["up", "--timeout", "nan"], 2, "--timeout nan"),
     ("verify --trials 0", ["verify", "failover", "--lab", "unit-lab", "--trials", "0"], 2, "--trials 0: allowed"),
     ("verify --rate 0", ["verify", "failover", "--lab", "unit-lab", "--rate", "0"], 2, "--rate 0: allowed"),
+    ("verify --report empty", ["verify", "failover", "--lab", "unit-lab", "--report", ""], 2, "--report: empty path"),
+    ("verify fault --report is a file", ["verify", "fault", "nfs", "--report", "afile"], 2, "is a file"),
+    ("soak --duration negative", ["verify", "soak", "--duration", "-5"], 2, "--duration -5: allowed"),
     ("a number that is not one", ["generate", "--http-port", "abc"], 2, "'--http-port'"),
     ("a number out of range", ["generate", "--masters", "9"], 2, "jenkins.masters"),
     ("--out empty", ["generate", "--out", ""], 2, "--out: empty path"),
@@ -105,6 +109,8 @@ ROWS: list[tuple[str, list[str], int, str]] = [
     ),
     ("--jenkins-war missing", ["up", "--jenkins-war", "nope.war"], 2, "--jenkins-war nope.war: no such file"),
     ("--jdk a folder", ["build", "--jdk", "D"], 2, "--jdk D: is a folder"),
+    ("--jdk not a tarball", ["build", "--jdk", "junk.tar.gz"], 2, "--jdk junk.tar.gz: not a readable tarball"),
+    ("--haproxy-source not a tarball", ["build", "--haproxy-source", "junk.tar.gz"], 2, "not a readable source"),
     ("unofficial HAProxy source", ["build", "--haproxy-source", "haproxy-2.0.8.tar.gz"], 2, "--allow-unofficial"),
     ("lint --config missing", ["lint", "--config", "nope.cfg"], 2, "--config nope.cfg: no such file"),
     ("lint --profile unknown", ["lint", "--profile", "bogus"], 2, "allowed values are article, ha"),

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from labgen.errors import SpecError
 from labgen.generate.render import generate, render_files
 from labgen.generate.secrets import read_secrets
 from labgen.model import names
@@ -100,6 +101,15 @@ def test_check_settings_reach_every_server() -> None:
     article = _haproxy(lab.model_copy(update={"profile": "article"}))
     assert article.count("check inter 2500 rise 2 fall 3") == 2
     assert article.count("check inter 2500ms") == 2
+
+
+def test_the_read_timeout_bounds_the_read_backend_only() -> None:
+    default = _haproxy(Lab())
+    assert default.count("timeout server 5s") == 1  # the read backend; writes keep the 60 s default
+    fast = _haproxy(load_lab(None, {"haproxy.read_timeout_ms": 2500}))
+    assert fast.count("timeout server 2500ms") == 1 and "timeout server 5s" not in fast
+    with pytest.raises(SpecError, match="read_timeout_ms"):
+        load_lab(None, {"haproxy.read_timeout_ms": 500})
 
 
 def test_compose_services_and_labels() -> None:

@@ -30,7 +30,7 @@ from labgen.build.sources import (
     resolve_haproxy_source,
     resolve_jenkins_war,
 )
-from labgen.errors import EnvironmentProblem, LabgenError
+from labgen.errors import EXIT_USAGE, EnvironmentProblem, LabgenError
 from labgen.events import Emitter, Event
 
 # --------------------------------------------------------------------------- helpers
@@ -334,12 +334,14 @@ def test_jdk_tarball_must_be_java_8_or_11(tmp_path: Path) -> None:
     assert inspect_jdk(eleven).major == 11
     bad = tmp_path / "jdk17.tar.gz"
     bad.write_bytes(make_tarball("jdk-17.0.1", {"bin/java": b"#!", "release": b'JAVA_VERSION="17.0.1"\n'}))
-    with pytest.raises(EnvironmentProblem, match="Java 8 or 11 only"):
+    with pytest.raises(LabgenError, match="Java 8 or 11 only") as wrong:  # the user's file: exit 2
         inspect_jdk(bad)
+    assert wrong.value.exit_code == EXIT_USAGE
     empty = tmp_path / "nojava.tar.gz"
     empty.write_bytes(make_tarball("x", {"README": b""}))
-    with pytest.raises(EnvironmentProblem, match="bin/java"):
+    with pytest.raises(LabgenError, match="bin/java") as no_java:
         inspect_jdk(empty)
+    assert no_java.value.exit_code == EXIT_USAGE
 
 
 # --------------------------------------------------------------------------- apt sources
