@@ -47,6 +47,7 @@ local RETRY_MS = setting_ms("LABGEN_RETRY_MS", 2000)
 local DRAIN_MS = setting_ms("LABGEN_DRAIN_TIMEOUT_MS", 5000)
 local ELECT_GRACE_MS = setting_ms("LABGEN_ELECT_GRACE_MS", 10000)
 local HOLD_MS = setting_ms("LABGEN_HOLD_MS", 15000)
+local SETTLE_MS = setting_ms("LABGEN_SETTLE_MS", 5000)
 
 -- ------------------------------------------------------------------ small helpers
 
@@ -172,6 +173,7 @@ local state = {
   answer = nil, -- {HTTP status, text}: how the task handled the request
   last = "none", -- the last promotion's result, for `labgen switchover`
   promotions = 0,
+  promoted_at = -math.huge, -- when the last promotion finished (now_ms)
 }
 
 -- ------------------------------------------------------------------ issue 11: collisions and builds
@@ -656,6 +658,7 @@ local function promote(old, new, reason)
   -- the reload's 503s until its next run: without this, the next poll would fail over back.
   server(new):check_force_up()
   server(new):set_ready()
+  state.promoted_at = now_ms()
   state.active = new
   state.down_since = nil
   state.promotions = state.promotions + 1
@@ -726,6 +729,23 @@ local function standby_for(old)
   return nil
 end
 
+-- Right after a promotion HAProxy releases every request it held at once; one connect that fails
+-- in that burst marks the new active DOWN (observe layer4, error-limit 1) although it serves. Within
+-- LABGEN_SETTLE_MS of the promotion a DOWN that is not the home check's is confirmed first: a new
+-- active that answers GET /login itself is forced up again instead of failed over (which, after a
+-- planned switchover, would send traffic back to the old active).
+local function settling(name, seen)
+  if now_ms() - state.promoted_at >= SETTLE_MS or string.find(seen, "agent", 1, true) then
+    return false
+  end
+  if not answers_login(name) then
+    return false
+  end
+  server(name):check_force_up()
+  log("active.settled", { { "name", name }, { "status", seen } })
+  return true
+end
+
 local function poll()
   if now_ms() < state.retry_at then
     return
@@ -739,6 +759,9 @@ local function poll()
   state.request = nil
   local seen = status(active)
   if seen:sub(1, 4) == "DOWN" and active_collided(active) then
+    return
+  end
+  if seen:sub(1, 4) == "DOWN" and settling(active, seen) then
     return
   end
   if seen:sub(1, 4) == "DOWN" then

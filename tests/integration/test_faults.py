@@ -50,6 +50,7 @@ def test_an_nfs_outage_is_seen_by_status_doctor_and_haproxy(lab: RunningLab) -> 
     active = handle.active_master(handle.haproxy_servers())
     assert active in handle.topology.masters
     assert _homes(lab) == "ok"
+    masters = handle.topology.masters
     chaos.apply(handle, "kill", names.NFS)
     try:
 
@@ -59,6 +60,7 @@ def test_an_nfs_outage_is_seen_by_status_doctor_and_haproxy(lab: RunningLab) -> 
 
         _until("status shows every master's home not answering", every_home_down)
         _until("HAProxy marks the active DOWN by its agent", lambda: "agent" in (handle.server_status(active) or ""))
+        _until("Docker marks every master unhealthy", lambda: all(handle.health(m) == "unhealthy" for m in masters))
         doctor = check_lab_homes(lab.lab)
         assert doctor is not None and doctor.verdict == "fail" and "not answering" in doctor.detail
         assert _homes(lab) == "fail"
@@ -68,6 +70,7 @@ def test_an_nfs_outage_is_seen_by_status_doctor_and_haproxy(lab: RunningLab) -> 
     finally:
         chaos.apply(handle, "start", names.NFS)
     _until("every home answers again", lambda: _homes(lab) == "ok", timeout=60)
+    _until("Docker sees every master healthy again", lambda: all(handle.health(m) == "healthy" for m in masters))
 
 
 def test_nfs_kill_holds_requests_and_loses_nothing(lab: RunningLab) -> None:

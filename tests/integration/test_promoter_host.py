@@ -459,6 +459,23 @@ def test_switchover_without_a_failed_request(lab: HostLab) -> None:
     assert served_by(lab) == {"jenkins02"}
 
 
+def test_a_spurious_down_right_after_a_switchover_does_not_send_traffic_back(lab: HostLab) -> None:
+    # what a burst of released requests did at 100 requests/s: one failed connect marked the new
+    # active DOWN (observe layer4, error-limit 1) and the promoter failed back to the old active
+    code, answer = lab.promoter("POST", names.PROMOTER_SWITCHOVER_PATH + "?to=jenkins02")
+    assert code == 200 and answer["state"]["active"] == "jenkins02", answer
+    promotions = answer["state"]["promotions"]
+    mark = lab.log_mark()
+    runtime(lab.sock, "set server jenkins/jenkins02 health down")
+    event = lab.wait_event("active.settled", mark, name="jenkins02")
+    assert event["status"].startswith("DOWN")
+    wait_for("jenkins02 UP again", lambda: lab.status("jenkins02").startswith("UP"))
+    code, state = lab.promoter("GET", names.PROMOTER_STATE_PATH)
+    assert state["active"] == "jenkins02" and state["promotions"] == promotions, state
+    assert served_by(lab) == {"jenkins02"}
+    assert lab.status("jenkins01") == "MAINT"
+
+
 def test_haproxy_killed_mid_promotion_converges(lab: HostLab) -> None:
     job = f"p-{uuid.uuid4().hex[:8]}"
     lab.create_job(job)

@@ -18,6 +18,10 @@ MAX_BODY = 16 * 1024 * 1024
 class LiteHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: a burst of connects (HAProxy releasing the requests it held
+    # during a promotion) would overflow it and fail at the TCP level, which Jenkins' Jetty, draining
+    # its accept queue on its own acceptor threads, does not do
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], app: JenkinsLite) -> None:
         self.app = app
