@@ -37,7 +37,8 @@ class LiteRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "labgen-jenkins-lite"
     timeout = 120
-    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stalls
+    disable_nagle_algorithm = True  # no 40 ms stalls on a write that follows a small one
+    _headers_buffer: list[bytes]  # BaseHTTPRequestHandler's, filled by send_response and send_header
 
     def version_string(self) -> str:
         return f"{self.server_version}/{self.app.version}"
@@ -98,9 +99,12 @@ class LiteRequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(response.body)))
         path = urlsplit(self.path).path
         self.app.log(f'{self.client_address[0]} "{self.command} {path}" {response.status}', "HTTP")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
+        # Head and body in one write, as Jetty sends a response that fits its output buffer: a
+        # master frozen between two writes would leave HAProxy holding a response it has begun to
+        # forward and can no longer retry elsewhere (the client gets the head and no body).
+        body = response.body if self.command != "HEAD" else b""
+        self._headers_buffer.append(b"\r\n" + body)  # what end_headers() adds, and the body
+        self.flush_headers()
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Malformed requests and unknown methods still get this instance's headers."""
