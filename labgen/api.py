@@ -21,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from labgen.chaos import FaultResult, apply
+from labgen.chaos import AppliedFault, apply
 from labgen.errors import LabgenError
 from labgen.events import NULL_EMITTER, Emitter
 from labgen.generate import secrets as secret_keys
@@ -204,7 +204,7 @@ class JenkinsHALab:
         return runtime.status(self.name)
 
     # ---- break it, prove it --------------------------------------------------------------------------
-    def chaos(self, action: str, target: str, **options: Any) -> FaultResult:
+    def chaos(self, action: str, target: str, **options: Any) -> AppliedFault:
         """One fault (kill, stop, start, restart, pause, unpause, partition, heal, reload) on one service."""
         return apply(self.handle, action, target, **options)
 

@@ -10,13 +10,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from labgen.chaos import FAULTS
 from labgen.cli.app import out
 from labgen.cli.options import JsonOpt, LabOpt, SpecArgs, check_number, report_folder, resolve_lab_name, spec_options
 from labgen.cli.output import print_json, progress
 from labgen.cli.verify_cmds import ProbeTimeoutOpt, ReportOpt, verify_app
 from labgen.errors import EXIT_FAILED, EXIT_USAGE, LabgenError
 from labgen.paths import lab_dir
-from labgen.verify.experiment import DEFAULT_PROBE_TIMEOUT, FAULTS
+from labgen.verify.experiment import DEFAULT_PROBE_TIMEOUT
 from labgen.verify.faults import FaultPlan, matrix_services, run_faults
 from labgen.verify.model import FaultResult
 from labgen.verify.report import FAULT_COLUMNS, fault_rows, write_fault_reports

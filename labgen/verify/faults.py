@@ -2,18 +2,17 @@
 
 The failover experiment (`experiment`) breaks a master and watches another one take over. Here
 any service is broken (the NFS server, HAProxy, which is also the promoter, or a master) and the
-fault is held for a while, then healed, while probes and writes go through HAProxy as in the
-failover experiment. A trial reports what clients saw while the fault lasted (ok / failed /
-unknown requests, how slow, for how long), how long after the heal the lab served again and
-served consistently (every acknowledged job listed), and which acknowledged writes were lost.
+fault is held for a while, then healed, while probes and writes go through HAProxy, on the same
+trial engine (`trial`) in another order: seed, steady, inject (and hold), heal, recover, check.
+A trial reports what clients saw while the fault lasted (ok / failed / unknown requests, how slow,
+for how long), how long after the heal the lab served again and served consistently (every
+acknowledged job listed), and which acknowledged writes were lost.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from labgen import chaos
@@ -23,15 +22,20 @@ from labgen.lab import journal
 from labgen.lab.handle import LabHandle
 from labgen.lab.runtime import artifact_origins, wait_healthy
 from labgen.model.names import HAPROXY, NFS
-from labgen.verify.experiment import FAULTS, HEAL, _active, _Context, _delete_jobs, _jobs_on_nfs, _master_statuses
-from labgen.verify.judge import check_writes, outcome, relative_to_fault
-from labgen.verify.model import FaultResult, FaultTrial, HAProxyMark, Sample, Trial, WriteOp
+from labgen.verify.judge import check_writes, relative_to_fault
+from labgen.verify.lab_view import LabView
+from labgen.verify.load import Load, Watcher
+from labgen.verify.model import FaultResult, FaultTrial, Trial
+from labgen.verify.recorder import ChangeMarker, Recorder, Recovery
+from labgen.verify.trial import Phase, TrialRun, mark_fault, run_phases, start_steady, stop_load
 from labgen.wire.files import format_seconds
-from labgen.wire.poll import wait_for
 
+FAULTS = chaos.FAULTS
 ACTIVE, STANDBY = "active", "standby"  # a master by its role when the trial starts
 HUNG_S = 2.0  # an answer this slow was held or hung (the healthy lab answers in milliseconds)
 ACTIVE_MARK = "active"  # HAProxyMark.server of the promoter's "active" changes
+SEED_JOBS = 3
+WATCH_EVERY_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,7 @@ def run_faults(
         check_plan(handle, plan)
     if not 1 <= trials <= 100:
         raise LabgenError("--trials must be 1-100", exit_code=EXIT_USAGE)
-    context = _Context(handle, handle.jenkins(timeout=probe_timeout))
+    view = LabView.open(handle, probe_timeout)
     lab = handle.topology.lab
     rate = plans[0].rate if plans else 0.0
     result = FaultResult(lab.name, lab.profile, handle.jenkins_flavour(), lab.haproxy.version, rate, time.time(), [])
@@ -78,7 +82,7 @@ def run_faults(
             number += 1
             wait_healthy(handle, timeout=180, emitter=emitter)
             emitter.emit("verify.trial", f"trial {number}: {plan.action} {plan.service} for {plan.hold:.0f} s", "step")
-            trial = run_fault_trial(context, plan, number, emitter)
+            trial = run_fault_trial(view, plan, number, emitter)
             result.trials.append(trial)
             journal.record(name, "verify.trial", f"trial {number}: {trial.verdict}", **trial.summary())
             emitter.emit("verify.trial.done", describe(trial), "done" if trial.verdict == "pass" else "warn")
@@ -109,123 +113,109 @@ def describe(trial: FaultTrial) -> str:
     )
 
 
-def _resolve(context: _Context, service: str) -> tuple[str, str]:
+def _resolve(lab: LabView, service: str) -> tuple[str, str]:
     """The service to break and its role."""
-    masters = context.topology.masters
+    masters = lab.topology.masters
     if service in (ACTIVE, STANDBY):
-        active = _active(context)
+        active = lab.active()
         target = active if service == ACTIVE else next(m for m in masters if m != active)
         return target, f"{service} master"
     if service in masters:
-        return service, f"{ACTIVE if service == _active(context) else STANDBY} master"
+        return service, f"{ACTIVE if service == lab.active() else STANDBY} master"
     roles = {NFS: "NFS server", HAPROXY: "HAProxy and the promoter"}
     return service, roles.get(service, service)
 
 
 @dataclass
-class _Recorder:
-    """What the probe, write and watch threads of one trial record, on the monotonic clock."""
-
-    trial: Trial
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    acked: list[tuple[float, str]] = field(default_factory=list)
-    heal_at: float = float("inf")
-    recovered: threading.Event = field(default_factory=threading.Event)
-
-    def create(self, context: _Context, job: str) -> WriteOp:
-        started = time.monotonic()
-        reply = context.client.create_job(job)
-        op = WriteOp(job, "create", started, time.monotonic(), outcome(reply, "create"), reply.status, reply.served_by)
-        with self.lock:
-            self.trial.writes.append(op)
-            if op.outcome == "ok":
-                self.acked.append((op.t_done, job))
-        return op
-
-    def probe(self, context: _Context, sent: float) -> None:
-        reply, jobs = context.client.list_jobs()
-        answered = time.monotonic()
-        with self.lock:
-            needed = {job for at, job in self.acked if at < sent}
-            consistent = jobs is not None and needed <= jobs
-            self.trial.samples.append(
-                Sample(sent, reply.status, reply.served_by, consistent, reply.seconds, reply.error)
-            )
-        if answered >= self.heal_at and reply.status == 200 and consistent:
-            self.recovered.set()
-
-    def mark(self, at: float, status: str, server: str) -> None:
-        with self.lock:
-            self.trial.haproxy.append(HAProxyMark(at, status, server))
+class FaultRun(TrialRun):
+    plan: FaultPlan = field(kw_only=True)
+    result: FaultTrial = field(kw_only=True)
 
 
-def run_fault_trial(context: _Context, plan: FaultPlan, number: int, emitter: Emitter = NULL_EMITTER) -> FaultTrial:
-    target, role = _resolve(context, plan.service)
+def run_fault_trial(lab: LabView, plan: FaultPlan, number: int, emitter: Emitter = NULL_EMITTER) -> FaultTrial:
+    """One held fault, phase by phase: seed, steady, inject (and hold), heal, recover, check."""
+    target, role = _resolve(lab, plan.service)
     prefix = f"fault-{uuid.uuid4().hex[:8]}-{number}"
     trial = Trial(number=number, action=plan.action, target=target, prefix=prefix, experiment="fault")
-    result = FaultTrial(number, target, plan.action, role, active_before=_active(context))
-    rec = _Recorder(trial)
-    for i in range(3):
-        if rec.create(context, f"{prefix}-pre-{i}").outcome != "ok":
-            result.reasons.append("the lab did not acknowledge every write before the fault")
-    stop = threading.Event()
-
-    def probes() -> None:
-        # Enough workers that hanging requests do not slow the rate down.
-        with ThreadPoolExecutor(max_workers=int(plan.rate * min(context.client.timeout, 10.0)) + 4) as pool:
-            due = time.monotonic()
-            while not stop.is_set():
-                pool.submit(rec.probe, context, time.monotonic())
-                due += 1 / plan.rate
-                stop.wait(max(0.0, due - time.monotonic()))
-
-    def writes() -> None:
-        count = 0
-        while not stop.wait(0.25):
-            rec.create(context, f"{prefix}-during-{count}")
-            count += 1
-
-    def watch() -> None:
-        seen: dict[str, str] = {}
-        while not stop.wait(0.2):
-            statuses = _master_statuses(context)  # {} while HAProxy does not answer
-            state = context.handle.promoter_state() if context.topology.promoter is not None else None
-            if state and state.get("active"):
-                statuses[ACTIVE_MARK] = str(state["active"])
-            now = time.monotonic()
-            for server, status in statuses.items():
-                if seen.get(server) != status:
-                    seen[server] = status
-                    rec.mark(now, status, server)
-
-    threads = [threading.Thread(target=fn, daemon=True) for fn in (probes, writes, watch)]
-    for thread in threads:
-        thread.start()
-    time.sleep(2.0)  # steady state before the fault
-    fault_at = time.monotonic()
-    chaos.apply(context.handle, plan.action, target)
-    emitter.emit("verify.fault", f"{plan.action} {target} applied; healing in {plan.hold:.0f} s", target=target)
-    time.sleep(max(0.0, fault_at + plan.hold - time.monotonic()))
-    rec.heal_at = time.monotonic()
-    chaos.apply(context.handle, HEAL[plan.action], target)
-    emitter.emit("verify.heal", f"{HEAL[plan.action]} {target}", target=target)
-    if not rec.recovered.wait(plan.timeout):
-        result.reasons.append(f"the lab did not serve consistently within {plan.timeout:.0f} s of the heal")
-    time.sleep(1.0)  # keep probing and writing a little after recovery
-    stop.set()
-    for thread in threads:
-        thread.join(timeout=15)
-    result.held_s = round(rec.heal_at - fault_at, 3)
-    with rec.lock:
-        measure(result, trial, fault_at, rec.heal_at)
-    final = wait_for(lambda: context.client.list_jobs()[1], timeout=15)
-    check_writes(trial, final, _jobs_on_nfs(context.handle))
-    result.active_after = _active(context)
-    if not plan.keep_jobs:
-        _delete_jobs(context, trial)
-    result.trial = trial
-    judge_fault(result, context.topology.promoter is not None)
+    result = FaultTrial(number, target, plan.action, role, active_before=lab.active())
+    run = FaultRun(lab, Recorder(trial, recovery=Recovery("heal")), emitter, plan=plan, result=result)
+    run_phases(run, FAULT_PHASES)
     return result
+
+
+def seed(run: FaultRun) -> None:
+    for i in range(SEED_JOBS):
+        if run.recorder.write(run.lab.client, f"{run.trial.prefix}-pre-{i}").outcome != "ok":
+            run.result.reasons.append("the lab did not acknowledge every write before the fault")
+
+
+def steady(run: FaultRun) -> None:
+    client, recorder = run.lab.client, run.recorder
+    load = Load(
+        run.plan.rate,
+        probe=lambda sent: recorder.probe(client, sent),
+        write=lambda i: recorder.write(client, f"{run.trial.prefix}-during-{i}"),
+        probe_timeout=client.timeout,
+        watchers=[Watcher(WATCH_EVERY_S, ChangeMarker(recorder, lambda: _statuses(run.lab)))],
+        join_timeout=15,
+    )
+    start_steady(run, load)
+
+
+def _statuses(lab: LabView) -> dict[str, str]:
+    """Every master's status ({} while HAProxy does not answer) and the promoter's active one."""
+    statuses = lab.master_statuses()
+    state = lab.handle.promoter_state() if lab.topology.promoter is not None else None
+    if state and state.get("active"):
+        statuses[ACTIVE_MARK] = str(state["active"])
+    return statuses
+
+
+def inject(run: FaultRun) -> None:
+    """Apply the fault and hold it for the plan's hold."""
+    plan, target = run.plan, run.trial.target
+    fault_at = mark_fault(run)
+    chaos.apply(run.lab.handle, plan.action, target)
+    run.emitter.emit("verify.fault", f"{plan.action} {target} applied; healing in {plan.hold:.0f} s", target=target)
+    time.sleep(max(0.0, fault_at + plan.hold - time.monotonic()))
+
+
+def heal(run: FaultRun) -> None:
+    action, target = chaos.HEAL[run.plan.action], run.trial.target
+    run.recorder.heal_at = time.monotonic()
+    chaos.apply(run.lab.handle, action, target)
+    run.emitter.emit("verify.heal", f"{action} {target}", target=target)
+
+
+def recover(run: FaultRun) -> None:
+    """Until an answer after the heal lists every acknowledged job, the tail of the load; measured."""
+    recorder, result = run.recorder, run.result
+    if not recorder.recovered.wait(run.plan.timeout):
+        result.reasons.append(f"the lab did not serve consistently within {run.plan.timeout:.0f} s of the heal")
+    stop_load(run)
+    result.held_s = round(recorder.heal_at - recorder.fault_at, 3)
+    with recorder.lock:
+        measure(result, run.trial, recorder.fault_at, recorder.heal_at)
+
+
+def check(run: FaultRun) -> None:
+    trial, result = run.trial, run.result
+    check_writes(trial, run.lab.final_jobs(timeout=15), run.lab.jobs_on_nfs())
+    result.active_after = run.lab.active()
+    if not run.plan.keep_jobs:
+        run.lab.delete_jobs(trial.prefix)
+    result.trial = trial
+    judge_fault(result, run.lab.topology.promoter is not None)
+
+
+FAULT_PHASES: tuple[Phase[FaultRun], ...] = (
+    Phase("seed", seed),
+    Phase("steady", steady),
+    Phase("inject", inject),
+    Phase("heal", heal),
+    Phase("recover", recover),
+    Phase("check", check),
+)
 
 
 def measure(result: FaultTrial, trial: Trial, fault_at: float, heal_at: float) -> None:
