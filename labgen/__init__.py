@@ -3,14 +3,80 @@
 `labgen.Lab` (also named `labgen.JenkinsHALab`, in `labgen.api`) is the Python API: a running lab
 for scripts and tests. Not to be confused with `labgen.model.spec.Lab`, the lab's spec. It is
 loaded on first use, so `import labgen` stays cheap (the image programs import this package's
-`labgen.wire` without Docker or pydantic installed)."""
+`labgen.wire` without Docker or pydantic installed).
+
+Every error labgen raises is a `LabgenError`, one class per condition, each with its exit code
+(`labgen.errors`), exported here: `from labgen import NoSuchLab`."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from labgen.errors import (
+    ActionFailed,
+    ActionRefused,
+    ArtifactMissing,
+    ArtifactRefused,
+    BadOptionValue,
+    BadPath,
+    BadSpecField,
+    BuildFailed,
+    CheckFailed,
+    DockerFailed,
+    EngineMissing,
+    EnvironmentProblem,
+    ImageArchiveRefused,
+    ImageMissing,
+    Interrupted,
+    LabDamaged,
+    LabgenError,
+    LabNotChosen,
+    LabNotRunning,
+    LabUnhealthy,
+    MachineUnfit,
+    NoSuchLab,
+    NoSuchTarget,
+    OutputExists,
+    PortBusy,
+    SpecError,
+    ToolMissing,
+    UsageError,
+)
+
 __version__ = "0.1.0"
-__all__ = ["JenkinsHALab", "Lab", "__version__"]
+__all__ = [
+    "ActionFailed",
+    "ActionRefused",
+    "ArtifactMissing",
+    "ArtifactRefused",
+    "BadOptionValue",
+    "BadPath",
+    "BadSpecField",
+    "BuildFailed",
+    "CheckFailed",
+    "DockerFailed",
+    "EngineMissing",
+    "EnvironmentProblem",
+    "ImageArchiveRefused",
+    "ImageMissing",
+    "Interrupted",
+    "JenkinsHALab",
+    "Lab",
+    "LabDamaged",
+    "LabNotChosen",
+    "LabNotRunning",
+    "LabUnhealthy",
+    "LabgenError",
+    "MachineUnfit",
+    "NoSuchLab",
+    "NoSuchTarget",
+    "OutputExists",
+    "PortBusy",
+    "SpecError",
+    "ToolMissing",
+    "UsageError",
+    "__version__",
+]
 
 if TYPE_CHECKING:
     from labgen.api import JenkinsHALab

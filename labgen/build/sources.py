@@ -30,7 +30,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from labgen import paths
-from labgen.errors import EXIT_FAILED, EXIT_USAGE, EnvironmentProblem, LabgenError
+from labgen.errors import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    ArtifactMissing,
+    ArtifactRefused,
+    BadPath,
+    EnvironmentProblem,
+    LabgenError,
+    ToolMissing,
+)
 from labgen.events import NULL_EMITTER, Emitter
 from labgen.model.names import BASE_SUITE, FLAVOUR_LABEL, HAPROXY_ORIGIN_LABEL, JENKINS_SHA_LABEL
 from labgen.wire.files import sha256_file, write_atomic
@@ -238,14 +247,13 @@ def haproxy_tarball_version(path: Path) -> str:
                 if len(parts) > 2 and member.isfile() and parts[1] == "src":
                     break  # VERSION sits before src/ in every release tarball
     except (tarfile.TarError, OSError) as exc:
-        raise LabgenError(f"{path}: not a readable source tarball ({_first_line(exc)})", exit_code=EXIT_USAGE) from None
+        raise ArtifactRefused(f"{path}: not a readable source tarball ({_first_line(exc)})") from None
     match = re.search(r"haproxy[-_](\d+\.\d+\.\d+)", path.name)
     if match:
         return match.group(1)
-    raise LabgenError(
+    raise ArtifactRefused(
         f"{path}: cannot tell which HAProxy version this is (no VERSION file, no version in the name)",
         hint="pass the release tarball as published, e.g. haproxy-2.0.8.tar.gz",
-        exit_code=EXIT_USAGE,
     )
 
 
@@ -272,7 +280,7 @@ def resolve_haproxy_source(
     if explicit is not None:
         path = Path(explicit).expanduser()
         if not path.is_file():
-            raise EnvironmentProblem(
+            raise ArtifactMissing(
                 f"--haproxy-source {path}: no such file", hint="give the path of a haproxy-X.Y.Z.tar.gz"
             )
         found = haproxy_tarball_version(path)
@@ -337,12 +345,12 @@ def resolve_haproxy_source(
         f"or put it in {cache}"
     )
     if not debian:
-        raise EnvironmentProblem(f"cannot get the HAProxy {version} source: {problem}", hint=hint)
+        raise ArtifactMissing(f"cannot get the HAProxy {version} source: {problem}", hint=hint)
     emitter.emit("source.haproxy", f"{problem}; trying Debian's source package", "info")
     try:
         deb = debian_haproxy_source(cache=cache, apt_sources=apt_sources, emitter=emitter)
     except LabgenError as exc:
-        raise EnvironmentProblem(
+        raise ArtifactMissing(
             f"cannot get the HAProxy {version} source: {problem}; Debian's source package failed too: {exc.message}",
             hint=hint,
         ) from None
@@ -405,7 +413,7 @@ def debian_source(
             return _debian_result(package, record["version"], files, record["files"])
 
     if shutil.which("apt-get") is None:
-        raise EnvironmentProblem("apt-get is not installed, so Debian's source packages cannot be fetched")
+        raise ToolMissing("apt-get is not installed, so Debian's source packages cannot be fetched")
     entries = (
         [e for e in read_apt_sources() if e.is_debian] if apt_sources is None else parse_apt_sources_file(apt_sources)
     )
@@ -438,7 +446,7 @@ def debian_source(
         show = _run(["apt-cache", *options, "showsrc", package], f"apt-cache showsrc {package}")
         candidates = _parse_showsrc(show, package)
         if not candidates:
-            raise EnvironmentProblem(f"Debian's archive lists no source package named {package}")
+            raise ArtifactMissing(f"Debian's archive lists no source package named {package}")
         download_dir = tmp / "download"
         failures: list[str] = []
         for version, checksums in sorted(candidates.items(), key=lambda kv: _DebVersion(kv[0]), reverse=True):
@@ -465,7 +473,7 @@ def debian_source(
             for name, sha in checksums.items():
                 path = download_dir / name
                 if not path.is_file():
-                    raise LabgenError(f"apt-get source {package}={version} did not produce {name}")
+                    raise DownloadError(f"apt-get source {package}={version} did not produce {name}")
                 actual = sha256_file(path)
                 if actual != sha:
                     raise ChecksumMismatch(f"{name} from Debian", sha, actual)
@@ -476,7 +484,7 @@ def debian_source(
                 record_path, json.dumps(record, indent=2, sort_keys=True).encode(), fsync=False, fsync_dir=False
             )
             return _debian_result(package, version, stored, checksums)
-    raise EnvironmentProblem(
+    raise ArtifactMissing(
         f"none of Debian's {package} source versions could be downloaded: " + "; ".join(failures),
     )
 
@@ -487,7 +495,7 @@ def _debian_result(package: str, version: str, files: dict[str, Path], checksums
     if orig is None:  # a native package: the one tarball is the source
         orig = next((p for n, p in files.items() if n.endswith((".tar.gz", ".tar.xz", ".tar.bz2"))), None)
     if orig is None:
-        raise LabgenError(f"Debian's {package} {version} has no source tarball")
+        raise DownloadError(f"Debian's {package} {version} has no source tarball")
     return DebianSource(package, version, orig, deb, dict(checksums))
 
 
@@ -795,7 +803,7 @@ def resolve_jenkins_war(
     if explicit is not None:
         path = Path(explicit).expanduser()
         if not path.is_file():
-            raise EnvironmentProblem(f"--jenkins-war {path}: no such file")
+            raise ArtifactMissing(f"--jenkins-war {path}: no such file")
         actual = sha256_file(path)
         if actual != sha:
             if not allow_unofficial:
@@ -823,7 +831,7 @@ def resolve_jenkins_war(
         f"`labgen build --jenkins-war PATH`, or put it in {cache}/jenkins.war"
     )
     if not allow_download:
-        raise EnvironmentProblem(f"jenkins.war {version} was not given and is not in the cache ({cache})", hint=hint)
+        raise ArtifactMissing(f"jenkins.war {version} was not given and is not in the cache ({cache})", hint=hint)
     if url is None:
         if mirror not in JENKINS_MIRRORS:
             raise LabgenError(f"unknown Jenkins mirror {mirror!r}; allowed: {', '.join(JENKINS_MIRRORS)}")
@@ -831,7 +839,7 @@ def resolve_jenkins_war(
     try:
         path = download(url, sha, "jenkins.war", cache=cache, timeout=timeout, emitter=emitter)
     except DownloadError as exc:
-        raise EnvironmentProblem(
+        raise ArtifactMissing(
             f"jenkins.war {version} is not available: not given, not in the cache ({cache}), and {exc.message}",
             hint=hint,
         ) from None
@@ -865,7 +873,7 @@ def inspect_jdk(path: Path) -> JdkTarball:
     2.190.2 runs on Java 8 or 11 only."""
     path = Path(path).expanduser()
     if not path.is_file():
-        raise LabgenError(f"--jdk {path}: no such file", exit_code=EXIT_USAGE)
+        raise BadPath(f"--jdk {path}: no such file")
     top = None
     has_java = False
     version = None
@@ -886,19 +894,17 @@ def inspect_jdk(path: Path) -> JdkTarball:
                 if has_java and version:
                     break
     except (tarfile.TarError, OSError, io.UnsupportedOperation) as exc:
-        raise LabgenError(f"--jdk {path}: not a readable tarball ({_first_line(exc)})", exit_code=EXIT_USAGE) from None
+        raise ArtifactRefused(f"--jdk {path}: not a readable tarball ({_first_line(exc)})") from None
     if not has_java or top is None:
-        raise LabgenError(
-            f"--jdk {path}: no <dir>/bin/java inside; expected a JDK such as OpenJDK8U-jdk_x64_linux_*.tar.gz",
-            exit_code=EXIT_USAGE,
+        raise ArtifactRefused(
+            f"--jdk {path}: no <dir>/bin/java inside; expected a JDK such as OpenJDK8U-jdk_x64_linux_*.tar.gz"
         )
     if version is None:
-        raise LabgenError(f"--jdk {path}: no release file telling its Java version", exit_code=EXIT_USAGE)
+        raise ArtifactRefused(f"--jdk {path}: no release file telling its Java version")
     if java_major(version) not in (8, 11):
-        raise LabgenError(
+        raise ArtifactRefused(
             f"--jdk {path} is Java {version}; Jenkins 2.190.2 runs on Java 8 or 11 only",
             hint="use a Java 8 or 11 JDK tarball (e.g. Eclipse Temurin 8 or 11 for Linux x64)",
-            exit_code=EXIT_USAGE,
         )
     return JdkTarball(path, version, top, sha256_file(path))
 

@@ -27,7 +27,7 @@ from typing import IO, TYPE_CHECKING, Any
 import labgen
 from labgen.build.images import BuildResult, base_recipe, build_images, images_root, shared_entries
 from labgen.engine import client as engine_client
-from labgen.errors import LabgenError
+from labgen.errors import DockerFailed, ImageArchiveRefused, ImageMissing, LabgenError
 from labgen.events import NULL_EMITTER, Emitter
 from labgen.model.names import COMPONENT_LABEL, CONTENT_HASH_LABEL
 from labgen.model.spec import Lab
@@ -169,12 +169,12 @@ def save_images(
     present = [image for image in wanted.images if image.image_id]
     missing = [image.tag for image in wanted.images if not image.image_id]
     if not present:
-        raise LabgenError(
+        raise ImageMissing(
             "nothing to save: none of the images this lab needs is built",
             hint="build them first: `labgen build` (with the same spec options)",
         )
     if missing:
-        raise LabgenError(
+        raise ImageMissing(
             f"not every image this lab needs is built (missing or out of date: {', '.join(missing)})",
             hint="build them first: `labgen build` (with the same spec options), then save",
         )
@@ -261,15 +261,19 @@ def read_manifest(file: Path) -> dict[str, Any]:
         with tarfile.open(file, mode="r|") as tar:
             member = next(iter(tar), None)
             if member is None or member.name != MANIFEST:
-                raise LabgenError(
+                raise ImageArchiveRefused(
                     f"{file} is not a file saved by `labgen images save` (its first member is not {MANIFEST})"
                 )
             handle = tar.extractfile(member)
             manifest = json.loads(handle.read() if handle else b"{}")
     except (OSError, tarfile.TarError, json.JSONDecodeError) as exc:
-        raise LabgenError(f"cannot read {file}: {exc}", hint="save one with `labgen images save FILE`") from None
+        raise ImageArchiveRefused(
+            f"cannot read {file}: {exc}", hint="save one with `labgen images save FILE`"
+        ) from None
     if manifest.get("format") != SAVE_FORMAT or not isinstance(manifest.get("images"), list):
-        raise LabgenError(f"{file}: format {manifest.get('format')!r} is not one this labgen reads ({SAVE_FORMAT})")
+        raise ImageArchiveRefused(
+            f"{file}: format {manifest.get('format')!r} is not one this labgen reads ({SAVE_FORMAT})"
+        )
     return manifest
 
 
@@ -290,16 +294,16 @@ def load_images(
         try:
             for chunk in client.api.load_image(_Progress(handle, emitter)):
                 if "error" in chunk:
-                    raise LabgenError(f"docker load of {file} failed: {chunk['error']}")
+                    raise DockerFailed(f"docker load of {file} failed: {chunk['error']}")
                 if chunk.get("stream"):
                     emitter.emit("images.progress", str(chunk["stream"]).strip())
         except LabgenError:
             raise
         except Exception as exc:
-            raise LabgenError(f"docker load of {file} failed: {exc}") from None
+            raise DockerFailed(f"docker load of {file} failed: {exc}") from None
     wrong = [image["tag"] for image in images if not _matches(client, image)]
     if wrong:
-        raise LabgenError(
+        raise ImageArchiveRefused(
             f"{file}: after docker load, these images are not what the file says (tag, id or content hash): "
             + ", ".join(wrong),
             hint="the file is damaged or was changed; save it again with `labgen images save`",
@@ -388,7 +392,7 @@ def prune_images(
             if exc.status_code == 409:  # a container (or a child image) uses it
                 result.in_use.append(name)
                 continue
-            raise LabgenError(f"cannot remove {name}: {exc.explanation or exc}") from None
+            raise DockerFailed(f"cannot remove {name}: {exc.explanation or exc}") from None
         emitter.emit("images.removed", f"removed {name}", image=image.id)
         result.removed.append(name)
         result.freed += image.size

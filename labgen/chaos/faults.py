@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from docker.errors import APIError
 
 from labgen.chaos.table import ACTIONS, BY_NAME, Call
-from labgen.errors import EXIT_USAGE, LabgenError
+from labgen.errors import ActionFailed, ActionRefused, BadOptionValue, NoSuchTarget
 from labgen.lab import journal
 from labgen.lab.handle import LabHandle
 from labgen.model.names import NETWORK
@@ -41,14 +41,11 @@ def targets(topology: Topology) -> list[str]:
 
 def validate(topology: Topology, action: str, target: str) -> None:
     if action not in BY_NAME:
-        raise LabgenError(f"unknown chaos action {action!r}; valid: {', '.join(ACTIONS)}", exit_code=EXIT_USAGE)
+        raise BadOptionValue(f"unknown chaos action {action!r}; valid: {', '.join(ACTIONS)}")
     if target not in targets(topology):
-        raise LabgenError(
-            f"unknown target {target!r} in lab {topology.name}; valid: {', '.join(targets(topology))}",
-            exit_code=EXIT_USAGE,
-        )
+        raise NoSuchTarget(f"unknown target {target!r} in lab {topology.name}; valid: {', '.join(targets(topology))}")
     if BY_NAME[action].masters_only and target not in topology.masters:
-        raise LabgenError(f"{action} applies to a master ({', '.join(topology.masters)})", exit_code=EXIT_USAGE)
+        raise ActionRefused(f"{action} applies to a master ({', '.join(topology.masters)})")
 
 
 def apply(
@@ -67,14 +64,13 @@ def _do(call: Call, action: str) -> str:
     row = BY_NAME[action]
     try:
         if row.precondition is not None and not row.precondition.holds(call):
-            raise LabgenError(
+            raise ActionRefused(
                 f"{call.target} {row.precondition.problem}",
                 hint=f"try `labgen chaos {row.precondition.instead} {call.target}`",
-                exit_code=EXIT_USAGE,
             )
         return row.run(call)
     except APIError as exc:
-        raise LabgenError(f"{action} {call.target} failed: {exc.explanation or exc}") from None
+        raise ActionFailed(f"{action} {call.target} failed: {exc.explanation or exc}") from None
 
 
 def list_targets(handle: LabHandle) -> list[TargetState]:

@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import Any
 
 from labgen import engine
-from labgen.errors import LabgenError
+from labgen.errors import ActionFailed, LabNotRunning
 from labgen.generate import secrets as secret_keys
 from labgen.lab.handle import LabHandle
 from labgen.model.names import JENKINS_HTTP_PORT
@@ -37,7 +37,7 @@ class Call:
         """The lab's network (looked up once per call)."""
         networks = engine.client().networks.list(names=[self.handle.topology.network])
         if not networks:
-            raise LabgenError(f"lab {self.handle.name} has no network: is it up?", hint="`labgen up`")
+            raise LabNotRunning(f"lab {self.handle.name} has no network: is it up?", hint="`labgen up`")
         return networks[0]
 
     @property
@@ -126,7 +126,7 @@ def _reload(call: Call) -> str:
     result = call.container.exec_run(["python3", "-c", RELOAD_SCRIPT], environment=env)
     answer = result.output.decode().strip()
     if result.exit_code != 0 or answer not in ("200", "302"):
-        raise LabgenError(f"POST /reload on {call.container.name} failed: {answer or 'no answer'}")
+        raise ActionFailed(f"POST /reload on {call.container.name} failed: {answer or 'no answer'}")
     return f"POST /reload answered {answer}: the master re-reads JENKINS_HOME"
 
 

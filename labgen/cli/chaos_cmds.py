@@ -20,7 +20,7 @@ from labgen.cli.options import (
     spec_options,
 )
 from labgen.cli.output import print_json
-from labgen.errors import EXIT_USAGE, LabgenError
+from labgen.errors import BadOptionValue, NoSuchTarget
 from labgen.lab.handle import LabHandle
 from labgen.model.spec import excerpt
 
@@ -42,9 +42,7 @@ def chaos(
 ) -> None:
     """Break the lab: one fault on one service, recorded in the lab's event log."""
     if action != "list" and action not in faults.ACTIONS:
-        raise LabgenError(
-            f"unknown chaos action {excerpt(action)}; valid: {', '.join(faults.ACTIONS)}", exit_code=EXIT_USAGE
-        )
+        raise BadOptionValue(f"unknown chaos action {excerpt(action)}; valid: {', '.join(faults.ACTIONS)}")
     signal = check_signal(signal)
     check_number("--time", stop_time, minimum=0, maximum=3600)
     handle = LabHandle.open(resolve_lab_name(lab_name, spec_args))
@@ -61,7 +59,7 @@ def chaos(
         return
     if target is None:
         valid = ", ".join(faults.targets(handle.topology))
-        raise LabgenError(f"chaos {action} needs a TARGET; valid: {valid}", exit_code=EXIT_USAGE)
+        raise NoSuchTarget(f"chaos {action} needs a TARGET; valid: {valid}")
     result = faults.apply(handle, action, target, signal=signal, stop_timeout=stop_time)
     if json_output:
         print_json(asdict(result))

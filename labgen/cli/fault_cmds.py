@@ -15,7 +15,7 @@ from labgen.cli.app import out
 from labgen.cli.options import JsonOpt, LabOpt, SpecArgs, check_number, report_folder, resolve_lab_name, spec_options
 from labgen.cli.output import print_json, progress
 from labgen.cli.verify_cmds import ProbeTimeoutOpt, ReportOpt, verify_app
-from labgen.errors import EXIT_FAILED, EXIT_USAGE, LabgenError
+from labgen.errors import BadOptionValue, CheckFailed
 from labgen.paths import lab_dir
 from labgen.verify.experiment import DEFAULT_PROBE_TIMEOUT
 from labgen.verify.faults import FaultPlan, matrix_services, run_faults
@@ -66,7 +66,7 @@ def _command(matrix: bool) -> Callable[..., None]:
         spec_args: SpecArgs,
     ) -> None:
         if not services and not matrix:
-            raise LabgenError("name the service to break", hint="e.g. `labgen verify fault nfs`", exit_code=EXIT_USAGE)
+            raise BadOptionValue("name the service to break", hint="e.g. `labgen verify fault nfs`")
         chosen = services or matrix_services()
         kinds = actions or (list(FAULTS) if matrix else ["kill"])
         plans = [FaultPlan(service, action, hold, rate, timeout) for service in chosen for action in kinds]
@@ -95,7 +95,7 @@ def _run(
     check_number("--timeout", plans[0].timeout, minimum=5, maximum=600)
     unknown = sorted({plan.action for plan in plans} - set(FAULTS))
     if unknown:
-        raise LabgenError(f"unknown --action {unknown[0]!r}; valid: {', '.join(FAULTS)}", exit_code=EXIT_USAGE)
+        raise BadOptionValue(f"unknown --action {unknown[0]!r}; valid: {', '.join(FAULTS)}")
     check_number("--probe-timeout", probe_timeout, minimum=0.5, maximum=120)
     name = resolve_lab_name(lab_name, spec_args)
     with progress(quiet=json_output) as emitter:
@@ -109,7 +109,7 @@ def _run(
         _print(name, result, paths["html"])
     if not result.passed:
         failed = sum(t.verdict == "fail" for t in result.trials)
-        raise LabgenError(f"fault verdict: FAIL ({failed}/{len(result.trials)} trials failed)", exit_code=EXIT_FAILED)
+        raise CheckFailed(f"fault verdict: FAIL ({failed}/{len(result.trials)} trials failed)")
 
 
 def _print(name: str, result: FaultResult, html: Path) -> None:

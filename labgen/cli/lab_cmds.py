@@ -28,7 +28,7 @@ from labgen.cli.options import (
     spec_options,
 )
 from labgen.cli.output import print_json, progress
-from labgen.errors import EXIT_ENVIRONMENT, LabgenError
+from labgen.errors import MachineUnfit
 from labgen.lab import runtime
 from labgen.lab.doctor import run_checks
 from labgen.lab.folder import load_topology
@@ -266,4 +266,4 @@ def doctor(
         out.print(table)
     failed = [c.name for c in checks if c.verdict == "fail"]
     if failed:
-        raise LabgenError(f"this machine cannot run a lab: {', '.join(failed)}", exit_code=EXIT_ENVIRONMENT)
+        raise MachineUnfit(f"this machine cannot run a lab: {', '.join(failed)}")

@@ -18,7 +18,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from labgen.errors import EXIT_USAGE, LabgenError, SpecError
+from labgen.errors import BadOptionValue, BadPath, LabNotChosen, NoSuchLab
 from labgen.lab import docker as lab_docker
 from labgen.lab.docker import running_labs
 from labgen.lab.folder import known_labs, labs_on_disk
@@ -168,21 +168,18 @@ def resolve_lab_name(lab_name: str | None, spec_args: SpecArgs) -> str:
         if name in labs_on_disk() or name in lab_docker.lab_names():  # lab_names(): Docker must answer (else exit 3)
             return name
         known = known_labs()
-        raise LabgenError(
+        raise NoSuchLab(
             f"no lab named {name!r} on this machine",
             hint=f"known labs: {', '.join(known)}" if known else "start one with `labgen up`",
-            exit_code=EXIT_USAGE,
         )
     running = running_labs()
     if len(running) == 1:
         return running[0]
     labs = running or known_labs()
     if not labs:
-        raise LabgenError("no lab found on this machine", hint="start one with `labgen up`", exit_code=EXIT_USAGE)
+        raise NoSuchLab("no lab found on this machine", hint="start one with `labgen up`")
     state = "running" if running else "known (none running)"
-    raise LabgenError(
-        f"several labs {state}: {', '.join(labs)}", hint="choose one with --lab NAME", exit_code=EXIT_USAGE
-    )
+    raise LabNotChosen(f"several labs {state}: {', '.join(labs)}", hint="choose one with --lab NAME")
 
 
 # ---- numbers and names from the command line, checked before anything runs ---------------------------
@@ -193,13 +190,13 @@ def check_number(option: str, value: float, *, minimum: float, maximum: float, e
     low_ok = value > minimum if exclusive else value >= minimum
     if not (math.isfinite(value) and low_ok and value <= maximum):
         low = f"more than {minimum:g}" if exclusive else f"at least {minimum:g}"
-        raise SpecError(f"{option} {value:g}: allowed: {low} and at most {maximum:g}")
+        raise BadOptionValue(f"{option} {value:g}: allowed: {low} and at most {maximum:g}")
 
 
 def check_choice(option: str, value: str, allowed: typing.Iterable[str]) -> str:
     choices = list(allowed)
     if value not in choices:
-        raise SpecError(f"{option} {excerpt(value)}: allowed values are {', '.join(choices)}")
+        raise BadOptionValue(f"{option} {excerpt(value)}: allowed values are {', '.join(choices)}")
     return value
 
 
@@ -211,7 +208,7 @@ def check_signal(value: str) -> str:
     name = text if text.startswith("SIG") else f"SIG{text}"
     if name in signal.Signals.__members__:
         return name
-    raise SpecError(
+    raise BadOptionValue(
         f"--signal {excerpt(value)}: not a signal; allowed: a name such as SIGKILL, SIGTERM, SIGINT, SIGHUP "
         "(with or without SIG) or its number"
     )
@@ -224,7 +221,7 @@ def check_tail(value: str) -> int | str:
         return "all"
     if text.isdigit() and text.isascii():
         return int(text)
-    raise SpecError(f"--tail {excerpt(value)}: allowed: a number of lines (0 or more) or all")
+    raise BadOptionValue(f"--tail {excerpt(value)}: allowed: a number of lines (0 or more) or all")
 
 
 def input_file(option: str, raw: str | None) -> Path | None:
@@ -233,13 +230,13 @@ def input_file(option: str, raw: str | None) -> Path | None:
         return None
     path = user_path(raw, option)
     if not path.exists():
-        raise SpecError(f"{option} {raw}: no such file", hint="check the path")
+        raise BadPath(f"{option} {raw}: no such file", hint="check the path")
     if path.is_dir():
-        raise SpecError(f"{option} {raw}: is a folder, not a file")
+        raise BadPath(f"{option} {raw}: is a folder, not a file")
     if not path.is_file():
-        raise SpecError(f"{option} {raw}: not a regular file (a pipe or a device?)")
+        raise BadPath(f"{option} {raw}: not a regular file (a pipe or a device?)")
     if not os.access(path, os.R_OK):
-        raise SpecError(f"{option} {raw}: not readable for you", hint="fix its permissions")
+        raise BadPath(f"{option} {raw}: not readable for you", hint="fix its permissions")
     return path
 
 

@@ -13,7 +13,7 @@ from labgen.cli.app import out
 from labgen.cli.options import JsonOpt, LabOpt, SpecArgs, check_number, report_folder, resolve_lab_name, spec_options
 from labgen.cli.output import print_json, progress
 from labgen.cli.verify_cmds import ReportOpt, verify_app
-from labgen.errors import EXIT_FAILED, LabgenError
+from labgen.errors import CheckFailed
 from labgen.paths import lab_dir
 from labgen.verify.soak import SoakResult, run_soak
 from labgen.wire.files import write_atomic
@@ -45,7 +45,7 @@ def verify_soak(
     else:
         _print(result, path)
     if not result.passed:
-        raise LabgenError(f"soak verdict: FAIL ({'; '.join(result.reasons)})", exit_code=EXIT_FAILED)
+        raise CheckFailed(f"soak verdict: FAIL ({'; '.join(result.reasons)})")
 
 
 def _print(result: SoakResult, path: Path) -> None:

@@ -11,7 +11,7 @@ import typer
 from labgen.cli.app import app, out
 from labgen.cli.options import ALL_SPEC_OPTIONS, JsonOpt, SpecArgs, check_choice, input_file, spec_options
 from labgen.cli.output import print_json
-from labgen.errors import EXIT_FAILED, EXIT_USAGE, LabgenError, SpecError, os_problem
+from labgen.errors import ArtifactRefused, BadOptionValue, CheckFailed, OutputExists, os_problem
 from labgen.generate import generate as render_lab
 from labgen.generate import render_files
 from labgen.generate.lint import Finding, article_config, lint_text
@@ -34,7 +34,7 @@ def init(
     path = user_path(path_arg, "init PATH")
     check_output_file(path, "init PATH")
     if path.exists() and not force:
-        raise LabgenError(f"{path} already exists", hint="use --force to overwrite it", exit_code=EXIT_USAGE)
+        raise OutputExists(f"{path} already exists", hint="use --force to overwrite it")
     text = render_spec_file(spec_args.load(read_file=False))
     try:
         write_atomic(path, text.encode("utf-8"), fsync_dir=False)
@@ -87,7 +87,7 @@ def lint(
         except OSError as exc:
             raise os_problem(exc, "read", config) from None
         except UnicodeDecodeError:
-            raise SpecError(f"--config {config}: not UTF-8 text; is it a haproxy.cfg?") from None
+            raise ArtifactRefused(f"--config {config}: not UTF-8 text; is it a haproxy.cfg?") from None
     elif profile == "article":
         text, source = article_config(), "the article's haproxy.cfg (as published)"
     elif profile == "ha":
@@ -96,7 +96,7 @@ def lint(
         text = render_files(Topology.resolve(lab))[HAPROXY_CONFIG]
         source = f"the ha profile's haproxy.cfg (HAProxy {lab.haproxy.version})"
     else:
-        raise SpecError(f"--profile {profile!r}: allowed values are article, ha")
+        raise BadOptionValue(f"--profile {profile!r}: allowed values are article, ha")
     findings = lint_text(text)
     if json_output:
         print_json({"source": source, "findings": [asdict(f) for f in findings]})
@@ -104,7 +104,7 @@ def lint(
         _print_findings(source, findings)
     errors = [f for f in findings if f.severity == "error"]
     if errors:
-        raise LabgenError(f"{source}: {len(errors)} errors", exit_code=EXIT_FAILED)
+        raise CheckFailed(f"{source}: {len(errors)} errors")
 
 
 def _print_findings(source: str, findings: list[Finding]) -> None:

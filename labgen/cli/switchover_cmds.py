@@ -9,7 +9,7 @@ import typer
 from labgen.cli.app import app, out
 from labgen.cli.options import JsonOpt, LabOpt, SpecArgs, resolve_lab_name, spec_options
 from labgen.cli.output import print_json
-from labgen.errors import EXIT_FAILED, EXIT_USAGE, LabgenError
+from labgen.errors import ActionFailed, ActionRefused, NoSuchTarget
 from labgen.lab.handle import LabHandle
 from labgen.model.spec import excerpt
 
@@ -23,21 +23,17 @@ def plan_switchover(handle: LabHandle, to: str | None) -> tuple[str, str]:
     """(active, target) of a switchover; a usage error, with nothing changed, when it cannot be."""
     topology = handle.topology
     if topology.promoter is None:
-        raise LabgenError(
+        raise ActionRefused(
             f"lab {handle.name} runs the {topology.lab.profile} profile: it has no promoter to switch over with",
             hint="the ha profile's HAProxy promotes standbys",
-            exit_code=EXIT_USAGE,
         )
     if to is not None and to not in topology.masters:
-        raise LabgenError(
-            f"--to {excerpt(to)} is not a master; valid: {', '.join(topology.masters)}", exit_code=EXIT_USAGE
-        )
+        raise NoSuchTarget(f"--to {excerpt(to)} is not a master; valid: {', '.join(topology.masters)}")
     state = handle.promoter_state()
     if state is None or state.get("active") not in topology.masters:
-        raise LabgenError(
+        raise ActionRefused(
             f"the promoter of lab {handle.name} does not say which master is active; nothing changed",
             hint=f"labgen status --lab {handle.name}",
-            exit_code=EXIT_USAGE,
         )
     active = str(state["active"])
     masters = topology.masters
@@ -70,8 +66,8 @@ def switchover(
     if json_output:
         print_json(result)
     if code in (400, 409):
-        raise LabgenError(f"switchover to {target} refused, nothing changed: {answer['message']}", exit_code=EXIT_USAGE)
-    raise LabgenError(f"switchover to {target} failed: {answer['message']}", exit_code=EXIT_FAILED)
+        raise ActionRefused(f"switchover to {target} refused, nothing changed: {answer['message']}")
+    raise ActionFailed(f"switchover to {target} failed: {answer['message']}")
 
 
 def _report(json_output: bool, result: dict[str, Any]) -> None:

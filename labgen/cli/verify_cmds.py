@@ -24,7 +24,7 @@ from labgen.cli.options import (
 )
 from labgen.cli.output import print_json, progress
 from labgen.cli.switchover_cmds import ToOpt
-from labgen.errors import EXIT_FAILED, LabgenError
+from labgen.errors import CheckFailed
 from labgen.paths import lab_dir
 from labgen.verify import VerifyResult, run_failover, run_switchover
 from labgen.verify.experiment import DEFAULT_PROBE_TIMEOUT
@@ -119,9 +119,7 @@ def _finish(name: str, result: VerifyResult, report: Path | None, json_output: b
         _print_result(name, result, paths["html"])
     if not result.passed:
         summary = aggregate(result)
-        raise LabgenError(
-            f"{kind} verdict: FAIL ({summary['passed']}/{summary['trials']} trials passed)", exit_code=EXIT_FAILED
-        )
+        raise CheckFailed(f"{kind} verdict: FAIL ({summary['passed']}/{summary['trials']} trials passed)")
 
 
 def _print_result(name: str, result: VerifyResult, html: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import jinja2
 
-from labgen.errors import SpecError, os_problem
+from labgen.errors import BadSpecField, os_problem
 from labgen.generate.secrets import lab_secrets, read_secrets, secrets_text
 from labgen.model import names
 from labgen.model.spec import Lab, lab_from_text
@@ -76,7 +76,7 @@ def render_spec_file(lab: Lab) -> str:
     """`labgen init`'s spec file: every field spelled out and explained; it loads back to `lab`."""
     text = environment().get_template("labgen.yaml.j2").render(lab=lab)
     if lab_from_text(text, "the spec labgen init writes") != lab:
-        raise SpecError("these values cannot be written as a spec that reads back the same; change them")
+        raise BadSpecField("these values cannot be written as a spec that reads back the same; change them")
     return text
 
 

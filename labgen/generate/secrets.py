@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from labgen.errors import EnvironmentProblem, os_problem
+from labgen.errors import LabDamaged, os_problem
 from labgen.model.names import SECRETS_FILE
 from labgen.model.spec import Lab
 
@@ -33,7 +33,7 @@ class Secrets(dict[str, str]):
         self.path = path
 
     def __missing__(self, key: str) -> str:
-        raise EnvironmentProblem(
+        raise LabDamaged(
             f"{self.path} has no {key}" if self.path.exists() else f"{self.path} is missing",
             hint="`labgen up` (or `labgen generate`) writes it again, keeping the credentials it still has",
         )
@@ -49,7 +49,7 @@ def read_secrets(folder: Path) -> Secrets:
     except OSError as exc:
         raise os_problem(exc, "read the lab's credentials", path) from None
     except UnicodeDecodeError:
-        raise EnvironmentProblem(
+        raise LabDamaged(
             f"{path} is not UTF-8 text: it was not written by labgen", hint="move it away; labgen writes a new one"
         ) from None
 

@@ -9,7 +9,7 @@ import contextlib
 import json
 from pathlib import Path
 
-from labgen.errors import EXIT_USAGE, EnvironmentProblem, LabgenError, os_problem
+from labgen.errors import EnvironmentProblem, LabDamaged, LabgenError, NoSuchLab, os_problem
 from labgen.lab import docker
 from labgen.model.spec import Lab
 from labgen.model.topology import Topology
@@ -28,10 +28,9 @@ def load_topology(name: str) -> Topology:
     path = lab_dir(name) / LAB_FILE
     if not path.exists():
         known = known_labs()
-        raise LabgenError(
+        raise NoSuchLab(
             f"no lab named {name!r}",
             hint=f"known labs: {', '.join(known)}" if known else "start one with `labgen up`",
-            exit_code=EXIT_USAGE,
         )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -42,7 +41,7 @@ def load_topology(name: str) -> Topology:
         raise os_problem(exc, f"read lab {name}'s state", path) from None
     except (ValueError, TypeError, KeyError, AttributeError, LabgenError) as exc:  # truncated, edited, foreign
         detail = exc.message if isinstance(exc, LabgenError) else f"{type(exc).__name__}: {str(exc)[:120]}"
-        raise EnvironmentProblem(
+        raise LabDamaged(
             f"{path} is damaged ({detail.splitlines()[0]})",
             hint=f"`labgen down --lab {name}` still works (it goes by Docker labels); "
             f"`labgen up` with the lab's spec writes the file again",

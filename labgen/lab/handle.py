@@ -14,7 +14,7 @@ from typing import Any
 
 from docker.errors import APIError
 
-from labgen.errors import LabgenError
+from labgen.errors import LabNotRunning
 from labgen.generate import secrets as secret_keys
 from labgen.generate.secrets import read_secrets
 from labgen.lab import docker
@@ -61,7 +61,7 @@ class LabHandle:
         """The service's container, fresh; a clear error when the lab is not up."""
         found = self.containers(service)
         if not found:
-            raise LabgenError(f"{service} has no container: is lab {self.name} up?", hint="`labgen up`")
+            raise LabNotRunning(f"{service} has no container: is lab {self.name} up?", hint="`labgen up`")
         container = found[0]
         container.reload()
         return container

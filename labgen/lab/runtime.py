@@ -15,7 +15,7 @@ from docker.errors import NotFound
 from labgen import engine
 from labgen.build import build_images
 from labgen.build.sources import image_artifact_origins
-from labgen.errors import EXIT_USAGE, EnvironmentProblem, LabgenError
+from labgen.errors import DockerFailed, Interrupted, LabNotRunning, LabUnhealthy, NoSuchTarget, PortBusy
 from labgen.events import NULL_EMITTER, Emitter
 from labgen.generate import generate
 from labgen.generate.render import COMPOSE_FILE
@@ -73,10 +73,9 @@ def up(
     except KeyboardInterrupt:
         emitter.emit("up.interrupted", "interrupted: removing the half-started lab (data volume kept)", "warn")
         _compose(handle, "down", "--remove-orphans")
-        raise LabgenError(
+        raise Interrupted(
             "interrupted: the half-started lab was removed; JENKINS_HOME's volume is kept",
             hint="run `labgen up` again",
-            exit_code=130,
         ) from None
     journal.record(spec.name, "lab.ready", "every master healthy behind HAProxy")
     return UpResult(topology, folder, time.monotonic() - started, folder / SECRETS_FILE, notes)
@@ -87,7 +86,7 @@ def _compose(handle: LabHandle, *args: str) -> str:
     result = engine.run_compose(compose_file, handle.topology.project, *args)
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()
-        raise LabgenError(
+        raise DockerFailed(
             f"docker compose {args[0]} failed: {detail[-1] if detail else 'no output'}",
             hint=f"see `labgen logs SERVICE --lab {handle.name}`; the compose file is {compose_file}",
         )
@@ -101,7 +100,7 @@ def _check_ports_free(topology: Topology) -> None:
     for field_name in ("http", "stats", "agent"):
         port = getattr(ports, field_name)
         if not port_free(ports.bind, port):
-            raise EnvironmentProblem(
+            raise PortBusy(
                 f"port {port} on {ports.bind} (ports.{field_name}) is already in use",
                 hint=f"free it, or choose another: --{field_name}-port N (or ports.{field_name} in the spec)",
             )
@@ -122,7 +121,7 @@ def wait_healthy(handle: LabHandle, *, timeout: float, emitter: Emitter = NULL_E
             last = summary
         dead = [svc for svc, state in health.items() if state in ("exited", "dead", "missing")]
         if dead:
-            raise LabgenError(
+            raise LabUnhealthy(
                 f"{', '.join(dead)} stopped while the lab was starting",
                 hint=f"see `labgen logs {dead[0]} --lab {handle.name}`",
             )
@@ -131,7 +130,7 @@ def wait_healthy(handle: LabHandle, *, timeout: float, emitter: Emitter = NULL_E
             emitter.emit("up.ready", f"lab {handle.name} is up: /login served by {served_by}", "done")
             return
         if time.monotonic() > deadline:
-            raise LabgenError(
+            raise LabUnhealthy(
                 f"lab {handle.name} did not become healthy within {timeout:.0f} s ({summary})",
                 hint=f"see `labgen status --lab {handle.name}` and `labgen logs SERVICE --lab {handle.name}`",
             )
@@ -265,8 +264,8 @@ def logs(name: str, service: str, *, follow: bool = False, tail: int | str = "al
     handle = LabHandle.open(name)
     valid = handle.topology.services
     if service not in valid:
-        raise LabgenError(f"no service {service!r} in lab {name}; services: {', '.join(valid)}", exit_code=EXIT_USAGE)
+        raise NoSuchTarget(f"no service {service!r} in lab {name}; services: {', '.join(valid)}")
     containers = handle.containers(service)
     if not containers:
-        raise LabgenError(f"{service} has no container (is lab {name} up?)", hint="`labgen status` shows the lab")
+        raise LabNotRunning(f"{service} has no container (is lab {name} up?)", hint="`labgen status` shows the lab")
     yield from containers[0].logs(stream=True, follow=follow, tail=tail)

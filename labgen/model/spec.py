@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from labgen.errors import SpecError
+from labgen.errors import BadSpecField, SpecError
 from labgen.model.names import master_names, project_name
 
 DEFAULT_SPEC_FILE = "labgen.yaml"
@@ -43,7 +43,7 @@ def check_lab_name(name: str, option: str = "--lab") -> str:
     """A lab name as given on the command line: valid, or SpecError saying what is allowed."""
     if not NAME_PATTERN.fullmatch(name):
         what = "an empty lab name" if not name else f"{excerpt(name)} is not a valid lab name"
-        raise SpecError(f"{option}: {what}; allowed: {NAME_RULE}")
+        raise BadSpecField(f"{option}: {what}; allowed: {NAME_RULE}")
     return name
 
 
@@ -215,7 +215,9 @@ def load_lab(path: Path | None = None, overrides: dict[str, Any] | None = None) 
     try:
         return Lab.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(_describe(exc, source), hint="`labgen init` writes a spec with every field explained") from None
+        raise BadSpecField(
+            _describe(exc, source), hint="`labgen init` writes a spec with every field explained"
+        ) from None
 
 
 def lab_from_text(text: str, source: str) -> Lab:
@@ -224,7 +226,7 @@ def lab_from_text(text: str, source: str) -> Lab:
     try:
         return Lab.model_validate(data if data is not None else {})
     except ValidationError as exc:
-        raise SpecError(_describe(exc, source)) from None
+        raise BadSpecField(_describe(exc, source)) from None
 
 
 def parse_override(assignment: str) -> tuple[str, Any]:
@@ -232,9 +234,9 @@ def parse_override(assignment: str) -> tuple[str, Any]:
     key, sep, raw = assignment.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise SpecError(f"--set {excerpt(assignment)}: expected KEY=VALUE, e.g. --set haproxy.check.rise=2")
+        raise BadSpecField(f"--set {excerpt(assignment)}: expected KEY=VALUE, e.g. --set haproxy.check.rise=2")
     if any(not part.strip() for part in key.split(".")):
-        raise SpecError(f"--set {excerpt(key)}: empty field name; expected dotted names, e.g. haproxy.check.rise")
+        raise BadSpecField(f"--set {excerpt(key)}: empty field name; expected dotted names, e.g. haproxy.check.rise")
     try:
         value = safe_yaml(raw, f"--set {key}") if raw.strip() else raw
     except _Refused:
@@ -366,7 +368,7 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     for key in keys[:-1]:
         child = node.setdefault(key, {})
         if not isinstance(child, dict):
-            raise SpecError(f"override {excerpt(dotted)}: {excerpt(key)} is not a section")
+            raise BadSpecField(f"override {excerpt(dotted)}: {excerpt(key)} is not a section")
         node = child
     node[keys[-1]] = value
 

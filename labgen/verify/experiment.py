@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from labgen import chaos
-from labgen.errors import EXIT_USAGE, LabgenError
+from labgen.errors import ActionRefused, BadOptionValue, NoSuchTarget
 from labgen.events import NULL_EMITTER, Emitter
 from labgen.lab import journal
 from labgen.lab.handle import LabHandle
@@ -52,7 +52,7 @@ def run_failover(
 ) -> VerifyResult:
     handle = LabHandle.open(name)
     if action not in FAULTS:
-        raise LabgenError(f"unknown --action {action!r}; valid: {', '.join(FAULTS)}", exit_code=EXIT_USAGE)
+        raise BadOptionValue(f"unknown --action {action!r}; valid: {', '.join(FAULTS)}")
     _check_common(handle, target, trials, rate, probe_timeout)
     lab = LabView.open(handle, probe_timeout)
     journal.record(handle.name, "verify.start", f"verify failover: {trials} x {action}", action=action, trials=trials)
@@ -80,10 +80,9 @@ def run_switchover(
     """Planned switchovers (each to `to`, else to the next master) measured like a fault."""
     handle = LabHandle.open(name)
     if handle.topology.promoter is None:
-        raise LabgenError(
+        raise ActionRefused(
             f"lab {name} runs the {handle.topology.lab.profile} profile: it has no promoter to switch over with",
             hint="the ha profile's HAProxy promotes standbys",
-            exit_code=EXIT_USAGE,
         )
     _check_common(handle, to, trials, rate, probe_timeout)
     lab = LabView.open(handle, probe_timeout)
@@ -103,11 +102,11 @@ def run_switchover(
 def _check_common(handle: LabHandle, master: str | None, trials: int, rate: float, probe_timeout: float) -> None:
     masters = handle.topology.masters
     if master is not None and master not in masters:
-        raise LabgenError(f"{master!r} is not a master; valid: {', '.join(masters)}", exit_code=EXIT_USAGE)
+        raise NoSuchTarget(f"{master!r} is not a master; valid: {', '.join(masters)}")
     if not 1 <= trials <= 100 or not 1 <= rate <= 100:
-        raise LabgenError("--trials must be 1-100 and --rate 1-100 requests per second", exit_code=EXIT_USAGE)
+        raise BadOptionValue("--trials must be 1-100 and --rate 1-100 requests per second")
     if not 0.5 <= probe_timeout <= 120:
-        raise LabgenError("--probe-timeout must be 0.5-120 seconds", exit_code=EXIT_USAGE)
+        raise BadOptionValue("--probe-timeout must be 0.5-120 seconds")
 
 
 def _run_trials(

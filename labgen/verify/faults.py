@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from labgen import chaos
-from labgen.errors import EXIT_USAGE, LabgenError
+from labgen.errors import BadOptionValue, NoSuchTarget
 from labgen.events import NULL_EMITTER, Emitter
 from labgen.lab import journal
 from labgen.lab.handle import LabHandle
@@ -68,7 +68,7 @@ def run_faults(
     for plan in plans:
         check_plan(handle, plan)
     if not 1 <= trials <= 100:
-        raise LabgenError("--trials must be 1-100", exit_code=EXIT_USAGE)
+        raise BadOptionValue("--trials must be 1-100")
     view = LabView.open(handle, probe_timeout)
     lab = handle.topology.lab
     rate = plans[0].rate if plans else 0.0
@@ -92,13 +92,11 @@ def run_faults(
 def check_plan(handle: LabHandle, plan: FaultPlan) -> None:
     services = [*handle.topology.services, ACTIVE, STANDBY]
     if plan.service not in services:
-        raise LabgenError(f"unknown service {plan.service!r}; valid: {', '.join(services)}", exit_code=EXIT_USAGE)
+        raise NoSuchTarget(f"unknown service {plan.service!r}; valid: {', '.join(services)}")
     if plan.action not in FAULTS:
-        raise LabgenError(f"unknown --action {plan.action!r}; valid: {', '.join(FAULTS)}", exit_code=EXIT_USAGE)
+        raise BadOptionValue(f"unknown --action {plan.action!r}; valid: {', '.join(FAULTS)}")
     if not 1 <= plan.hold <= 600 or not 1 <= plan.rate <= 100 or not 5 <= plan.timeout <= 600:
-        raise LabgenError(
-            "--hold must be 1-600 s, --rate 1-100 requests per second, --timeout 5-600 s", exit_code=EXIT_USAGE
-        )
+        raise BadOptionValue("--hold must be 1-600 s, --rate 1-100 requests per second, --timeout 5-600 s")
 
 
 def describe(trial: FaultTrial) -> str:

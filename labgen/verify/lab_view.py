@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from labgen.errors import LabgenError
+from labgen.errors import LabUnhealthy
 from labgen.events import Emitter
 from labgen.lab.handle import LabHandle
 from labgen.lab.jenkins_client import JenkinsClient
@@ -40,7 +40,7 @@ class LabView:
             if reply.status == 200 and reply.served_by in self.topology.masters:
                 return reply.served_by
             time.sleep(0.5)
-        raise LabgenError(
+        raise LabUnhealthy(
             "cannot tell which master is active: HAProxy does not answer with a master", hint="labgen status"
         )
 

@@ -18,7 +18,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from labgen.errors import EXIT_USAGE, LabgenError
+from labgen.errors import BadOptionValue
 from labgen.events import NULL_EMITTER, Emitter
 from labgen.lab.handle import LabHandle
 from labgen.verify.builds import collisions_logged, shell_job_xml
@@ -81,7 +81,7 @@ def run_soak(
     emitter: Emitter = NULL_EMITTER,
 ) -> SoakResult:
     if not 5 <= duration <= 7 * 24 * 3600:
-        raise LabgenError("--duration must be 5 s to 7 days", exit_code=EXIT_USAGE)
+        raise BadOptionValue("--duration must be 5 s to 7 days")
     handle = LabHandle.open(name)
     client = handle.jenkins(timeout=5.0)
     lab = handle.topology.lab
