@@ -83,12 +83,12 @@ def cold_start() -> dict[str, object]:
 
 def load_then_up() -> dict[str, object]:
     """`labgen images save`, remove every labgen image, `labgen images load`, `labgen up`."""
-    from labgen.model.spec import Lab
+    from labgen.model.spec import LabSpec
 
     with tempfile.TemporaryDirectory(prefix="labgen-bench-", dir="/var/tmp") as folder:
         file = Path(folder) / "images.tar"
         started = time.monotonic()
-        saved = store.save_images(Lab(), file)
+        saved = store.save_images(LabSpec(), file)
         save_s = time.monotonic() - started
         removed = remove_labgen_images(build_cache=True)  # an empty engine: no layer left anywhere
         print(f"saved {saved.bytes / 1e6:.0f} MB in {save_s:.1f} s; removed {removed} images", flush=True)

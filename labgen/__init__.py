@@ -1,7 +1,7 @@
 """labgen: generate, run, break and verify a Jenkins high-availability lab.
 
 `labgen.Lab` (also named `labgen.JenkinsHALab`, in `labgen.api`) is the Python API: a running lab
-for scripts and tests. Not to be confused with `labgen.model.spec.Lab`, the lab's spec. It is
+for scripts and tests; the lab's spec is `labgen.model.spec.LabSpec`. It is
 loaded on first use, so `import labgen` stays cheap (the image programs import this package's
 `labgen.wire` without Docker or pydantic installed).
 

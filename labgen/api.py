@@ -11,8 +11,8 @@ removes. The CLI and this API run the same code (`runtime.up/down`, `chaos.apply
         result = lab.verify_failover(trials=1)
         assert result.passed
 
-Inside labgen the class is called ``JenkinsHALab`` because ``labgen.model.spec.Lab`` is the lab's
-*spec* (what ``labgen.yaml`` holds); the package exports it as ``labgen.Lab`` too.
+Inside labgen the class is called ``JenkinsHALab`` (the lab's *spec*, what ``labgen.yaml`` holds, is
+``labgen.model.spec.LabSpec``); the package exports it as ``labgen.Lab`` too.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from labgen.generate import secrets as secret_keys
 from labgen.lab import runtime
 from labgen.lab.handle import LabHandle
 from labgen.lab.jenkins_client import JenkinsClient
-from labgen.model.spec import Lab, check_lab_name, load_lab
+from labgen.model.spec import LabSpec, check_lab_name, load_lab
 from labgen.model.topology import Topology
 from labgen.verify import VerifyResult, run_failover
 from labgen.wire.haproxy import ServerState
@@ -43,7 +43,7 @@ class JenkinsHALab:
     """One lab: HAProxy in front of Jenkins masters that share JENKINS_HOME over NFS.
 
     ``name`` names the lab (and its Docker objects: ``labgen-<name>-*``). The spec comes from
-    ``spec`` (a `labgen.model.spec.Lab`), else ``spec_file`` (a labgen.yaml), else the defaults;
+    ``spec`` (a `labgen.model.spec.LabSpec`), else ``spec_file`` (a labgen.yaml), else the defaults;
     ``profile``, ``flavour``, ``masters`` and ``overrides`` (dotted spec fields, as ``--set``)
     change it. ``free_ports=True`` (the default) publishes on free ports rather than 8080/8001/
     8181, so a test's lab does not collide with anything already running.
@@ -53,7 +53,7 @@ class JenkinsHALab:
         self,
         name: str,
         *,
-        spec: Lab | None = None,
+        spec: LabSpec | None = None,
         spec_file: Path | None = None,
         profile: str | None = None,
         flavour: str | None = None,

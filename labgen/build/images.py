@@ -67,7 +67,7 @@ from labgen.model.names import (
     haproxy_tag,
     jenkins_tag,
 )
-from labgen.model.spec import JENKINS_VERSIONS, Lab
+from labgen.model.spec import JENKINS_VERSIONS, LabSpec
 from labgen.wire.files import sha256_file
 
 if TYPE_CHECKING:
@@ -176,7 +176,7 @@ def images_root() -> Path:
 
 
 def build_images(
-    lab: Lab,
+    lab: LabSpec,
     *,
     jenkins: Literal["auto", "real", "lite"] = "auto",
     haproxy_source: Path | None = None,
@@ -274,7 +274,7 @@ BACKGROUND_CPU_SHARES = 256  # a quarter of Docker's default weight
 
 
 def _jenkins_build(
-    jenkins_root: Path, lab: Lab, flavour: Flavour, reason: str, war: JenkinsWar | None, jdk_info: JdkTarball | None
+    jenkins_root: Path, lab: LabSpec, flavour: Flavour, reason: str, war: JenkinsWar | None, jdk_info: JdkTarball | None
 ) -> dict[str, Any]:
     """The build of the Jenkins image of ``flavour``: name, tag, context, Dockerfile, build args."""
     if flavour == "real":
@@ -566,7 +566,7 @@ def shared_entries() -> list[tuple[str, Path | bytes]]:
 
 
 def _choose_jenkins(
-    lab: Lab,
+    lab: LabSpec,
     requested: Literal["auto", "real", "lite"],
     war_path: Path | None,
     jdk_path: Path | None,

@@ -30,7 +30,7 @@ from labgen.engine import client as engine_client
 from labgen.errors import DockerFailed, ImageArchiveRefused, ImageMissing, LabgenError
 from labgen.events import NULL_EMITTER, Emitter
 from labgen.model.names import COMPONENT_LABEL, CONTENT_HASH_LABEL
-from labgen.model.spec import Lab
+from labgen.model.spec import LabSpec
 from labgen.wire.files import sha256_file
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class ImagesReport:
         }
 
 
-def plan(lab: Lab, *, client: docker.DockerClient | None = None, **build_options: Any) -> BuildResult:
+def plan(lab: LabSpec, *, client: docker.DockerClient | None = None, **build_options: Any) -> BuildResult:
     """What `build_images` would use for ``lab``, built or not (``image_id == ""`` when missing)."""
     return build_images(lab, client=client or engine_client(), plan_only=True, **build_options)
 
@@ -92,7 +92,7 @@ def labgen_images(client: docker.DockerClient) -> list[Any]:
     return found
 
 
-def list_images(lab: Lab, *, client: docker.DockerClient | None = None, **build_options: Any) -> ImagesReport:
+def list_images(lab: LabSpec, *, client: docker.DockerClient | None = None, **build_options: Any) -> ImagesReport:
     client = client or engine_client()
     wanted = plan(lab, client=client, **build_options)
     needed = {image.image_id for image in wanted.images if image.image_id}
@@ -120,7 +120,7 @@ def list_images(lab: Lab, *, client: docker.DockerClient | None = None, **build_
 # --------------------------------------------------------------------------- the cache key
 
 
-def images_key(lab: Lab) -> str:
+def images_key(lab: LabSpec) -> str:
     """A key for a CI cache of the images ``lab`` needs, from what determines them, without Docker:
     labgen's version, the base recipe (suite, options, packages, the host's apt sources), every
     file of the build contexts, and the spec fields that choose images. Same key, same inputs."""
@@ -155,7 +155,7 @@ class SaveResult:
 
 
 def save_images(
-    lab: Lab,
+    lab: LabSpec,
     file: Path,
     *,
     client: docker.DockerClient | None = None,
@@ -360,7 +360,7 @@ class PruneResult:
 
 
 def prune_images(
-    lab: Lab,
+    lab: LabSpec,
     *,
     client: docker.DockerClient | None = None,
     emitter: Emitter = NULL_EMITTER,

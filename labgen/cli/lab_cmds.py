@@ -32,7 +32,7 @@ from labgen.errors import MachineUnfit
 from labgen.lab import runtime
 from labgen.lab.doctor import run_checks
 from labgen.lab.folder import load_topology
-from labgen.model.spec import Lab
+from labgen.model.spec import LabSpec
 
 JenkinsOpt = Annotated[
     str | None,
@@ -72,7 +72,7 @@ class BuildArgs:
     notes: list[str]  # what the user must read: artifacts that are not what they claim
 
 
-def _build_args(lab: Lab, given_options: dict[str, Any], *, default_jenkins: str | None = None) -> BuildArgs:
+def _build_args(lab: LabSpec, given_options: dict[str, Any], *, default_jenkins: str | None = None) -> BuildArgs:
     jenkins = given_options["jenkins"] or default_jenkins
     mirror, allow_unofficial = given_options["mirror"], given_options["allow_unofficial"]
     haproxy_source, jenkins_war, jdk = (given_options[k] for k in ("haproxy_source", "jenkins_war", "jdk"))

@@ -22,7 +22,7 @@ from labgen.errors import BadOptionValue, BadPath, LabNotChosen, NoSuchLab
 from labgen.lab import docker as lab_docker
 from labgen.lab.docker import running_labs
 from labgen.lab.folder import known_labs, labs_on_disk
-from labgen.model.spec import DEFAULT_SPEC_FILE, Lab, check_lab_name, excerpt, load_lab, parse_override
+from labgen.model.spec import DEFAULT_SPEC_FILE, LabSpec, check_lab_name, excerpt, load_lab, parse_override
 from labgen.paths import check_output_folder, user_path
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -108,7 +108,7 @@ class SpecArgs:
             return Path(DEFAULT_SPEC_FILE) if Path(DEFAULT_SPEC_FILE).exists() else None
         return user_path(self.file, "--spec")
 
-    def load(self, *, read_file: bool = True) -> Lab:
+    def load(self, *, read_file: bool = True) -> LabSpec:
         return load_lab(self.spec_file() if read_file else None, self.overrides())
 
 

@@ -12,7 +12,7 @@ import jinja2
 from labgen.errors import BadSpecField, os_problem
 from labgen.generate.secrets import lab_secrets, read_secrets, secrets_text
 from labgen.model import names
-from labgen.model.spec import Lab, lab_from_text
+from labgen.model.spec import LabSpec, lab_from_text
 from labgen.model.topology import Topology
 from labgen.paths import check_output_folder
 from labgen.wire.files import write_atomic
@@ -72,7 +72,7 @@ def render_files(topology: Topology) -> dict[str, str]:
     }
 
 
-def render_spec_file(lab: Lab) -> str:
+def render_spec_file(lab: LabSpec) -> str:
     """`labgen init`'s spec file: every field spelled out and explained; it loads back to `lab`."""
     text = environment().get_template("labgen.yaml.j2").render(lab=lab)
     if lab_from_text(text, "the spec labgen init writes") != lab:

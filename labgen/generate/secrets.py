@@ -7,7 +7,7 @@ from pathlib import Path
 
 from labgen.errors import LabDamaged, os_problem
 from labgen.model.names import SECRETS_FILE
-from labgen.model.spec import Lab
+from labgen.model.spec import LabSpec
 
 STATS_USER = "LABGEN_STATS_USER"
 STATS_PASSWORD = "LABGEN_STATS_PASSWORD"
@@ -54,7 +54,7 @@ def read_secrets(folder: Path) -> Secrets:
         ) from None
 
 
-def lab_secrets(lab: Lab, existing: dict[str, str]) -> dict[str, str]:
+def lab_secrets(lab: LabSpec, existing: dict[str, str]) -> dict[str, str]:
     """Credentials for the lab: what the spec asks for, else what was generated before, else new."""
 
     def keep_or_new(key: str, nbytes: int = 12) -> str:

@@ -14,7 +14,7 @@ from labgen import engine
 from labgen.errors import EnvironmentProblem, LabgenError
 from labgen.lab.handle import HOME_UP, LabHandle
 from labgen.model import names
-from labgen.model.spec import Lab
+from labgen.model.spec import LabSpec
 from labgen.paths import cache_dir
 from labgen.wire.net import port_free
 
@@ -73,7 +73,7 @@ def check_fuse() -> Check:
     return Check("FUSE", "fail", "no /dev/fuse: the masters cannot mount the NFS export", "`modprobe fuse`")
 
 
-def check_images(lab: Lab) -> Check:
+def check_images(lab: LabSpec) -> Check:
     try:
         present = {tag for image in engine.client().images.list() for tag in image.tags}
     except EnvironmentProblem:
@@ -110,7 +110,7 @@ def check_registry(probe: bool) -> Check:
         return Check("container registry", "warn", f"Docker Hub unreachable ({exc}); labgen builds offline")
 
 
-def check_ports(lab: Lab) -> Check:
+def check_ports(lab: LabSpec) -> Check:
     taken = [
         f"{getattr(lab.ports, name)} (ports.{name})"
         for name in ("http", "stats", "agent")
@@ -148,7 +148,7 @@ def check_builder() -> Check:
     )
 
 
-def check_lab_homes(lab: Lab) -> Check | None:
+def check_lab_homes(lab: LabSpec) -> Check | None:
     """When lab `lab.name` runs: does every master's JENKINS_HOME answer (its home check)? An NFS
     outage leaves the masters answering /login from memory while every request that needs the
     home hangs. None when the lab does not run."""
@@ -173,7 +173,7 @@ def check_lab_homes(lab: Lab) -> Check | None:
     )
 
 
-def run_checks(lab: Lab, probe_registry: bool = False) -> list[Check]:
+def run_checks(lab: LabSpec, probe_registry: bool = False) -> list[Check]:
     homes = check_lab_homes(lab)
     return [
         check_docker(),

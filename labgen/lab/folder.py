@@ -11,7 +11,7 @@ from pathlib import Path
 
 from labgen.errors import EnvironmentProblem, LabDamaged, LabgenError, NoSuchLab, os_problem
 from labgen.lab import docker
-from labgen.model.spec import Lab
+from labgen.model.spec import LabSpec
 from labgen.model.topology import Topology
 from labgen.paths import lab_dir, state_root
 from labgen.wire.files import write_atomic
@@ -34,8 +34,8 @@ def load_topology(name: str) -> Topology:
         )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(data, dict) and "spec" not in data:  # written by labgen before 0.2: the Lab alone
-            return Topology.resolve(Lab.model_validate(data))
+        if isinstance(data, dict) and "spec" not in data:  # written by labgen before 0.2: the LabSpec alone
+            return Topology.resolve(LabSpec.model_validate(data))
         return Topology.from_json(data)
     except OSError as exc:
         raise os_problem(exc, f"read lab {name}'s state", path) from None

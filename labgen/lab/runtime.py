@@ -23,7 +23,7 @@ from labgen.lab import docker, journal
 from labgen.lab.folder import save_topology
 from labgen.lab.handle import HOME_UP, LabHandle
 from labgen.model.names import FLAVOUR_LABEL, HAPROXY, NFS, SECRETS_FILE
-from labgen.model.spec import Lab
+from labgen.model.spec import LabSpec
 from labgen.model.topology import Topology
 from labgen.paths import lab_dir
 from labgen.wire.haproxy import ServerState
@@ -42,7 +42,7 @@ class UpResult:
 
 
 def up(
-    spec: Lab,
+    spec: LabSpec,
     *,
     build_options: dict[str, Any] | None = None,
     timeout: float = 300,

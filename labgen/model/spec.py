@@ -1,6 +1,6 @@
-"""The lab spec: one YAML file (plus command-line overrides) validated into a `Lab`.
+"""The lab spec: one YAML file (plus command-line overrides) validated into a `LabSpec`.
 
-`load_lab` is the only place that reads the YAML; everything else works on the `Lab`.
+`load_lab` is the only place that reads the YAML; everything else works on the `LabSpec`.
 """
 
 from __future__ import annotations
@@ -176,7 +176,7 @@ class NfsSpec(_Strict):
         return value
 
 
-class Lab(_Strict):
+class LabSpec(_Strict):
     """Everything one lab is: read by the generator, the runner, chaos and verify."""
 
     name: str = "jenkins-ha"
@@ -203,7 +203,12 @@ class Lab(_Strict):
         return project_name(self.name)
 
 
-def load_lab(path: Path | None = None, overrides: dict[str, Any] | None = None) -> Lab:
+# The spec's name before it became LabSpec (`labgen.Lab` is the running lab): kept only so that
+# branches written before the rename still import; remove once they are merged.
+Lab = LabSpec
+
+
+def load_lab(path: Path | None = None, overrides: dict[str, Any] | None = None) -> LabSpec:
     """Read the spec file (if any), apply dotted-key overrides, validate. Raises SpecError."""
     data: dict[str, Any] = {}
     source = "defaults"
@@ -213,18 +218,18 @@ def load_lab(path: Path | None = None, overrides: dict[str, Any] | None = None) 
     for dotted, value in (overrides or {}).items():
         _set_dotted(data, dotted, value)
     try:
-        return Lab.model_validate(data)
+        return LabSpec.model_validate(data)
     except ValidationError as exc:
         raise BadSpecField(
             _describe(exc, source), hint="`labgen init` writes a spec with every field explained"
         ) from None
 
 
-def lab_from_text(text: str, source: str) -> Lab:
-    """A spec's text (no overrides) validated into a `Lab`."""
+def lab_from_text(text: str, source: str) -> LabSpec:
+    """A spec's text (no overrides) validated into a `LabSpec`."""
     data = safe_yaml(text, source)
     try:
-        return Lab.model_validate(data if data is not None else {})
+        return LabSpec.model_validate(data if data is not None else {})
     except ValidationError as exc:
         raise BadSpecField(_describe(exc, source)) from None
 
@@ -374,7 +379,7 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 def _allowed_fields(loc: tuple[int | str, ...]) -> list[str]:
-    model: type[BaseModel] = Lab
+    model: type[BaseModel] = LabSpec
     for part in loc[:-1]:
         field = model.model_fields.get(str(part))
         annotation = field.annotation if field else None

@@ -33,7 +33,7 @@ from labgen.model.names import (
     haproxy_tag,
     jenkins_tag,
 )
-from labgen.model.spec import Lab
+from labgen.model.spec import LabSpec
 
 
 def host_can_mount_nfs(filesystems: Path = Path("/proc/filesystems")) -> bool:
@@ -44,7 +44,7 @@ def host_can_mount_nfs(filesystems: Path = Path("/proc/filesystems")) -> bool:
     return any(line.split()[-1] in ("nfs", "nfs4") for line in text.splitlines() if line.strip())
 
 
-def client_for(lab: Lab) -> NfsClient:
+def client_for(lab: LabSpec) -> NfsClient:
     """How the masters will mount JENKINS_HOME: `auto` becomes kernel or fuse for this host."""
     if lab.nfs.client != "auto":
         return lab.nfs.client
@@ -58,13 +58,18 @@ class Topology:
     `lab` carries the HAProxy version actually built (it may differ from the spec's request);
     `flavour` is the Jenkins flavour built; `nfs_client` how the masters mount JENKINS_HOME."""
 
-    lab: Lab
+    lab: LabSpec
     flavour: Flavour = "lite"
     nfs_client: NfsClient = "fuse"
 
     @classmethod
     def resolve(
-        cls, spec: Lab, *, haproxy_version: str | None = None, flavour: Flavour = "lite", nfs_client: str | None = None
+        cls,
+        spec: LabSpec,
+        *,
+        haproxy_version: str | None = None,
+        flavour: Flavour = "lite",
+        nfs_client: str | None = None,
     ) -> Topology:
         """The one place the spec meets what the build produced."""
         lab = spec
@@ -183,4 +188,4 @@ class Topology:
         flavour, client = data.get("flavour", "lite"), data.get("nfs_client", "fuse")
         if flavour not in ("real", "lite") or client not in ("kernel", "fuse", "local"):
             raise ValueError(f"unknown flavour {flavour!r} or NFS client {client!r}")
-        return cls(Lab.model_validate(data["spec"]), typing.cast(Flavour, flavour), typing.cast(NfsClient, client))
+        return cls(LabSpec.model_validate(data["spec"]), typing.cast(Flavour, flavour), typing.cast(NfsClient, client))

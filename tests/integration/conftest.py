@@ -23,7 +23,7 @@ from labgen.lab import docker as docker_api
 from labgen.lab.folder import load_topology
 from labgen.lab.jenkins_client import JenkinsClient
 from labgen.lab.runtime import down
-from labgen.model.spec import Lab
+from labgen.model.spec import LabSpec
 from labgen.wire.net import free_port
 
 
@@ -42,7 +42,7 @@ requires_docker = pytest.mark.skipif(not _docker_available(), reason="Docker Eng
 @dataclass
 class RunningLab:
     name: str
-    lab: Lab
+    lab: LabSpec
     folder: Path
 
     @property

@@ -27,7 +27,7 @@ from labgen.build import images, sources
 from labgen.errors import EnvironmentProblem
 from labgen.events import Emitter, Event
 from labgen.model import names
-from labgen.model.spec import Lab
+from labgen.model.spec import LabSpec
 from labgen.wire.net import free_port
 
 TEST_LABEL = {"org.labgen.test": "1"}
@@ -101,7 +101,7 @@ def built(client: Any) -> images.BuildResult:
     emitter = Emitter()
     emitter.subscribe(events.append)
     started = time.monotonic()
-    result = images.build_images(Lab(), emitter=emitter, client=client)
+    result = images.build_images(LabSpec(), emitter=emitter, client=client)
     took = time.monotonic() - started
     summary = ", ".join(
         f"{image.tag} {'cached' if image.cached else f'built in {image.seconds:.0f} s'} ({image.size / 1e6:.0f} MB)"
@@ -136,7 +136,7 @@ def test_every_image_is_built_and_labelled(built: images.BuildResult, client: An
 
 
 def test_a_second_build_finds_everything_in_the_cache(built: images.BuildResult, client: Any) -> None:
-    again = images.build_images(Lab(), client=client)
+    again = images.build_images(LabSpec(), client=client)
     assert again.built == []
     assert [(image.tag, image.image_id) for image in again.images] == [
         (image.tag, image.image_id) for image in built.images
@@ -377,14 +377,14 @@ def test_debian_source_package_is_fetched_with_a_temporary_apt_configuration(tmp
 def test_images_list_marks_what_the_spec_needs(built: images.BuildResult, client: Any) -> None:
     from labgen.build import store
 
-    report = store.list_images(Lab(), client=client)
+    report = store.list_images(LabSpec(), client=client)
     needed = {image.tag: image for image in report.images if image.needed}
     assert set(needed) == set(built.tags.values()) and not report.missing
     for tag, image in needed.items():
         assert image.id == client.images.get(tag).id
         assert image.content_hash == built.by_tag[tag].content_hash
     assert all(not image.needed for image in report.images if image.id not in {i.id for i in needed.values()})
-    dry = store.prune_images(Lab(), client=client, dry_run=True)
+    dry = store.prune_images(LabSpec(), client=client, dry_run=True)
     assert {name.split(" ")[0] for name in dry.kept} == set(built.tags.values())
     assert not any(name.split(" ")[0] in built.tags.values() for name in dry.removed)
 
@@ -395,12 +395,12 @@ def test_images_save_then_load_checks_ids_and_content_hashes(
     from labgen.build import store
 
     file = tmp_path / "images.tar"
-    saved = store.save_images(Lab(), file, client=client)
+    saved = store.save_images(LabSpec(), file, client=client)
     manifest = store.read_manifest(file)
     assert {(i["tag"], i["id"], i["content_hash"]) for i in manifest["images"]} == {
         (image.tag, image.image_id, image.content_hash) for image in built.images
     }
-    assert manifest["key"] == saved.key == store.images_key(Lab())
+    assert manifest["key"] == saved.key == store.images_key(LabSpec())
     with tarfile.open(file) as tar:
         names = tar.getnames()
     assert names[0] == store.MANIFEST and "manifest.json" in names  # docker save's own index follows

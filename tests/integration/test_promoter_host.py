@@ -33,7 +33,7 @@ import pytest
 
 from labgen.generate.render import render_files
 from labgen.model import names
-from labgen.model.spec import Lab
+from labgen.model.spec import LabSpec
 from labgen.model.topology import Topology
 from labgen.wire.net import free_port
 
@@ -125,7 +125,7 @@ def runtime(sock_path: Path, command: str) -> str:
 
 def haproxy_config(sock: Path, ports: dict[int, int], masters: dict[str, tuple[int, int]], hold: int) -> str:
     """The lab's `ha` haproxy.cfg, moved to loopback and made runnable without root."""
-    lab = Lab.model_validate({"haproxy": {"version": _series()}})
+    lab = LabSpec.model_validate({"haproxy": {"version": _series()}})
     text = render_files(Topology.resolve(lab))["haproxy/haproxy.cfg"]
     text = re.sub(r"(?ms)^resolvers \S+\n.*?(?=^\S|\Z)", "", text)  # the resolvers section
     text = re.sub(r"(?m)^\s*(uid|gid|chroot)\s.*\n", "", text)  # not the userlist's `user` line

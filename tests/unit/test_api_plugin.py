@@ -19,7 +19,7 @@ import labgen
 from labgen.api import JenkinsHALab
 from labgen.build import store
 from labgen.errors import LabgenError, SpecError
-from labgen.model.spec import NAME_PATTERN, Lab, load_lab
+from labgen.model.spec import NAME_PATTERN, LabSpec, load_lab
 from labgen.pytest_plugin import DEFAULT_PREFIX, lab_name, lab_options
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +37,7 @@ def test_the_api_builds_its_spec_from_the_markers_words_and_free_ports() -> None
         "lite",
         3,
     )
-    default = Lab()
+    default = LabSpec()
     assert {spec.ports.http, spec.ports.stats, spec.ports.agent}.isdisjoint(
         {default.ports.http, default.ports.stats, default.ports.agent}
     )
@@ -73,9 +73,9 @@ def test_labgen_exports_the_api_lazily_as_lab_and_as_jenkinshalab() -> None:
     assert scope["Lab"] is JenkinsHALab
     with pytest.raises(AttributeError, match="NoSuchThing"):
         labgen.NoSuchThing  # noqa: B018
-    from labgen.model.spec import Lab as SpecLab  # the spec keeps its name
+    from labgen.model.spec import LabSpec as SpecLab  # the spec: another name, another class
 
-    assert SpecLab is Lab
+    assert SpecLab is LabSpec and SpecLab is not JenkinsHALab
 
 
 # ---- the pytest plugin ----------------------------------------------------------------------------------
@@ -126,8 +126,8 @@ def test_marker_arguments_are_checked() -> None:
 
 
 def test_the_images_key_follows_what_chooses_the_images() -> None:
-    key = store.images_key(Lab())
-    assert key == store.images_key(Lab()) and len(key) == 32
+    key = store.images_key(LabSpec())
+    assert key == store.images_key(LabSpec()) and len(key) == 32
     assert store.images_key(load_lab(None, {"haproxy.version": "2.6.12"})) != key
     assert store.images_key(load_lab(None, {"jenkins.flavour": "lite"})) != key
     # what does not choose images does not change the key

@@ -18,7 +18,7 @@ from labgen.errors import EnvironmentProblem
 from labgen.generate import render
 from labgen.generate.secrets import read_secrets
 from labgen.lab.folder import save_topology
-from labgen.model.spec import Lab
+from labgen.model.spec import LabSpec
 from labgen.model.topology import Topology
 
 ALIAS_BOMB = (
@@ -138,7 +138,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     labs = tmp_path / "state" / "labgen" / "labs"
-    save_topology(Topology.resolve(Lab(name="unit-lab")), labs / "unit-lab")
+    save_topology(Topology.resolve(LabSpec(name="unit-lab")), labs / "unit-lab")
     (labs / "broken-lab").mkdir()
     (labs / "broken-lab" / "lab.json").write_text('{"spec": {"name": "broken-lab", "prof')
 

@@ -11,7 +11,7 @@ import yaml
 
 from labgen.errors import SpecError
 from labgen.generate.render import render_files, render_spec_file
-from labgen.model.spec import Lab, lab_from_text, load_lab
+from labgen.model.spec import LabSpec, lab_from_text, load_lab
 from labgen.model.topology import Topology
 from labgen.verify.builds import summary
 from labgen.verify.model import BuildFate, BuildsView, Trial, VerifyResult
@@ -26,7 +26,7 @@ def _compose(**jenkins: object) -> dict[str, Any]:
 
 
 def test_defaults_are_jenkins_own_periods_and_no_requeue() -> None:
-    jenkins = Lab().jenkins
+    jenkins = LabSpec().jenkins
     assert jenkins.requeue_interrupted is False
     assert (jenkins.lite.owner_check_seconds, jenkins.lite.queue_save_seconds) == (3600, 60)
     assert jenkins.lite_environment == {}

@@ -11,7 +11,7 @@ import pytest
 from labgen.cli import run
 from labgen.lab import journal
 from labgen.lab.folder import save_topology
-from labgen.model.spec import Lab
+from labgen.model.spec import LabSpec
 from labgen.model.topology import Topology
 from labgen.verify.model import HAProxyMark, Sample, Trial, VerifyResult, WriteOp
 from labgen.verify.report import FAULT_SHADE, aggregate, write_reports
@@ -19,9 +19,9 @@ from labgen.wire.haproxy import server_states as parse_csv
 
 
 @pytest.fixture
-def saved_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lab:
+def saved_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LabSpec:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
-    lab = Lab(name="unit-lab")
+    lab = LabSpec(name="unit-lab")
     folder = tmp_path / "labgen" / "labs" / lab.name
     folder.mkdir(parents=True)
     save_topology(Topology.resolve(lab), folder)
@@ -39,14 +39,14 @@ def saved_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lab:
     ],
 )
 def test_bad_chaos_input_exits_2_and_touches_nothing(
-    saved_lab: Lab, args: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+    saved_lab: LabSpec, args: list[str], expected: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run([*args, "--lab", saved_lab.name]) == 2
     assert expected in " ".join(capsys.readouterr().err.split())
     assert journal.read(saved_lab.name) == []  # nothing was recorded: nothing was done
 
 
-def test_the_event_log_appends_timestamped_lines(saved_lab: Lab) -> None:
+def test_the_event_log_appends_timestamped_lines(saved_lab: LabSpec) -> None:
     journal.record(saved_lab.name, "chaos.kill", "kill jenkins01", target="jenkins01")
     journal.record(saved_lab.name, "chaos.start", "start jenkins01", target="jenkins01")
     entries = journal.read(saved_lab.name)
@@ -128,7 +128,7 @@ def test_the_timeline_draws_the_survivor_under_the_target_and_shades_the_fault(t
     assert summary["latency_max_s"]["worst"] == 2.2 and summary["unknown_requests"] == 0
 
 
-def test_a_trial_summary_can_be_journalled(saved_lab: Lab) -> None:
+def test_a_trial_summary_can_be_journalled(saved_lab: LabSpec) -> None:
     trial = Trial(number=1, action="switchover", target="jenkins01", prefix="p", experiment="switchover")
     journal.record(saved_lab.name, "verify.trial", "trial 1: fail", **trial.summary())
     assert journal.read(saved_lab.name)[-1]["experiment"] == "switchover"

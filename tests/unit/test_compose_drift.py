@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from labgen.generate.render import render_files
-from labgen.model.spec import Lab
+from labgen.model.spec import LabSpec
 from labgen.model.topology import Topology
 
 COMPOSE = Path(__file__).resolve().parents[2] / "compose"
@@ -11,7 +11,7 @@ NOT_GENERATED = {"README.md", "secrets.env"}
 
 
 def test_compose_folder_matches_the_generator() -> None:
-    files = render_files(Topology.resolve(Lab(), flavour="lite", nfs_client="fuse"))
+    files = render_files(Topology.resolve(LabSpec(), flavour="lite", nfs_client="fuse"))
     committed = {str(p.relative_to(COMPOSE)) for p in COMPOSE.rglob("*") if p.is_file()} - NOT_GENERATED
     assert committed == set(files), "regenerate with: labgen generate --out compose"
     for rel, text in files.items():

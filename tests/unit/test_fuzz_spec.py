@@ -1,5 +1,5 @@
 """Property-based fuzz of the spec loader, `--set` and `labgen init`'s spec file: whatever a user
-can type or have on disk gives a `Lab` or a SpecError with a short message, never another
+can type or have on disk gives a `LabSpec` or a SpecError with a short message, never another
 exception; and what `init` writes loads back to the same values. Bounded to a few seconds."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from labgen.errors import EXIT_USAGE, SpecError
 from labgen.generate.render import render_spec_file
-from labgen.model.spec import NAME_PATTERN, Lab, load_lab, parse_override
+from labgen.model.spec import NAME_PATTERN, LabSpec, load_lab, parse_override
 
 EXAMPLES = int(os.environ.get("LABGEN_FUZZ_EXAMPLES", "100"))  # more: LABGEN_FUZZ_EXAMPLES=2000
 FAST = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -82,7 +82,7 @@ def _loads_or_refuses(path: Path | None, overrides: dict[str, object] | None = N
         assert exc.exit_code == EXIT_USAGE
         assert len(str(exc)) < 3000, "error messages quote short excerpts"
     else:
-        assert isinstance(lab, Lab)
+        assert isinstance(lab, LabSpec)
 
 
 @FAST
@@ -143,7 +143,7 @@ def test_init_writes_a_spec_that_loads_back_to_the_same_values(
     tmp_path: Path, name: str, user: str, password: str | None
 ) -> None:
     try:
-        lab = Lab.model_validate({"name": name, "stats": {"user": user, "password": password}})
+        lab = LabSpec.model_validate({"name": name, "stats": {"user": user, "password": password}})
     except ValueError:
         return  # refused by the spec itself (e.g. a password with a space), with a message
     path = tmp_path / "labgen.yaml"

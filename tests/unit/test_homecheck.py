@@ -15,7 +15,7 @@ import pytest
 
 from labgen.generate.render import render_files
 from labgen.model.names import HOMECHECK_PORT
-from labgen.model.spec import Lab
+from labgen.model.spec import LabSpec
 from labgen.model.topology import Topology
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,12 +103,12 @@ def test_nobody_listening_is_not_up() -> None:
 
 
 def test_the_ha_profile_asks_the_agent_and_the_article_profile_does_not() -> None:
-    def cfg(lab: Lab) -> str:
+    def cfg(lab: LabSpec) -> str:
         files = render_files(Topology.resolve(lab, haproxy_version=lab.haproxy.version, flavour="lite"))
         return files["haproxy/haproxy.cfg"]
 
-    ha = cfg(Lab())
+    ha = cfg(LabSpec())
     agent = f"agent-check agent-port {HOMECHECK_PORT} agent-inter 1s"
     assert ha.count(agent) == 2 and f"setenv LABGEN_HOMECHECK_PORT {HOMECHECK_PORT}" in ha
-    article = cfg(Lab(profile="article"))
+    article = cfg(LabSpec(profile="article"))
     assert "agent-check" not in article and "HOMECHECK" not in article

@@ -1,7 +1,7 @@
 from labgen.cli import run
 from labgen.generate.lint import article_config, lint_text
 from labgen.generate.render import render_files
-from labgen.model.spec import Lab
+from labgen.model.spec import LabSpec
 from labgen.model.topology import Topology
 
 
@@ -40,7 +40,8 @@ def test_timeouts_reported_for_the_three_proxies_haproxy_names() -> None:
 
 def test_ha_profile_passes_its_own_lint() -> None:
     for version in ("2.0.8", "2.6.12"):
-        assert lint_text(render_files(Topology.resolve(Lab(haproxy={"version": version})))["haproxy/haproxy.cfg"]) == []  # type: ignore[arg-type]
+        spec = LabSpec(haproxy={"version": version})  # type: ignore[arg-type]
+        assert lint_text(render_files(Topology.resolve(spec))["haproxy/haproxy.cfg"]) == []
 
 
 def test_a_fixed_config_loses_the_finding() -> None:

@@ -13,7 +13,7 @@ from labgen.errors import SpecError
 from labgen.generate.render import generate, render_files
 from labgen.generate.secrets import read_secrets
 from labgen.model import names
-from labgen.model.spec import Lab, load_lab
+from labgen.model.spec import LabSpec, load_lab
 from labgen.model.topology import Topology
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +22,7 @@ CASES = sorted(p for p in (FIXTURES / "specs").iterdir() if p.is_dir())
 UPDATE = os.environ.get("LABGEN_UPDATE_GOLDEN") == "1"
 
 
-def _lab(case: Path) -> Lab:
+def _lab(case: Path) -> LabSpec:
     return load_lab(case / "labgen.yaml")
 
 
@@ -44,12 +44,12 @@ def test_golden_files(case: Path) -> None:
         assert (expected_dir / rel).read_text() == text, f"{case.name}/{rel} differs from its golden file"
 
 
-def _haproxy(lab: Lab) -> str:
+def _haproxy(lab: LabSpec) -> str:
     return render_files(Topology.resolve(lab))["haproxy/haproxy.cfg"]
 
 
 def test_article_profile_keeps_the_article_directives_on_2_0() -> None:
-    cfg = _haproxy(Lab(profile="article"))
+    cfg = _haproxy(LabSpec(profile="article"))
     for directive in (
         "nbproc 4",
         r"reqadd X-Forwarded-Proto:\ http",
@@ -66,7 +66,7 @@ def test_article_profile_keeps_the_article_directives_on_2_0() -> None:
 
 
 def test_article_profile_translates_only_what_2_6_cannot_run() -> None:
-    cfg = _haproxy(Lab(profile="article", haproxy={"version": "2.6.12"}))  # type: ignore[arg-type]
+    cfg = _haproxy(LabSpec(profile="article", haproxy={"version": "2.6.12"}))  # type: ignore[arg-type]
     assert "\n  nbproc" not in cfg and '"nbproc 4" dropped' in cfg
     assert "\n  reqadd" not in cfg and "http-request add-header X-Forwarded-Proto http" in cfg
     assert "no strict-limits" in cfg
@@ -75,7 +75,7 @@ def test_article_profile_translates_only_what_2_6_cannot_run() -> None:
 
 @pytest.mark.parametrize("version", ["2.0.8", "2.6.12"])
 def test_ha_profile_is_active_passive(version: str) -> None:
-    cfg = _haproxy(Lab(haproxy={"version": version}))  # type: ignore[arg-type]
+    cfg = _haproxy(LabSpec(haproxy={"version": version}))  # type: ignore[arg-type]
     # Every master starts in MAINT; the promoter (Lua in HAProxy) reloads one, then makes it ready.
     assert "server jenkins01 jenkins01:8080 check disabled agent-check agent-port 8199 agent-inter 1s\n" in cfg
     assert "server jenkins02 jenkins02:8080 check disabled agent-check agent-port 8199 agent-inter 1s\n" in cfg
@@ -96,7 +96,7 @@ def test_ha_profile_is_active_passive(version: str) -> None:
 
 
 def test_check_settings_reach_every_server() -> None:
-    lab = Lab(haproxy={"check": {"inter_ms": 2500, "rise": 2, "fall": 3}})  # type: ignore[arg-type]
+    lab = LabSpec(haproxy={"check": {"inter_ms": 2500, "rise": 2, "fall": 3}})  # type: ignore[arg-type]
     assert "default-server inter 2500 rise 2 fall 3" in _haproxy(lab)
     article = _haproxy(lab.model_copy(update={"profile": "article"}))
     assert article.count("check inter 2500 rise 2 fall 3") == 2
@@ -104,7 +104,7 @@ def test_check_settings_reach_every_server() -> None:
 
 
 def test_the_read_timeout_bounds_the_read_backend_only() -> None:
-    default = _haproxy(Lab())
+    default = _haproxy(LabSpec())
     assert default.count("timeout server 5s") == 1  # the read backend; writes keep the 60 s default
     fast = _haproxy(load_lab(None, {"haproxy.read_timeout_ms": 2500}))
     assert fast.count("timeout server 2500ms") == 1 and "timeout server 5s" not in fast
@@ -113,7 +113,7 @@ def test_the_read_timeout_bounds_the_read_backend_only() -> None:
 
 
 def test_compose_services_and_labels() -> None:
-    compose = yaml.safe_load(render_files(Topology.resolve(Lab(name="demo")))["compose.yaml"])
+    compose = yaml.safe_load(render_files(Topology.resolve(LabSpec(name="demo")))["compose.yaml"])
     assert set(compose["services"]) == {"nfs", "jenkins01", "jenkins02", "haproxy"}
     for name, service in compose["services"].items():
         assert service["labels"]["org.labgen.lab"] == "demo", name
@@ -126,17 +126,17 @@ def test_compose_services_and_labels() -> None:
 
 
 def test_secrets_are_generated_kept_and_private(tmp_path: Path) -> None:
-    generate(Topology.resolve(Lab()), tmp_path)
+    generate(Topology.resolve(LabSpec()), tmp_path)
     first = read_secrets(tmp_path)
     assert first["LABGEN_STATS_USER"] == "admin"
     assert len(first["LABGEN_STATS_PASSWORD"]) >= 12 and first["LABGEN_STATS_PASSWORD"] != "123456"
     assert stat.S_IMODE((tmp_path / "secrets.env").stat().st_mode) == 0o600
-    generate(Topology.resolve(Lab()), tmp_path)
+    generate(Topology.resolve(LabSpec()), tmp_path)
     assert read_secrets(tmp_path) == first  # re-generating keeps the lab's credentials
-    generate(Topology.resolve(Lab(stats={"password": "123456"})), tmp_path)  # type: ignore[arg-type]
+    generate(Topology.resolve(LabSpec(stats={"password": "123456"})), tmp_path)  # type: ignore[arg-type]
     assert read_secrets(tmp_path)["LABGEN_STATS_PASSWORD"] == "123456"  # asked for explicitly
     other = tmp_path / "other"
-    generate(Topology.resolve(Lab()), other)
+    generate(Topology.resolve(LabSpec()), other)
     assert read_secrets(other)["LABGEN_STATS_PASSWORD"] != first["LABGEN_STATS_PASSWORD"]
 
 
@@ -144,7 +144,7 @@ def test_secrets_are_generated_kept_and_private(tmp_path: Path) -> None:
 @pytest.mark.parametrize("profile", ["ha", "article"])
 def test_haproxy_2_6_accepts_the_config(profile: str, tmp_path: Path) -> None:
     cfg = tmp_path / "haproxy.cfg"
-    text = _haproxy(Lab(profile=profile, haproxy={"version": "2.6.12"}))  # type: ignore[arg-type]
+    text = _haproxy(LabSpec(profile=profile, haproxy={"version": "2.6.12"}))  # type: ignore[arg-type]
     cfg.write_text(text.replace(names.PROMOTER_LUA, str(ROOT / "images" / "haproxy" / "promoter.lua")))
     env = {**os.environ, "LABGEN_STATS_USER": "u", "LABGEN_STATS_PASSWORD": "p"}
     result = subprocess.run(["haproxy", "-c", "-f", str(cfg)], capture_output=True, text=True, env=env)
@@ -165,7 +165,7 @@ def test_haproxy_2_6_accepts_the_config(profile: str, tmp_path: Path) -> None:
 def test_haproxy_2_6_rejects_the_article_directives_untranslated(tmp_path: Path) -> None:
     """Why the translations exist: Debian's HAProxy refuses the 2.0 rendering of the article profile."""
     cfg = tmp_path / "haproxy.cfg"
-    cfg.write_text(_haproxy(Lab(profile="article")))
+    cfg.write_text(_haproxy(LabSpec(profile="article")))
     result = subprocess.run(
         ["haproxy", "-c", "-f", str(cfg)],
         capture_output=True,

@@ -390,10 +390,10 @@ def test_auto_without_war_or_jdk_chooses_lite_loudly_and_touches_no_network(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, no_network: None, recorder: Recorder
 ) -> None:
     from labgen.build.images import _choose_jenkins
-    from labgen.model.spec import Lab
+    from labgen.model.spec import LabSpec
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    flavour, reason, war, jdk = _choose_jenkins(Lab(), "auto", None, None, "official", 2, recorder.emitter)
+    flavour, reason, war, jdk = _choose_jenkins(LabSpec(), "auto", None, None, "official", 2, recorder.emitter)
     assert (flavour, war, jdk) == ("lite", None, None)
     assert "JDK" in reason and "jenkins.war 2.190.2" in reason
     assert any(w.startswith("USING THE LITE JENKINS STAND-IN, NOT JENKINS") for w in recorder.warnings())
@@ -401,7 +401,7 @@ def test_auto_without_war_or_jdk_chooses_lite_loudly_and_touches_no_network(
 
 def test_real_without_its_artifacts_names_what_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from labgen.build.images import _choose_jenkins
-    from labgen.model.spec import Lab
+    from labgen.model.spec import LabSpec
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
 
@@ -410,7 +410,7 @@ def test_real_without_its_artifacts_names_what_is_missing(monkeypatch: pytest.Mo
 
     monkeypatch.setattr(sources, "download", unreachable)
     with pytest.raises(EnvironmentProblem) as info:
-        _choose_jenkins(Lab(), "real", None, None, "official", 2, Emitter())
+        _choose_jenkins(LabSpec(), "real", None, None, "official", 2, Emitter())
     text = str(info.value)
     assert "cannot build the real Jenkins 2.190.2 image" in text
     assert "--jdk PATH" in text and "--jenkins-war PATH" in text and "--jenkins lite" in text
@@ -518,7 +518,7 @@ def test_build_up_status_and_verify_show_an_unofficial_artifact(
     from labgen.cli import run
     from labgen.lab import runtime
     from labgen.model.names import HAPROXY_ORIGIN_LABEL
-    from labgen.model.spec import Lab
+    from labgen.model.spec import LabSpec
     from labgen.model.topology import Topology
     from labgen.verify.model import VerifyResult
     from labgen.verify.report import write_reports
@@ -537,7 +537,7 @@ def test_build_up_status_and_verify_show_an_unofficial_artifact(
     shown = capsys.readouterr()
     assert "unofficial 2.0.8" in shown.out and "UNOFFICIAL HAProxy 2.0.8" in " ".join(shown.err.split())
 
-    topology = Topology.resolve(Lab())
+    topology = Topology.resolve(LabSpec())
     monkeypatch.setattr(
         "labgen.cli.lab_cmds.runtime.up",
         lambda lab, **kwargs: runtime.UpResult(topology, tmp_path, 1.0, tmp_path / "secrets.env"),

@@ -6,7 +6,7 @@ import pytest
 
 from labgen.cli import run
 from labgen.errors import EXIT_USAGE, SpecError
-from labgen.model.spec import Lab, load_lab, parse_override
+from labgen.model.spec import LabSpec, load_lab, parse_override
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 BAD = sorted(p for p in (FIXTURES / "bad-specs").iterdir() if p.is_dir())
@@ -14,7 +14,7 @@ GOOD = sorted(p for p in (FIXTURES / "specs").iterdir() if p.is_dir())
 
 
 def test_defaults_are_the_article_values() -> None:
-    lab = Lab()
+    lab = LabSpec()
     assert (lab.haproxy.version, lab.jenkins.version, lab.jenkins.masters) == ("2.0.8", "2.190.2", 2)
     assert (lab.haproxy.check.inter_ms, lab.haproxy.check.rise, lab.haproxy.check.fall) == (1000, 1, 1)
     assert lab.ports.bind == "127.0.0.1"
@@ -24,7 +24,7 @@ def test_defaults_are_the_article_values() -> None:
 
 @pytest.mark.parametrize("case", GOOD, ids=[p.name for p in GOOD])
 def test_good_specs_load(case: Path) -> None:
-    assert isinstance(load_lab(case / "labgen.yaml"), Lab)
+    assert isinstance(load_lab(case / "labgen.yaml"), LabSpec)
 
 
 @pytest.mark.parametrize("case", BAD, ids=[p.name for p in BAD])
@@ -106,7 +106,7 @@ def test_init_writes_every_default_commented(tmp_path: Path) -> None:
     spec = tmp_path / "labgen.yaml"
     assert run(["init", str(spec)]) == 0
     text = spec.read_text()
-    assert load_lab(spec) == Lab()
+    assert load_lab(spec) == LabSpec()
     for field in (
         "name:",
         "profile:",
@@ -150,7 +150,7 @@ def test_init_writes_a_spec_that_loads_back_to_the_same_values(
         overrides = {"name": argv[1]}
     assert run(["init", *argv]) == 0
     assert load_lab(tmp_path / "labgen.yaml") == load_lab(None, overrides)
-    assert load_lab(tmp_path / "labgen.yaml").model_dump() != Lab().model_dump()
+    assert load_lab(tmp_path / "labgen.yaml").model_dump() != LabSpec().model_dump()
 
 
 def test_a_value_init_cannot_write_faithfully_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,7 +15,7 @@ from labgen.errors import LabNotRunning
 from labgen.generate import secrets as secret_keys
 from labgen.lab.handle import AGENT_BANNER, LabHandle
 from labgen.model.names import PROMOTER_STATE_PATH, PROMOTER_SWITCHOVER_PATH, SERVED_BY_HEADER, STATS_PATH
-from labgen.model.spec import Lab, PortsSpec
+from labgen.model.spec import LabSpec, PortsSpec
 from labgen.model.topology import Topology
 from labgen.wire.http import basic_auth
 from labgen.wire.net import free_port
@@ -38,7 +38,7 @@ CSV = (
 
 
 def _handle(http: int, stats: int, agent: int | None = None) -> LabHandle:
-    spec = Lab(name="unit-handle", ports=PortsSpec(http=http, stats=stats, agent=agent or free_port()))
+    spec = LabSpec(name="unit-handle", ports=PortsSpec(http=http, stats=stats, agent=agent or free_port()))
     return LabHandle(Topology.resolve(spec), Path("/nonexistent"), dict(SECRETS))
 
 

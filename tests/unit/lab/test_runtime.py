@@ -11,13 +11,13 @@ from labgen.errors import EngineMissing, NoSuchLab, NoSuchTarget, PortBusy
 from labgen.lab import runtime
 from labgen.lab.folder import save_topology
 from labgen.lab.runtime import LabStatus, ServiceStatus
-from labgen.model.spec import Lab, PortsSpec
+from labgen.model.spec import LabSpec, PortsSpec
 from labgen.model.topology import Topology
 from labgen.wire.haproxy import ServerState
 from labgen.wire.net import free_port
 
 
-def _saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spec: Lab) -> Topology:
+def _saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spec: LabSpec) -> Topology:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     folder = tmp_path / "labgen" / "labs" / spec.name
     folder.mkdir(parents=True)
@@ -27,7 +27,7 @@ def _saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spec: Lab) -> Topolo
 
 
 def test_logs_of_an_unknown_service_name_the_services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _saved(tmp_path, monkeypatch, Lab(name="unit-rt"))
+    _saved(tmp_path, monkeypatch, LabSpec(name="unit-rt"))
     with pytest.raises(NoSuchTarget, match="no service 'web' in lab unit-rt; services: nfs, jenkins01, jenkins02"):
         next(runtime.logs("unit-rt", "web"))
 
@@ -49,7 +49,7 @@ def test_a_published_port_in_use_is_refused_before_compose(tmp_path: Path, monke
         held.bind(("127.0.0.1", 0))
         held.listen(1)
         port = held.getsockname()[1]
-        topology = Topology.resolve(Lab(name="unit-rt-ports", ports=PortsSpec(http=free_port(), stats=port)))
+        topology = Topology.resolve(LabSpec(name="unit-rt-ports", ports=PortsSpec(http=free_port(), stats=port)))
         with pytest.raises(PortBusy) as raised:
             runtime._check_ports_free(topology)
     assert raised.value.message == f"port {port} on 127.0.0.1 (ports.stats) is already in use"

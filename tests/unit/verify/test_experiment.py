@@ -11,16 +11,16 @@ from labgen.errors import EXIT_USAGE, LabgenError
 from labgen.lab.folder import save_topology
 from labgen.lab.handle import LabHandle
 from labgen.lab.jenkins_client import JenkinsClient
-from labgen.model.spec import Lab
+from labgen.model.spec import LabSpec
 from labgen.model.topology import Topology
 from labgen.verify import experiment
 from labgen.verify.experiment import run_failover, run_switchover
 from labgen.verify.lab_view import LabView
 
 
-def _saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **spec: object) -> Lab:
+def _saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **spec: object) -> LabSpec:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
-    lab = Lab(**spec)  # type: ignore[arg-type]
+    lab = LabSpec(**spec)  # type: ignore[arg-type]
     folder = tmp_path / "labgen" / "labs" / lab.name
     folder.mkdir(parents=True)
     save_topology(Topology.resolve(lab), folder)
@@ -63,7 +63,7 @@ def test_a_switchover_needs_a_promoter(tmp_path: Path, monkeypatch: pytest.Monke
 def test_the_article_is_never_asked_whether_traffic_flapped_back() -> None:
     # Round robin: every master serves by design, so a returning master is not a flap-back. The
     # client points at a closed port: asking would answer 0, but it is not asked at all.
-    handle = LabHandle(Topology.resolve(Lab(name="unit-art", profile="article")), Path("/nonexistent"))
+    handle = LabHandle(Topology.resolve(LabSpec(name="unit-art", profile="article")), Path("/nonexistent"))
     view = LabView(handle, JenkinsClient("127.0.0.1", 9, "u", "t", timeout=0.5))
     assert view.served_by("jenkins01") is False
 

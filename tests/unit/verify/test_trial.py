@@ -13,7 +13,7 @@ import pytest
 from labgen.events import NULL_EMITTER
 from labgen.lab.handle import LabHandle
 from labgen.lab.jenkins_client import JenkinsClient
-from labgen.model.spec import Lab
+from labgen.model.spec import LabSpec
 from labgen.model.topology import Topology
 from labgen.verify import experiment, faults
 from labgen.verify.lab_view import LabView
@@ -24,7 +24,7 @@ from labgen.verify.trial import PHASES, Phase, TrialRun, mark_fault, run_phases,
 
 
 def _view() -> LabView:
-    handle = LabHandle(Topology.resolve(Lab(name="unit-trial")), Path("/nonexistent"))
+    handle = LabHandle(Topology.resolve(LabSpec(name="unit-trial")), Path("/nonexistent"))
     return LabView(handle, JenkinsClient("127.0.0.1", 9, "u", "t", timeout=0.5))
 
 
