@@ -20,8 +20,8 @@ from labgen import verify
 from labgen.lab import runtime
 from labgen.model.spec import parse_override
 
-ACTIONS = ("kill", "stop", "pause", "partition")
-SWITCHOVER = "switchover"
+ACTIONS = verify.FAULTS  # the fault table's faults
+SWITCHOVER = verify.experiment.SWITCHOVER
 
 
 def main() -> int:
