@@ -22,8 +22,9 @@ from typing import Any
 
 import pytest
 
-from labgen import engine
-from labgen.build import images, sources
+from labgen import builder, engine
+from labgen.builder.debian_source import debian_haproxy_source
+from labgen.builder.haproxy_source import haproxy_tarball_version
 from labgen.errors import EnvironmentProblem
 from labgen.events import Emitter, Event
 from labgen.model import names
@@ -96,12 +97,12 @@ def client() -> Any:
 
 
 @pytest.fixture(scope="module")
-def built(client: Any) -> images.BuildResult:
+def built(client: Any) -> builder.BuildResult:
     events: list[Event] = []
     emitter = Emitter()
     emitter.subscribe(events.append)
     started = time.monotonic()
-    result = images.build_images(Lab(), emitter=emitter, client=client)
+    result = builder.build_images(Lab(), emitter=emitter, client=client)
     took = time.monotonic() - started
     summary = ", ".join(
         f"{image.tag} {'cached' if image.cached else f'built in {image.seconds:.0f} s'} ({image.size / 1e6:.0f} MB)"
@@ -123,7 +124,7 @@ def resources(client: Any) -> Iterator[Resources]:
         tracker.cleanup()
 
 
-def test_every_image_is_built_and_labelled(built: images.BuildResult, client: Any) -> None:
+def test_every_image_is_built_and_labelled(built: builder.BuildResult, client: Any) -> None:
     assert set(built.tags) == {"base", "haproxy", "nfs", "jenkins"}
     for service, tag in built.tags.items():
         labels = client.images.get(tag).labels
@@ -135,15 +136,17 @@ def test_every_image_is_built_and_labelled(built: images.BuildResult, client: An
     assert built.to_json()["haproxy"]["version"] == built.haproxy_version
 
 
-def test_a_second_build_finds_everything_in_the_cache(built: images.BuildResult, client: Any) -> None:
-    again = images.build_images(Lab(), client=client)
+def test_a_second_build_finds_everything_in_the_cache(built: builder.BuildResult, client: Any) -> None:
+    again = builder.build_images(Lab(), client=client)
     assert again.built == []
     assert [(image.tag, image.image_id) for image in again.images] == [
         (image.tag, image.image_id) for image in built.images
     ]
 
 
-def test_haproxy_reports_the_version_in_its_label(built: images.BuildResult, client: Any, resources: Resources) -> None:
+def test_haproxy_reports_the_version_in_its_label(
+    built: builder.BuildResult, client: Any, resources: Resources
+) -> None:
     tag = built.tags["haproxy"]
     labels = client.images.get(tag).labels
     assert labels["org.labgen.haproxy.version"] == built.haproxy_version
@@ -197,7 +200,7 @@ backend jenkins_proxy
 """
 
 
-def test_haproxy_accepts_a_lab_config(built: images.BuildResult, resources: Resources, tmp_path: Path) -> None:
+def test_haproxy_accepts_a_lab_config(built: builder.BuildResult, resources: Resources, tmp_path: Path) -> None:
     (tmp_path / "haproxy.cfg").write_text(_lab_config(built.haproxy_version))
     code, output = resources.once(
         built.tags["haproxy"],
@@ -208,7 +211,7 @@ def test_haproxy_accepts_a_lab_config(built: images.BuildResult, resources: Reso
     assert "Configuration file is valid" in output
 
 
-def test_haproxy_runs_as_uid_200_chrooted_in_var_empty(built: images.BuildResult, resources: Resources) -> None:
+def test_haproxy_runs_as_uid_200_chrooted_in_var_empty(built: builder.BuildResult, resources: Resources) -> None:
     port = free_port()
     container = resources.run(built.tags["haproxy"], ports={"8001/tcp": ("127.0.0.1", port)})
     body = b""
@@ -235,7 +238,7 @@ def test_haproxy_runs_as_uid_200_chrooted_in_var_empty(built: images.BuildResult
     assert container.attrs["State"]["ExitCode"] == 0, container.logs().decode()[-2000:]
 
 
-def _nfs_container(client: Any, resources: Resources, built: images.BuildResult, **kwargs: Any) -> Any:
+def _nfs_container(client: Any, resources: Resources, built: builder.BuildResult, **kwargs: Any) -> Any:
     volume = resources.volume()
     # a directory owned by uid 1000, as a non-root Jenkins would have
     code, output = resources.once(
@@ -268,7 +271,7 @@ def _wait_healthy(container: Any, seconds: float = 30) -> None:
     reason="no libnfs client on this machine (apt-get install libnfs-utils)",
 )
 def test_nfs_serves_an_export_that_a_libnfs_client_lists_and_writes(
-    built: images.BuildResult, client: Any, resources: Resources, tmp_path: Path
+    built: builder.BuildResult, client: Any, resources: Resources, tmp_path: Path
 ) -> None:
     port = free_port()
     container, volume = _nfs_container(client, resources, built, ports={"2049/tcp": ("127.0.0.1", port)})
@@ -306,7 +309,7 @@ def test_nfs_serves_an_export_that_a_libnfs_client_lists_and_writes(
 
 
 def test_nfs_refuses_an_export_on_the_overlay_root(
-    built: images.BuildResult, client: Any, resources: Resources
+    built: builder.BuildResult, client: Any, resources: Resources
 ) -> None:
     options = names.nfs_run_options()
     code, output = resources.once(
@@ -317,7 +320,7 @@ def test_nfs_refuses_an_export_on_the_overlay_root(
 
 
 def test_nfs_without_a_volume_gets_an_anonymous_one_and_serves(
-    built: images.BuildResult, client: Any, resources: Resources
+    built: builder.BuildResult, client: Any, resources: Resources
 ) -> None:
     container = resources.run(built.tags["nfs"], **names.nfs_run_options())
     _wait_healthy(container)
@@ -326,7 +329,7 @@ def test_nfs_without_a_volume_gets_an_anonymous_one_and_serves(
 
 @pytest.mark.skipif(not Path("/dev/fuse").exists(), reason="no /dev/fuse on this machine")
 def test_jenkins_image_mounts_the_export_through_fuse(
-    built: images.BuildResult, client: Any, resources: Resources
+    built: builder.BuildResult, client: Any, resources: Resources
 ) -> None:
     network = resources.network()
     nfs_name = f"labgen-test-nfs-{uuid.uuid4().hex[:8]}"
@@ -348,7 +351,7 @@ def test_jenkins_image_mounts_the_export_through_fuse(
     assert (code, output.strip()) == (0, "written-by-jenkins")
 
 
-def test_haproxy_source_says_which_version_is_built_and_why(built: images.BuildResult) -> None:
+def test_haproxy_source_says_which_version_is_built_and_why(built: builder.BuildResult) -> None:
     source = built.haproxy_source
     assert source is not None and source.version == built.haproxy_version
     if source.version != source.requested:
@@ -361,21 +364,21 @@ def test_debian_source_package_is_fetched_with_a_temporary_apt_configuration(tmp
     events: list[Event] = []
     emitter = Emitter()
     emitter.subscribe(events.append)
-    source = sources.debian_haproxy_source(cache=tmp_path / "cache", emitter=emitter)
+    source = debian_haproxy_source(cache=tmp_path / "cache", emitter=emitter)
     assert source.version.startswith("2.6.")
     assert source.orig.name.endswith(".orig.tar.gz") and source.orig.is_file()
     assert source.debian is not None and source.debian.is_file()
-    assert sources.haproxy_tarball_version(source.orig) == source.version.split("-")[0]
+    assert haproxy_tarball_version(source.orig) == source.version.split("-")[0]
     assert sorted(str(p) for p in Path("/etc/apt").rglob("*")) == etc_before  # the host's apt is untouched
-    again = sources.debian_haproxy_source(cache=tmp_path / "cache")  # from the cache, no apt
+    again = debian_haproxy_source(cache=tmp_path / "cache")  # from the cache, no apt
     assert again.version == source.version and again.orig.read_bytes() == source.orig.read_bytes()
 
 
 # ---- issue 13: the image cache for CI (labgen images) ----------------------------------------------------
 
 
-def test_images_list_marks_what_the_spec_needs(built: images.BuildResult, client: Any) -> None:
-    from labgen.build import store
+def test_images_list_marks_what_the_spec_needs(built: builder.BuildResult, client: Any) -> None:
+    from labgen.builder import store
 
     report = store.list_images(Lab(), client=client)
     needed = {image.tag: image for image in report.images if image.needed}
@@ -390,9 +393,9 @@ def test_images_list_marks_what_the_spec_needs(built: images.BuildResult, client
 
 
 def test_images_save_then_load_checks_ids_and_content_hashes(
-    built: images.BuildResult, client: Any, tmp_path: Path
+    built: builder.BuildResult, client: Any, tmp_path: Path
 ) -> None:
-    from labgen.build import store
+    from labgen.builder import store
 
     file = tmp_path / "images.tar"
     saved = store.save_images(Lab(), file, client=client)
@@ -409,9 +412,9 @@ def test_images_save_then_load_checks_ids_and_content_hashes(
 
 
 def test_images_load_refuses_a_file_whose_images_are_not_what_it_says(
-    built: images.BuildResult, client: Any, tmp_path: Path
+    built: builder.BuildResult, client: Any, tmp_path: Path
 ) -> None:
-    from labgen.build import store
+    from labgen.builder import store
     from labgen.errors import LabgenError
 
     base = built.by_tag[built.tags["base"]]

@@ -18,18 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from labgen.build import sources
-from labgen.build.sources import (
-    ChecksumMismatch,
-    DebianSource,
-    cache_dir,
-    debian_version_key,
-    inspect_jdk,
-    parse_apt_sources_file,
-    render_deb822,
-    resolve_haproxy_source,
-    resolve_jenkins_war,
-)
+from labgen.builder import downloads, jenkins_sources, provenance
+from labgen.builder import haproxy_source as haproxy_module
+from labgen.builder.apt_sources import parse_apt_sources_file, render_deb822
+from labgen.builder.debian_source import DebianSource, debian_version_key
+from labgen.builder.downloads import ChecksumMismatch, cache_dir
+from labgen.builder.flavour import choose_jenkins
+from labgen.builder.haproxy_source import resolve_haproxy_source
+from labgen.builder.jenkins_sources import inspect_jdk, resolve_jenkins_war
+from labgen.builder.options import BuildOptions
 from labgen.errors import EXIT_USAGE, EnvironmentProblem, LabgenError
 from labgen.events import Emitter, Event
 
@@ -206,7 +203,7 @@ def test_haproxy_checksum_mismatch_does_not_fall_back_silently(
 ) -> None:
     base, files, _ = http_server
     files["/haproxy-2.0.8.tar.gz"] = b"tampered"
-    monkeypatch.setattr(sources, "debian_haproxy_source", _must_not_be_called)
+    monkeypatch.setattr(haproxy_module, "debian_haproxy_source", _must_not_be_called)
     with pytest.raises(ChecksumMismatch):
         resolve_haproxy_source(
             "2.0.8", cache=cache, official_url=f"{base}/haproxy-2.0.8.tar.gz", official_sha256=sha(FAKE_HAPROXY)
@@ -232,7 +229,7 @@ def test_haproxy_unreachable_falls_back_to_debian_and_says_so(
     def fake_debian(**kwargs: object) -> DebianSource:
         return DebianSource("haproxy", "2.6.12-1+deb12u3", orig, debian_tar)
 
-    monkeypatch.setattr(sources, "debian_haproxy_source", fake_debian)
+    monkeypatch.setattr(haproxy_module, "debian_haproxy_source", fake_debian)
     source = resolve_haproxy_source(
         "2.0.8",
         cache=cache,
@@ -254,7 +251,7 @@ def test_haproxy_nothing_reachable_at_all_names_what_to_do(cache: Path, monkeypa
     def broken(**kwargs: object) -> DebianSource:
         raise EnvironmentProblem("apt-get update with the deb-src lines failed: no network")
 
-    monkeypatch.setattr(sources, "debian_haproxy_source", broken)
+    monkeypatch.setattr(haproxy_module, "debian_haproxy_source", broken)
     with pytest.raises(EnvironmentProblem) as info:
         resolve_haproxy_source(
             "2.0.8",
@@ -283,9 +280,9 @@ def test_the_articles_mirror_is_selectable(cache: Path, monkeypatch: pytest.Monk
 
     def fake_download(url: str, sha256: str, name: str, **kwargs: object) -> Path:
         urls.append(url)
-        raise sources.DownloadError(f"{url}: unreachable")
+        raise downloads.DownloadError(f"{url}: unreachable")
 
-    monkeypatch.setattr(sources, "download", fake_download)
+    monkeypatch.setattr(jenkins_sources, "download", fake_download)
     for mirror in ("official", "tsinghua"):
         with pytest.raises(EnvironmentProblem):
             resolve_jenkins_war("2.190.2", cache=cache, mirror=mirror)
@@ -320,7 +317,7 @@ def test_explicit_war_with_the_wrong_checksum_is_rejected(tmp_path: Path, cache:
     path.write_bytes(b"another version")
     with pytest.raises(ChecksumMismatch) as info:
         resolve_jenkins_war("2.190.2", explicit=path, cache=cache)
-    assert sources.JENKINS_WAR_SHA256["2.190.2"] in str(info.value)
+    assert jenkins_sources.JENKINS_WAR_SHA256["2.190.2"] in str(info.value)
     assert sha(b"another version") in str(info.value)
 
 
@@ -389,28 +386,27 @@ def test_debian_versions_sort_like_dpkg() -> None:
 def test_auto_without_war_or_jdk_chooses_lite_loudly_and_touches_no_network(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, no_network: None, recorder: Recorder
 ) -> None:
-    from labgen.build.images import _choose_jenkins
     from labgen.model.spec import Lab
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    flavour, reason, war, jdk = _choose_jenkins(Lab(), "auto", None, None, "official", 2, recorder.emitter)
-    assert (flavour, war, jdk) == ("lite", None, None)
+    choice = choose_jenkins(Lab(), BuildOptions(download_timeout=2), recorder.emitter)
+    flavour, reason = choice.flavour, choice.reason
+    assert (flavour, choice.war, choice.jdk) == ("lite", None, None)
     assert "JDK" in reason and "jenkins.war 2.190.2" in reason
     assert any(w.startswith("USING THE LITE JENKINS STAND-IN, NOT JENKINS") for w in recorder.warnings())
 
 
 def test_real_without_its_artifacts_names_what_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from labgen.build.images import _choose_jenkins
     from labgen.model.spec import Lab
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
 
     def unreachable(url: str, sha256: str, name: str, **kwargs: object) -> Path:
-        raise sources.DownloadError(f"{url}: unreachable (test)")
+        raise downloads.DownloadError(f"{url}: unreachable (test)")
 
-    monkeypatch.setattr(sources, "download", unreachable)
+    monkeypatch.setattr(jenkins_sources, "download", unreachable)
     with pytest.raises(EnvironmentProblem) as info:
-        _choose_jenkins(Lab(), "real", None, None, "official", 2, Emitter())
+        choose_jenkins(Lab(), BuildOptions(jenkins="real", download_timeout=2), Emitter())
     text = str(info.value)
     assert "cannot build the real Jenkins 2.190.2 image" in text
     assert "--jdk PATH" in text and "--jenkins-war PATH" in text and "--jenkins lite" in text
@@ -433,7 +429,7 @@ def test_a_tarball_claiming_an_official_release_with_another_sha256_is_refused(
         resolve_haproxy_source("2.0.8", explicit=path, cache=cache)
     assert info.value.exit_code == 2
     assert "says it is HAProxy 2.0.8 but is not the official haproxy-2.0.8.tar.gz" in info.value.message
-    assert sources.HAPROXY_OFFICIAL["2.0.8"].sha256 in info.value.message
+    assert haproxy_module.HAPROXY_OFFICIAL["2.0.8"].sha256 in info.value.message
     assert info.value.hint is not None and "--allow-unofficial" in info.value.hint
 
 
@@ -454,9 +450,9 @@ def test_the_pinned_checksum_alone_decides_what_is_official(
     tmp_path: Path, cache: Path, no_network: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = _claims_2_0_8(tmp_path)
-    pinned = sources.HAPROXY_OFFICIAL["2.0.8"]
+    pinned = haproxy_module.HAPROXY_OFFICIAL["2.0.8"]
     monkeypatch.setitem(
-        sources.HAPROXY_OFFICIAL, "2.0.8", sources.Artifact(pinned.name, pinned.url, sha(path.read_bytes()))
+        haproxy_module.HAPROXY_OFFICIAL, "2.0.8", downloads.Artifact(pinned.name, pinned.url, sha(path.read_bytes()))
     )
     assert resolve_haproxy_source("2.0.8", explicit=path, cache=cache).origin == "official"
 
@@ -484,28 +480,28 @@ def test_given_files_are_checked_before_anything_is_built(tmp_path: Path, no_net
     war = tmp_path / "jenkins.war"
     war.write_bytes(b"a rebuilt war")
     with pytest.raises(ChecksumMismatch):
-        sources.check_given_artifacts("2.0.8", haproxy_source=tarball)
-    notes = sources.check_given_artifacts("2.0.8", haproxy_source=tarball, jenkins_war=war, allow_unofficial=True)
+        provenance.check_given_artifacts("2.0.8", haproxy_source=tarball)
+    notes = provenance.check_given_artifacts("2.0.8", haproxy_source=tarball, jenkins_war=war, allow_unofficial=True)
     assert len(notes) == 2 and all("UNOFFICIAL" in note for note in notes)
     not_a_tarball = tmp_path / "haproxy-2.0.8.tgz"
     not_a_tarball.write_bytes(b"plain text")
     with pytest.raises(LabgenError) as info:
-        sources.check_given_artifacts("2.0.8", haproxy_source=not_a_tarball)
+        provenance.check_given_artifacts("2.0.8", haproxy_source=not_a_tarball)
     assert info.value.exit_code == 2
 
 
 def test_image_labels_say_what_the_artifacts_are() -> None:
     from labgen.model.names import FLAVOUR_LABEL, HAPROXY_ORIGIN_LABEL, JENKINS_SHA_LABEL
 
-    official_war = sources.JENKINS_WAR_SHA256["2.190.2"]
-    assert sources.image_artifact_origins({HAPROXY_ORIGIN_LABEL: "unofficial"}) == {"haproxy": "unofficial"}
-    assert sources.image_artifact_origins({FLAVOUR_LABEL: "real", JENKINS_SHA_LABEL: official_war}) == {
+    official_war = jenkins_sources.JENKINS_WAR_SHA256["2.190.2"]
+    assert provenance.image_artifact_origins({HAPROXY_ORIGIN_LABEL: "unofficial"}) == {"haproxy": "unofficial"}
+    assert provenance.image_artifact_origins({FLAVOUR_LABEL: "real", JENKINS_SHA_LABEL: official_war}) == {
         "jenkins.war": "official"
     }
-    assert sources.image_artifact_origins({FLAVOUR_LABEL: "real", JENKINS_SHA_LABEL: "0" * 64}) == {
+    assert provenance.image_artifact_origins({FLAVOUR_LABEL: "real", JENKINS_SHA_LABEL: "0" * 64}) == {
         "jenkins.war": "unofficial"
     }
-    assert sources.image_artifact_origins({FLAVOUR_LABEL: "lite"}) == {}
+    assert provenance.image_artifact_origins({FLAVOUR_LABEL: "lite"}) == {}
 
 
 def test_build_up_status_and_verify_show_an_unofficial_artifact(
@@ -514,7 +510,7 @@ def test_build_up_status_and_verify_show_an_unofficial_artifact(
     import json
     from types import SimpleNamespace
 
-    from labgen.build.images import BuildResult
+    from labgen.builder import BuildResult
     from labgen.cli import run
     from labgen.lab import runtime
     from labgen.model.names import HAPROXY_ORIGIN_LABEL
@@ -528,10 +524,10 @@ def test_build_up_status_and_verify_show_an_unofficial_artifact(
     assert run(["build", "--haproxy-source", str(tarball)]) == 2  # refused before anything is built
     assert "--allow-unofficial" in capsys.readouterr().err
 
-    source = sources.resolve_haproxy_source("2.0.8", explicit=tarball, allow_unofficial=True)
+    source = resolve_haproxy_source("2.0.8", explicit=tarball, allow_unofficial=True)
     monkeypatch.setattr(
         "labgen.cli.lab_cmds.build_images",
-        lambda lab, **kwargs: BuildResult(haproxy_version="2.0.8", haproxy_source=source),
+        lambda lab, options=None, **kwargs: BuildResult(haproxy_version="2.0.8", haproxy_source=source),
     )
     assert run(["build", "--haproxy-source", str(tarball), "--allow-unofficial"]) == 0
     shown = capsys.readouterr()

@@ -20,12 +20,16 @@ import os
 import tarfile
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import labgen
-from labgen.build.images import BuildResult, base_recipe, build_images, images_root, shared_entries
+from labgen.builder.base import base_recipe
+from labgen.builder.context import images_root, shared_entries
+from labgen.builder.images import build_images
+from labgen.builder.options import BuildOptions
+from labgen.builder.result import BuildResult
 from labgen.engine import client as engine_client
 from labgen.errors import LabgenError
 from labgen.events import NULL_EMITTER, Emitter
@@ -77,9 +81,9 @@ class ImagesReport:
         }
 
 
-def plan(lab: Lab, *, client: docker.DockerClient | None = None, **build_options: Any) -> BuildResult:
+def plan(lab: Lab, options: BuildOptions | None = None, *, client: docker.DockerClient | None = None) -> BuildResult:
     """What `build_images` would use for ``lab``, built or not (``image_id == ""`` when missing)."""
-    return build_images(lab, client=client or engine_client(), plan_only=True, **build_options)
+    return build_images(lab, replace(options or BuildOptions(), plan_only=True), client=client or engine_client())
 
 
 def labgen_images(client: docker.DockerClient) -> list[Any]:
@@ -92,9 +96,11 @@ def labgen_images(client: docker.DockerClient) -> list[Any]:
     return found
 
 
-def list_images(lab: Lab, *, client: docker.DockerClient | None = None, **build_options: Any) -> ImagesReport:
+def list_images(
+    lab: Lab, options: BuildOptions | None = None, *, client: docker.DockerClient | None = None
+) -> ImagesReport:
     client = client or engine_client()
-    wanted = plan(lab, client=client, **build_options)
+    wanted = plan(lab, options, client=client)
     needed = {image.image_id for image in wanted.images if image.image_id}
     rows = []
     for image in labgen_images(client):
@@ -157,15 +163,15 @@ class SaveResult:
 def save_images(
     lab: Lab,
     file: Path,
+    options: BuildOptions | None = None,
     *,
     client: docker.DockerClient | None = None,
     emitter: Emitter = NULL_EMITTER,
-    **build_options: Any,
 ) -> SaveResult:
     """``docker save`` the images ``lab`` needs into ``file``, with their content hashes."""
     client = client or engine_client()
     started = time.monotonic()
-    wanted = plan(lab, client=client, **build_options)
+    wanted = plan(lab, options, client=client)
     present = [image for image in wanted.images if image.image_id]
     missing = [image.tag for image in wanted.images if not image.image_id]
     if not present:
@@ -357,18 +363,18 @@ class PruneResult:
 
 def prune_images(
     lab: Lab,
+    options: BuildOptions | None = None,
     *,
     client: docker.DockerClient | None = None,
     emitter: Emitter = NULL_EMITTER,
     dry_run: bool = False,
-    **build_options: Any,
 ) -> PruneResult:
     """Remove labgen's images that the lab's build does not use (old versions, other flavours,
     build stages). Images a container uses are left alone (and listed as such)."""
     import docker.errors
 
     client = client or engine_client()
-    report = list_images(lab, client=client, **build_options)
+    report = list_images(lab, options, client=client)
     result = PruneResult([], [], [], 0)
     for image in report.images:
         if not image.id:
