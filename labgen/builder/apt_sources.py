@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from debian.deb822 import Deb822
@@ -150,22 +150,45 @@ def render_deb822(entries: Iterable[AptSource], *, types: tuple[str, ...] | None
 
 
 def base_apt_sources(etc: Path = Path("/etc/apt"), suite: str = BASE_SUITE) -> str:
-    """The deb822 sources the base image gets: this machine's Debian ``suite`` entries
-    (binary packages), without third-party repositories whose keys the base lacks.
+    """The deb822 sources a base image gets: this machine's Debian ``suite`` entries (binary
+    packages), without third-party repositories whose keys the base lacks. For another Debian
+    release than the host's (Debian 11 for the real Jenkins' Java), the host's Debian entries with
+    that release's suite names, on the same mirrors.
 
     ``LABGEN_APT_SOURCES`` may name a sources file (deb822 or one-line) to use instead.
     """
     override = os.environ.get(APT_SOURCES_ENV)
     if override:
-        entries = parse_apt_sources_file(Path(override))
+        entries = [e for e in parse_apt_sources_file(Path(override)) if "deb" in e.types]
         if not entries:
             raise EnvironmentProblem(f"{APT_SOURCES_ENV}={override}: no apt source entries in it")
+        if suite != BASE_SUITE:
+            entries = [e for e in entries if e.for_suite(suite)] or for_release(entries, BASE_SUITE, suite)
     else:
-        entries = [e for e in read_apt_sources(etc) if e.is_debian and "deb" in e.types and e.for_suite(suite)]
-    entries = [e for e in entries if "deb" in e.types]
+        debian = [e for e in read_apt_sources(etc) if e.is_debian and "deb" in e.types]
+        entries = [e for e in debian if e.for_suite(suite)]
+        if not entries and suite != BASE_SUITE:
+            entries = for_release([e for e in debian if e.for_suite(BASE_SUITE)], BASE_SUITE, suite)
     if not entries:
         raise EnvironmentProblem(
             f"this machine's apt configuration ({etc}) has no Debian {suite} source for the base image",
             hint=f"set {APT_SOURCES_ENV} to a sources file with Debian {suite} entries (the host's mirror)",
         )
     return render_deb822(entries, types=("deb",))
+
+
+# Debian 12 split the non-free firmware into a component of its own, which older releases lack
+COMPONENTS_SINCE_BOOKWORM = ("non-free-firmware",)
+
+
+def for_release(entries: Iterable[AptSource], suite: str, other: str) -> list[AptSource]:
+    """``entries`` of Debian ``suite`` (e.g. bookworm, bookworm-updates, bookworm-security) for the
+    ``other`` release, on the same mirrors: bullseye, bullseye-updates, bullseye-security."""
+    moved = []
+    for entry in entries:
+        suites = tuple(other + s[len(suite) :] for s in entry.suites if s == suite or s.startswith(suite + "-"))
+        if not suites:
+            continue
+        components = tuple(c for c in entry.components if c not in COMPONENTS_SINCE_BOOKWORM)
+        moved.append(replace(entry, suites=suites, components=components))
+    return moved

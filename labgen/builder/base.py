@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,17 +20,43 @@ from labgen.builder.options import BuildOptions
 from labgen.builder.result import ImageBuild
 from labgen.errors import EnvironmentProblem, LabgenError
 from labgen.events import Emitter
-from labgen.model.names import BASE_IMAGE, BASE_SUITE, BASE_TAG, COMPONENT_LABEL, CONTENT_HASH_LABEL, DEBIAN_SUITE_LABEL
+from labgen.model.names import (
+    BASE_IMAGE,
+    BASE_SUITE,
+    BASE_TAG,
+    COMPONENT_LABEL,
+    CONTENT_HASH_LABEL,
+    DEBIAN_SUITE_LABEL,
+    JAVA11_BASE_IMAGE,
+    JAVA11_BASE_TAG,
+    JAVA11_SUITE,
+)
 
 if TYPE_CHECKING:
     import docker
 
 # Bump when the base recipe changes in a way the hashed inputs do not show.
 BASE_RECIPE_VERSION = 2
+
+
+@dataclass(frozen=True)
+class Base:
+    """A Debian release labgen builds images on: its image's name (a key of BuildResult.tags) and tag,
+    and what is installed into it."""
+
+    name: str
+    suite: str
+    tag: str
+    packages: tuple[str, ...]
+
+
 # Installed into the base once rather than by several images: python3 (the Jenkins image's
 # programs, and nfs-ganesha's own dependency) with what it pulls in (libssl3, libtirpc3, the
 # Kerberos libraries), which the HAProxy and NFS images need too.
 BASE_PACKAGES = ("python3", "libssl3")
+BOOKWORM = Base(BASE_IMAGE, BASE_SUITE, BASE_TAG, BASE_PACKAGES)
+# the real Jenkins on Debian 11's OpenJDK 11 (its image programs run on Debian 11's Python 3.9)
+BULLSEYE = Base(JAVA11_BASE_IMAGE, JAVA11_SUITE, JAVA11_BASE_TAG, ("python3",))
 MMDEBSTRAP_OPTIONS = (
     "--variant=minbase",
     '--aptopt=APT::Install-Recommends "false"',
@@ -49,13 +76,13 @@ MMDEBSTRAP_OPTIONS = (
 )
 
 
-def base_recipe() -> dict[str, object]:
-    """Everything the base image is made from (its content hash is computed over this)."""
-    sources = base_apt_sources()
-    include = [*BASE_PACKAGES, *(["ca-certificates"] if "https://" in sources else [])]
+def base_recipe(base: Base = BOOKWORM) -> dict[str, object]:
+    """Everything a base image is made from (its content hash is computed over this)."""
+    sources = base_apt_sources(suite=base.suite)
+    include = [*base.packages, *(["ca-certificates"] if "https://" in sources else [])]
     return {
         "recipe": BASE_RECIPE_VERSION,
-        "suite": BASE_SUITE,
+        "suite": base.suite,
         "options": list(MMDEBSTRAP_OPTIONS),
         "include": include,
         "sources": sources,
@@ -66,57 +93,58 @@ def recipe_hash(recipe: dict[str, object]) -> str:
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
 
 
-def ensure_base(client: docker.DockerClient, options: BuildOptions, emitter: Emitter) -> ImageBuild:
-    """The base image: found by its recipe's hash, else made with mmdebstrap and imported."""
-    recipe = base_recipe()
+def ensure_base(
+    client: docker.DockerClient, options: BuildOptions, emitter: Emitter, base: Base = BOOKWORM
+) -> ImageBuild:
+    """A base image: found by its recipe's hash, else made with mmdebstrap and imported."""
+    name, suite, tag = base.name, base.suite, base.tag
+    recipe = base_recipe(base)
     content_hash = recipe_hash(recipe)
-    cached = None if options.rebuild else cached_image(client, BASE_TAG, content_hash)
+    cached = None if options.rebuild else cached_image(client, tag, content_hash)
     if cached is not None:
-        emitter.emit("build.cached", f"{BASE_TAG}: up to date", image=BASE_IMAGE, tag=BASE_TAG)
-        return ImageBuild(BASE_IMAGE, BASE_TAG, cached.id, True, 0.0, int(cached.attrs.get("Size", 0)), content_hash)
+        emitter.emit("build.cached", f"{tag}: up to date", image=name, tag=tag)
+        return ImageBuild(name, tag, cached.id, True, 0.0, int(cached.attrs.get("Size", 0)), content_hash)
     if options.plan_only:
-        return ImageBuild(BASE_IMAGE, BASE_TAG, "", False, 0.0, 0, content_hash)
+        return ImageBuild(name, tag, "", False, 0.0, 0, content_hash)
     if shutil.which("mmdebstrap") is None:
         raise EnvironmentProblem(
-            f"cannot make the base image {BASE_TAG}: mmdebstrap is not installed",
+            f"cannot make the base image {tag}: mmdebstrap is not installed",
             hint="apt-get install mmdebstrap (it builds a Debian root file system from this machine's apt sources)",
         )
     emitter.emit(
         "build.start",
-        f"{BASE_TAG}: mmdebstrap {BASE_SUITE} (Debian packages, host's apt sources)",
-        image=BASE_IMAGE,
-        tag=BASE_TAG,
+        f"{tag}: mmdebstrap {suite} (Debian packages, host's apt sources)",
+        image=name,
+        tag=tag,
     )
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="labgen-base-", dir=big_tmp()) as tmp_name:
-        tarball = _mmdebstrap(recipe, Path(tmp_name), emitter)
+        tarball = _mmdebstrap(recipe, Path(tmp_name), name, tag, emitter)
         emitter.emit(
             "build.progress",
-            f"{BASE_TAG}: docker import",
-            image=BASE_IMAGE,
-            tag=BASE_TAG,
+            f"{tag}: docker import",
+            image=name,
+            tag=tag,
             line="docker import",
             step=True,
         )
         changes = [
-            f"LABEL {COMPONENT_LABEL}=base {CONTENT_HASH_LABEL}={content_hash} {DEBIAN_SUITE_LABEL}={BASE_SUITE}",
+            f"LABEL {COMPONENT_LABEL}=base {CONTENT_HASH_LABEL}={content_hash} {DEBIAN_SUITE_LABEL}={suite}",
             "ENV LANG=C.UTF-8",
             'CMD ["/bin/bash"]',
         ]
-        repository, tag = BASE_TAG.rsplit(":", 1)
+        repository, version = tag.rsplit(":", 1)
         try:
-            client.api.import_image_from_file(str(tarball), repository=repository, tag=tag, changes=changes)
+            client.api.import_image_from_file(str(tarball), repository=repository, tag=version, changes=changes)
         except Exception as exc:
             raise LabgenError(f"docker import of the base image failed: {exc}") from None
-    image = client.images.get(BASE_TAG)
+    image = client.images.get(tag)
     seconds = time.monotonic() - started
-    emitter.emit(
-        "build.done", f"{BASE_TAG}: built in {seconds:.0f} s", "done", image=BASE_IMAGE, tag=BASE_TAG, seconds=seconds
-    )
-    return ImageBuild(BASE_IMAGE, BASE_TAG, image.id, False, seconds, int(image.attrs.get("Size", 0)), content_hash)
+    emitter.emit("build.done", f"{tag}: built in {seconds:.0f} s", "done", image=name, tag=tag, seconds=seconds)
+    return ImageBuild(name, tag, image.id, False, seconds, int(image.attrs.get("Size", 0)), content_hash)
 
 
-def _mmdebstrap(recipe: dict[str, object], tmp: Path, emitter: Emitter) -> Path:
+def _mmdebstrap(recipe: dict[str, object], tmp: Path, name: str, tag: str, emitter: Emitter) -> Path:
     """The root file system of ``recipe`` as a tarball in ``tmp``."""
     sources_file = tmp / "debian.sources"
     sources_file.write_text(str(recipe["sources"]), encoding="utf-8")
@@ -127,7 +155,7 @@ def _mmdebstrap(recipe: dict[str, object], tmp: Path, emitter: Emitter) -> Path:
     if include:
         cmd.append("--include=" + ",".join(include))
     cmd += [str(recipe["suite"]), str(tarball), str(sources_file)]
-    _run_streaming(cmd, image=BASE_IMAGE, tag=BASE_TAG, emitter=emitter)
+    _run_streaming(cmd, image=name, tag=tag, emitter=emitter)
     return tarball
 
 

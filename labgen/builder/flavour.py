@@ -1,5 +1,6 @@
-"""Which Jenkins the image holds: the real war on Java 8/11 when it is at hand, else the lite stand-in,
-said loudly and with the reason."""
+"""Which Jenkins the image holds: the real war whenever it can be had (given, cached or downloaded,
+sha256-pinned), on Debian 11's OpenJDK 11, or on a Java 8/11 JDK tarball given with ``--jdk``; else
+the lite stand-in, said loudly and with the reason."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from labgen.model.names import Flavour
 from labgen.model.spec import JENKINS_VERSIONS, Lab
 
 JENKINS_VERSION = JENKINS_VERSIONS[0]
+DEBIAN_JAVA = "OpenJDK 11 from Debian 11 (openjdk-11-jre-headless)"
 
 
 @dataclass(frozen=True)
@@ -21,63 +23,54 @@ class JenkinsChoice:
     flavour: Flavour
     reason: str
     war: JenkinsWar | None = None
-    jdk: JdkTarball | None = None
+    jdk: JdkTarball | None = None  # None for the real flavour: Debian 11's OpenJDK 11
+
+    @property
+    def on_debian_java(self) -> bool:
+        """The real Jenkins on Debian 11's OpenJDK 11 (so on the Debian 11 base)."""
+        return self.flavour == "real" and self.jdk is None
 
 
 def choose_jenkins(lab: Lab, options: BuildOptions, emitter: Emitter) -> JenkinsChoice:
-    """``options.jenkins`` (``auto`` defers to the lab's ``jenkins.flavour``; ``auto`` there means the
-    real Jenkins when jenkins.war and a Java 8/11 JDK are at hand)."""
+    """``options.jenkins``; ``auto`` defers to the lab's ``jenkins.flavour``, and ``auto`` there means
+    the real Jenkins whenever jenkins.war is given, cached or downloadable."""
     want = options.jenkins if options.jenkins != "auto" else lab.jenkins.flavour
     if want == "lite":
         reason = "the lite stand-in was asked for (--jenkins lite)"
         emitter.emit("build.jenkins", f"Jenkins: {reason}; it is NOT Jenkins", "warn", flavour="lite", reason=reason)
         return JenkinsChoice("lite", reason)
 
-    problems: list[str] = []
-    jdk: JdkTarball | None = None
-    if options.jdk is not None:
-        jdk = inspect_jdk(options.jdk)  # a bad JDK given on purpose is an error, even in auto
-    else:
-        problems.append(
-            "no Java 8/11 JDK tarball was given (--jdk PATH); Debian 12 ships only OpenJDK 17, "
-            "which Jenkins 2.190.2 refuses"
-        )
-    war: JenkinsWar | None = None
+    jdk = inspect_jdk(options.jdk) if options.jdk is not None else None  # a bad JDK given on purpose: an error
     try:
-        if jdk is None and want == "auto" and options.jenkins_war is None:
-            # no JDK, so the lite flavour it is: look for the war without a 77 MB download
-            war = resolve_jenkins_war(JENKINS_VERSION, mirror=options.mirror, allow_download=False, emitter=emitter)
-        else:
-            war = resolve_jenkins_war(
-                JENKINS_VERSION,
-                explicit=options.jenkins_war,
-                mirror=options.mirror,
-                timeout=options.download_timeout,
-                allow_unofficial=options.allow_unofficial,
-                emitter=emitter,
-            )
-    except EnvironmentProblem as exc:
-        problems.append(exc.message)
-    if not problems:
-        assert war is not None and jdk is not None
-        reason = f"jenkins.war {JENKINS_VERSION} ({war.origin}) and Java {jdk.version} are available"
-        emitter.emit(
-            "build.jenkins", f"Jenkins: real {JENKINS_VERSION}: {reason}", "info", flavour="real", reason=reason
+        war = resolve_jenkins_war(
+            JENKINS_VERSION,
+            explicit=options.jenkins_war,
+            mirror=options.mirror,
+            timeout=options.download_timeout,
+            allow_unofficial=options.allow_unofficial,
+            emitter=emitter,
         )
-        return JenkinsChoice("real", reason, war, jdk)
-    reason = "; ".join(problems)
+    except EnvironmentProblem as exc:
+        return _without_war(want, exc.message, emitter)
+    java = f"Java {jdk.version} (--jdk)" if jdk is not None else DEBIAN_JAVA
+    reason = f"jenkins.war {JENKINS_VERSION} ({war.origin}) on {java}"
+    emitter.emit("build.jenkins", f"Jenkins: real {JENKINS_VERSION}: {reason}", "info", flavour="real", reason=reason)
+    return JenkinsChoice("real", reason, war, jdk)
+
+
+def _without_war(want: str, problem: str, emitter: Emitter) -> JenkinsChoice:
     if want == "real":
         raise EnvironmentProblem(
-            f"cannot build the real Jenkins {JENKINS_VERSION} image: {reason}",
-            hint=f"labgen build --jenkins real --jenkins-war PATH --jdk PATH (a Java 8 or 11 JDK tarball), "
-            f"or put jenkins.war in {cache_dir()}; or use the stand-in: --jenkins lite",
+            f"cannot build the real Jenkins {JENKINS_VERSION} image: {problem}",
+            hint=f"labgen build --jenkins real --jenkins-war PATH (it runs on Debian 11's OpenJDK 11; --jdk PATH "
+            f"for a Java 8 JDK tarball), or put jenkins.war in {cache_dir()}; or use the stand-in: --jenkins lite",
         )
     emitter.emit(
         "build.jenkins",
-        f"USING THE LITE JENKINS STAND-IN, NOT JENKINS {JENKINS_VERSION}: {reason}. It imitates what HAProxy, "
-        "the failover logic and Jenkins clients see; give --jenkins-war and --jdk for the real one.",
+        f"USING THE LITE JENKINS STAND-IN, NOT JENKINS {JENKINS_VERSION}: {problem}. It imitates what HAProxy, "
+        "the failover logic and Jenkins clients see; give --jenkins-war for the real one.",
         "warn",
         flavour="lite",
-        reason=reason,
+        reason=problem,
     )
-    return JenkinsChoice("lite", reason)
+    return JenkinsChoice("lite", problem)

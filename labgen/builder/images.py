@@ -9,7 +9,8 @@ arguments, source checksums and the base image's id. When an image with the tag 
 label exists, it is not built again.
 
 What does not depend on each other is done at once (`Jobs`): the base, the HAProxy source and
-the Jenkins flavour; then HAProxy, the NFS server and Jenkins. Images are built by the engine's
+the Jenkins flavour; then HAProxy, the NFS server and Jenkins (the real one on a Debian 11 base, made
+once the flavour is known). Images are built by the engine's
 BuildKit (through its API; ``LABGEN_BUILDER=classic`` for the classic builder), which runs a
 Dockerfile's stages at once and does not commit a layer per instruction.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from labgen.builder.base import ensure_base
+from labgen.builder.base import BULLSEYE, ensure_base
 from labgen.builder.context import images_root
 from labgen.builder.driver import build_image
 from labgen.builder.flavour import choose_jenkins
@@ -74,12 +75,16 @@ def build_images(
         (base_image,) = jobs.wait("the NFS server", base)
         return build_image(client, nfs_recipe(root), base_image, options, emitter)
 
-    def jenkins() -> ImageBuild:
+    def jenkins() -> list[ImageBuild]:
+        """The Jenkins image, after the Debian 11 base when the real one runs on Debian's Java."""
         chosen, base_image = jobs.wait("Jenkins", choice, base)
-        return build_image(client, jenkins_recipe(root / "jenkins", lab, chosen), base_image, options, emitter)
+        built = [ensure_base(client, options, emitter, BULLSEYE)] if chosen.on_debian_java else []
+        recipe = jenkins_recipe(root / "jenkins", lab, chosen)
+        return [*built, build_image(client, recipe, built[0] if built else base_image, options, emitter)]
 
-    images = [base, jobs.spawn(HAPROXY, haproxy), jobs.spawn(NFS, nfs), jobs.spawn(JENKINS_IMAGE, jenkins)]
-    result = BuildResult(images=[job.result() for job in images])
+    others = [jobs.spawn(HAPROXY, haproxy), jobs.spawn(NFS, nfs)]
+    jenkins_images = jobs.spawn(JENKINS_IMAGE, jenkins)
+    result = BuildResult(images=[base.result(), *(job.result() for job in others), *jenkins_images.result()])
     found = source.result()
     result.haproxy_source, result.haproxy_version = found, found.version
     result.flavour, result.flavour_reason = choice.result().flavour, choice.result().reason

@@ -22,6 +22,7 @@ from labgen.builder.downloads import (
 from labgen.errors import EXIT_USAGE, EnvironmentProblem, LabgenError
 from labgen.events import NULL_EMITTER, Emitter
 from labgen.wire.files import sha256_file
+from labgen.wire.war import NotJenkins, jenkins_war_version
 
 WarOrigin = Literal["local", "cache", "official", "tsinghua", "unofficial"]
 
@@ -104,6 +105,7 @@ def _given_war(path: Path, version: str, sha: str, allow_unofficial: bool, emitt
             hint=f"labgen needs jenkins.war {version} (the article's version): {UNOFFICIAL_HINT}",
             exit_code=EXIT_USAGE,
         )
+    check_jenkins_war(path, version)
     emitter.emit(
         "source.jenkins",
         f"UNOFFICIAL jenkins.war from {path}: its sha256 {actual} is not the official {version}'s",
@@ -111,6 +113,25 @@ def _given_war(path: Path, version: str, sha: str, allow_unofficial: bool, emitt
         sha256=actual,
     )
     return JenkinsWar(path, version, actual, "unofficial")
+
+
+def check_jenkins_war(path: Path, version: str) -> None:
+    """A war that is not the official one must at least be Jenkins ``version`` (the image's launcher
+    checks it again before Java runs)."""
+    try:
+        found = jenkins_war_version(path)
+    except NotJenkins as exc:
+        raise LabgenError(
+            f"--jenkins-war {path} is not a Jenkins war: {exc}",
+            hint=f"give the jenkins.war of Jenkins {version}",
+            exit_code=EXIT_USAGE,
+        ) from None
+    if found != version:
+        raise LabgenError(
+            f"--jenkins-war {path} is Jenkins {found}, not {version}",
+            hint=f"labgen runs Jenkins {version} (the article's version)",
+            exit_code=EXIT_USAGE,
+        )
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +12,16 @@ from labgen.builder.context import Entry, shared_entries, tree
 from labgen.builder.flavour import JENKINS_VERSION, JenkinsChoice
 from labgen.builder.haproxy_source import HAProxySource
 from labgen.errors import LabgenError
-from labgen.model.names import BASE_TAG, HAPROXY, JENKINS_IMAGE, NFS, NFS_TAG, haproxy_tag, jenkins_tag
+from labgen.model.names import (
+    BASE_TAG,
+    HAPROXY,
+    JAVA11_BASE_TAG,
+    JENKINS_IMAGE,
+    NFS,
+    NFS_TAG,
+    haproxy_tag,
+    jenkins_tag,
+)
 from labgen.model.spec import Lab
 
 BASE_ARGS = {"BASE_IMAGE": BASE_TAG}
@@ -81,15 +92,16 @@ def jenkins_recipe(jenkins_root: Path, lab: Lab, choice: JenkinsChoice) -> Recip
     """The Jenkins image of the chosen flavour: the real war on a Java runtime, or lite."""
     if choice.flavour == "real":
         war, jdk = choice.war, choice.jdk
-        assert war is not None and jdk is not None
+        assert war is not None
         entries = _jenkins_common(jenkins_root) + tree(jenkins_root / "real", "real")
-        entries += [("artifacts/jenkins.war", war.path), ("artifacts/jdk.tar.gz", jdk.path)]
+        entries += [("artifacts/jenkins.war", war.path), ("artifacts/jdk.tar.gz", jdk.path if jdk else NO_JDK)]
         buildargs = {
-            **BASE_ARGS,
+            "BASE_IMAGE": BASE_TAG if jdk else JAVA11_BASE_TAG,
+            "JAVA_FROM": "tarball" if jdk else "debian",
             "JENKINS_VERSION": JENKINS_VERSION,
             "JENKINS_SHA256": war.sha256,
-            "JDK_DIR": jdk.top,
-            "JAVA_VERSION": jdk.version,
+            "JDK_DIR": jdk.top if jdk else "",
+            "JAVA_VERSION": jdk.version if jdk else "11",
         }
         dockerfile = "real/Dockerfile"
     else:
@@ -98,6 +110,23 @@ def jenkins_recipe(jenkins_root: Path, lab: Lab, choice: JenkinsChoice) -> Recip
         dockerfile = "lite/Dockerfile"
     tag = jenkins_tag(choice.flavour, lab.jenkins.version)
     return Recipe(JENKINS_IMAGE, tag, entries, dockerfile, buildargs, cpu_shares=BACKGROUND_CPU_SHARES)
+
+
+def _empty_tarball() -> bytes:
+    """A gzipped tar of one empty folder, byte for byte the same every time (no dates): the real
+    Dockerfile's ``ADD artifacts/jdk.tar.gz`` when Java comes from Debian."""
+    buffer = io.BytesIO()
+    with (
+        gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as zipped,
+        tarfile.open(fileobj=zipped, mode="w", format=tarfile.USTAR_FORMAT) as tar,
+    ):
+        info = tarfile.TarInfo("no-jdk")
+        info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 0
+        tar.addfile(info)
+    return buffer.getvalue()
+
+
+NO_JDK = _empty_tarball()
 
 
 def _jenkins_common(jenkins_root: Path) -> list[Entry]:

@@ -24,7 +24,8 @@ class ImageBuild:
 
 @dataclass
 class BuildResult:
-    images: list[ImageBuild] = field(default_factory=list)  # in build order: base, haproxy, nfs, jenkins
+    # in build order: base, haproxy, nfs, (base-bullseye for the real Jenkins on Debian's Java,) jenkins
+    images: list[ImageBuild] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)  # service -> tag, as image_tags()
     haproxy_version: str = ""  # the version actually built (may differ from the lab's)
     haproxy_source: HAProxySource | None = None  # where it came from, and why (str() says it)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import labgen
-from labgen.builder.base import base_recipe
+from labgen.builder.base import BULLSEYE, base_recipe
 from labgen.builder.context import images_root, shared_entries
 from labgen.builder.images import build_images
 from labgen.builder.options import BuildOptions
@@ -134,6 +134,8 @@ def images_key(lab: Lab) -> str:
     choice = {
         "labgen": labgen.__version__,
         "base": base_recipe(),
+        # the real Jenkins' base (Debian 11, for its OpenJDK 11), unless the spec asks for lite
+        **({} if lab.jenkins.flavour == "lite" else {"java11_base": base_recipe(BULLSEYE)}),
         "haproxy": lab.haproxy.version,
         "jenkins": [lab.jenkins.flavour, lab.jenkins.version],
         "profile": lab.profile,

@@ -37,11 +37,17 @@ from labgen.model.spec import Lab
 
 JenkinsOpt = Annotated[
     str | None,
-    typer.Option("--jenkins", help="auto (real when the war and a Java 8/11 JDK are available), real or lite."),
+    typer.Option(
+        "--jenkins",
+        help="auto (real whenever jenkins.war is given, cached or downloadable; else the lite stand-in), real or lite.",
+    ),
 ]
 HAProxySourceOpt = Annotated[str | None, typer.Option("--haproxy-source", help="HAProxy source tarball to build.")]
 WarOpt = Annotated[str | None, typer.Option("--jenkins-war", help="jenkins.war 2.190.2 (checked against its sha256).")]
-JdkOpt = Annotated[str | None, typer.Option("--jdk", help="A Java 8 or 11 JDK tarball for the real flavour.")]
+JdkOpt = Annotated[
+    str | None,
+    typer.Option("--jdk", help="A Java 8 or 11 JDK tarball for the real flavour (else Debian 11's OpenJDK 11)."),
+]
 MirrorOpt = Annotated[
     str, typer.Option("--mirror", help="Where to download the war from: official or tsinghua (the article's).")
 ]

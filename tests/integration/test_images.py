@@ -23,13 +23,16 @@ from typing import Any
 import pytest
 
 from labgen import builder, engine
+from labgen.builder import jenkins_sources
 from labgen.builder.debian_source import debian_haproxy_source
+from labgen.builder.downloads import DownloadError
 from labgen.builder.haproxy_source import haproxy_tarball_version
 from labgen.errors import EnvironmentProblem
 from labgen.events import Emitter, Event
 from labgen.model import names
 from labgen.model.spec import Lab
 from labgen.wire.net import free_port
+from tests.wars import make_war
 
 TEST_LABEL = {"org.labgen.test": "1"}
 
@@ -94,6 +97,19 @@ class Resources:
 @pytest.fixture(scope="module")
 def client() -> Any:
     return _docker()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_war_download() -> Iterator[None]:
+    """`--jenkins auto` tries to download jenkins.war; here no host but Debian's answers, and these
+    tests send nothing but to loopback and their containers: the download fails as it would."""
+
+    def unreachable(url: str, sha256: str, name: str, **kwargs: object) -> Path:
+        raise DownloadError(f"{url}: unreachable (not tried by the tests)")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(jenkins_sources, "download", unreachable)
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -444,3 +460,73 @@ def test_images_save_refuses_clearly_when_nothing_is_built(
     assert run(["images", "save", str(target)]) == 1
     assert "nothing to save: none of the images this lab needs is built" in capsys.readouterr().err
     assert not target.parent.exists() or not list(target.parent.iterdir())
+
+
+# ---- the real Jenkins on Debian 11's OpenJDK 11 (issue 18) ------------------------------------------------
+# No jenkins.war can be had here: the image is built with a war laid out like Jenkins' (a manifest and
+# jenkins-core-2.190.2.jar, no classes; unofficial, so --allow-unofficial), and tested up to Java.
+
+
+@pytest.fixture(scope="module")
+def real(client: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[builder.BuildResult]:
+    war = make_war(tmp_path_factory.mktemp("war") / "jenkins.war")
+    options = builder.BuildOptions(jenkins="real", jenkins_war=war, allow_unofficial=True)
+    started = time.monotonic()
+    result = builder.build_images(Lab(), options, client=client)
+    summary = ", ".join(f"{i.tag} {'cached' if i.cached else f'built in {i.seconds:.0f} s'}" for i in result.images)
+    print(f"\nbuild_images (real): {time.monotonic() - started:.0f} s: {summary}")
+    try:
+        yield result
+    finally:  # the image holds a fake war: its tag goes; the Debian 11 base stays (a cache, real content)
+        jenkins = result.by_tag[result.tags["jenkins"]]
+        with contextlib.suppress(Exception):
+            if client.images.get(jenkins.tag).id == jenkins.image_id:
+                client.images.remove(jenkins.tag)
+
+
+def test_the_real_image_is_built_on_debian_11_with_its_openjdk_11(
+    real: builder.BuildResult, client: Any, resources: Resources
+) -> None:
+    assert real.flavour == "real" and "OpenJDK 11 from Debian 11" in real.flavour_reason
+    assert real.tags["jenkins"] == "labgen/jenkins:2.190.2"
+    assert real.tags[names.JAVA11_BASE_IMAGE] == names.JAVA11_BASE_TAG
+    base = client.images.get(names.JAVA11_BASE_TAG)
+    assert base.labels[names.DEBIAN_SUITE_LABEL] == "bullseye"
+    labels = client.images.get(real.tags["jenkins"]).labels
+    assert labels[names.FLAVOUR_LABEL] == "real" and labels["org.labgen.java.from"] == "debian"
+    code, output = resources.once(real.tags["jenkins"], ["-version"], entrypoint="java")
+    assert code == 0, output
+    assert 'openjdk version "11.' in output and "Debian" in output
+    code, output = resources.once(real.tags["jenkins"], ["/etc/debian_version"], entrypoint=["cat"])
+    assert code == 0 and output.startswith("11."), output
+
+
+def test_the_real_images_programs_run_on_debian_11s_python(real: builder.BuildResult, resources: Resources) -> None:
+    script = (
+        "import sys, labgen_nfsmount.session, labgen_nfsmount.xdr, labgen_homecheck.agent, labgen_launcher;"
+        "from labgen.wire import files, http, poll, war; print(sys.version_info[:2])"
+    )
+    code, output = resources.once(real.tags["jenkins"], ["-c", script], entrypoint=["python3"])
+    assert code == 0 and "(3, 9)" in output, output
+    code, output = resources.once(real.tags["jenkins"], ["-m", "labgen_launcher", "--check"], entrypoint=["python3"])
+    assert code == 0 and "/usr/share/jenkins/jenkins.war is Jenkins 2.190.2" in output, output
+
+
+def test_the_launcher_refuses_a_war_that_is_not_jenkins(
+    real: builder.BuildResult, resources: Resources, tmp_path: Path
+) -> None:
+    not_jenkins = make_war(tmp_path / "plugin.war", core=False)  # a war, but no Jenkins in it
+    mounts = {str(not_jenkins): {"bind": names.JENKINS_WAR_PATH, "mode": "ro"}}
+    code, output = resources.once(real.tags["jenkins"], None, volumes=mounts)  # the image's own start
+    assert code == 2, output
+    assert "labgen-jenkins: refusing to start: /usr/share/jenkins/jenkins.war is not a Jenkins war" in output
+    assert "no WEB-INF/lib/jenkins-core-*.jar inside" in output
+
+
+def test_the_launcher_hands_a_jenkins_war_to_java_11(real: builder.BuildResult, resources: Resources) -> None:
+    """As far as it can go here: the launcher accepts the war and runs Java 11 on it with the official
+    image's options; the fake war has no classes, so Java stops there (Jenkins itself was not run)."""
+    code, output = resources.once(real.tags["jenkins"], None)
+    assert "labgen-jenkins: starting Jenkins 2.190.2: java -Duser.home=/var/lib/data/jenkins" in output, output
+    assert "-jar /usr/share/jenkins/jenkins.war --httpPort=8080" in output
+    assert code != 0 and "Main" in output  # Java: could not find or load main class Main

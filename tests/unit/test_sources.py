@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import socket
 import tarfile
 import threading
@@ -29,6 +30,7 @@ from labgen.builder.jenkins_sources import inspect_jdk, resolve_jenkins_war
 from labgen.builder.options import BuildOptions
 from labgen.errors import EXIT_USAGE, EnvironmentProblem, LabgenError
 from labgen.events import Emitter, Event
+from tests.wars import make_war
 
 # --------------------------------------------------------------------------- helpers
 
@@ -383,33 +385,42 @@ def test_debian_versions_sort_like_dpkg() -> None:
 # --------------------------------------------------------------------------- Jenkins flavour
 
 
-def test_auto_without_war_or_jdk_chooses_lite_loudly_and_touches_no_network(
+def _unreachable(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Downloads fail as they do here (no host but Debian's and PyPI's answers); the URLs tried."""
+    tried: list[str] = []
+
+    def unreachable(url: str, sha256: str, name: str, **kwargs: object) -> Path:
+        tried.append(url)
+        raise downloads.DownloadError(f"{url}: unreachable (test)")
+
+    monkeypatch.setattr(jenkins_sources, "download", unreachable)
+    return tried
+
+
+def test_auto_without_a_war_to_be_had_chooses_lite_loudly_and_says_why(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, no_network: None, recorder: Recorder
 ) -> None:
     from labgen.model.spec import Lab
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    tried = _unreachable(monkeypatch)
     choice = choose_jenkins(Lab(), BuildOptions(download_timeout=2), recorder.emitter)
-    flavour, reason = choice.flavour, choice.reason
-    assert (flavour, choice.war, choice.jdk) == ("lite", None, None)
-    assert "JDK" in reason and "jenkins.war 2.190.2" in reason
+    assert (choice.flavour, choice.war, choice.jdk) == ("lite", None, None)
+    assert tried == ["https://get.jenkins.io/war-stable/2.190.2/jenkins.war"]  # downloadable counts too
+    assert "jenkins.war 2.190.2 is not available" in choice.reason and "JDK" not in choice.reason
     assert any(w.startswith("USING THE LITE JENKINS STAND-IN, NOT JENKINS") for w in recorder.warnings())
 
 
-def test_real_without_its_artifacts_names_what_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_real_without_a_war_names_how_to_give_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from labgen.model.spec import Lab
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-
-    def unreachable(url: str, sha256: str, name: str, **kwargs: object) -> Path:
-        raise downloads.DownloadError(f"{url}: unreachable (test)")
-
-    monkeypatch.setattr(jenkins_sources, "download", unreachable)
+    _unreachable(monkeypatch)
     with pytest.raises(EnvironmentProblem) as info:
         choose_jenkins(Lab(), BuildOptions(jenkins="real", download_timeout=2), Emitter())
     text = str(info.value)
     assert "cannot build the real Jenkins 2.190.2 image" in text
-    assert "--jdk PATH" in text and "--jenkins-war PATH" in text and "--jenkins lite" in text
+    assert "--jenkins-war PATH" in text and "Debian 11's OpenJDK 11" in text and "--jenkins lite" in text
 
 
 # --------------------------------------------------------------------------- artifacts say what they are
@@ -466,19 +477,30 @@ def test_a_version_labgen_pins_nothing_for_is_local_and_unverified(tmp_path: Pat
 
 
 def test_an_unofficial_war_is_refused_unless_allowed(tmp_path: Path, cache: Path) -> None:
-    path = tmp_path / "jenkins.war"
-    path.write_bytes(b"a rebuilt war")
+    path = make_war(tmp_path / "jenkins.war")
     with pytest.raises(ChecksumMismatch) as info:
         resolve_jenkins_war("2.190.2", explicit=path, cache=cache)
     assert info.value.exit_code == 2 and "--allow-unofficial" in (info.value.hint or "")
     war = resolve_jenkins_war("2.190.2", explicit=path, cache=cache, allow_unofficial=True)
-    assert (war.origin, war.sha256) == ("unofficial", sha(b"a rebuilt war"))
+    assert (war.origin, war.sha256) == ("unofficial", sha(path.read_bytes()))
+
+
+def test_an_unofficial_war_must_still_be_that_jenkins(tmp_path: Path, cache: Path) -> None:
+    cases = {
+        "plain.war": (None, "not a war (zip) file"),
+        "nocore.war": (make_war(tmp_path / "nocore.war", core=False), "no WEB-INF/lib/jenkins-core-*.jar inside"),
+        "other.war": (make_war(tmp_path / "other.war", "2.204.1"), "is Jenkins 2.204.1, not 2.190.2"),
+    }
+    (tmp_path / "plain.war").write_bytes(b"a rebuilt war")
+    for name, (_, message) in cases.items():
+        with pytest.raises(LabgenError, match=re.escape(message)) as info:
+            resolve_jenkins_war("2.190.2", explicit=tmp_path / name, cache=cache, allow_unofficial=True)
+        assert info.value.exit_code == EXIT_USAGE, name
 
 
 def test_given_files_are_checked_before_anything_is_built(tmp_path: Path, no_network: None) -> None:
     tarball = _claims_2_0_8(tmp_path)
-    war = tmp_path / "jenkins.war"
-    war.write_bytes(b"a rebuilt war")
+    war = make_war(tmp_path / "jenkins.war")
     with pytest.raises(ChecksumMismatch):
         provenance.check_given_artifacts("2.0.8", haproxy_source=tarball)
     notes = provenance.check_given_artifacts("2.0.8", haproxy_source=tarball, jenkins_war=war, allow_unofficial=True)
