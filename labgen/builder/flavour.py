@@ -47,6 +47,7 @@ def choose_jenkins(lab: Lab, options: BuildOptions, emitter: Emitter) -> Jenkins
             explicit=options.jenkins_war,
             mirror=options.mirror,
             timeout=options.download_timeout,
+            allow_download=not options.plan_only,  # a plan (`labgen images`) downloads nothing
             allow_unofficial=options.allow_unofficial,
             emitter=emitter,
         )

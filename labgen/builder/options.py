@@ -14,9 +14,9 @@ MIRRORS = ("official", "tsinghua")
 
 @dataclass(frozen=True)
 class BuildOptions:
-    """``jenkins="auto"`` defers to the lab's ``jenkins.flavour``. ``plan_only`` builds nothing:
-    images not in the cache come back with ``image_id == ""`` (what `labgen images` compares the
-    engine's images with). ``rebuild`` ignores the cache."""
+    """``jenkins="auto"`` defers to the lab's ``jenkins.flavour``. ``plan_only`` builds and downloads
+    nothing: images not in the cache come back with ``image_id == ""`` (what `labgen images`
+    compares the engine's images with). ``rebuild`` ignores the cache."""
 
     jenkins: JenkinsRequest = "auto"
     haproxy_source: Path | None = None  # --haproxy-source

@@ -178,3 +178,25 @@ def test_the_debian_11_base_gets_the_hosts_debian_mirrors_with_bullseyes_suites(
     assert "bookworm" not in text and "non-free-firmware" not in text and "vendor.example" not in text
     assert "URIs: http://mirror.example/debian\n" in text
     assert "Suites: bookworm bookworm-updates" in base_apt_sources(tmp_path)  # Debian 12's unchanged
+
+
+def test_a_plan_downloads_no_war(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_download: list[str]) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert choose_jenkins(Lab(), BuildOptions(plan_only=True), Emitter()).flavour == "lite"
+    assert no_download == []
+    assert choose_jenkins(Lab(), BuildOptions(), Emitter()).flavour == "lite"  # a build tries
+    assert no_download == ["https://get.jenkins.io/war-stable/2.190.2/jenkins.war"]
+
+
+@pytest.fixture
+def no_download(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    from labgen.builder.downloads import DownloadError
+
+    tried: list[str] = []
+
+    def unreachable(url: str, sha256: str, name: str, **kwargs: object) -> Path:
+        tried.append(url)
+        raise DownloadError(f"{url}: unreachable (test)")
+
+    monkeypatch.setattr(jenkins_sources, "download", unreachable)
+    return tried
