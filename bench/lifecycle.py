@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import save, start, table
 
 from labgen import engine
-from labgen.build import store
+from labgen.builder import store
 from labgen.events import Event
 from labgen.lab import docker as docker_api
 from labgen.lab import runtime

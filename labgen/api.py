@@ -21,6 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from labgen.builder import BuildOptions
 from labgen.chaos import AppliedFault, apply
 from labgen.errors import LabUnhealthy, ToolMissing
 from labgen.events import NULL_EMITTER, Emitter
@@ -60,7 +61,7 @@ class JenkinsHALab:
         masters: int | None = None,
         overrides: dict[str, Any] | None = None,
         free_ports: bool = True,
-        build_options: dict[str, Any] | None = None,
+        build_options: BuildOptions | dict[str, Any] | None = None,
         timeout: float = 300,
         keep_volumes: bool = False,
         emitter: Emitter = NULL_EMITTER,
@@ -77,7 +78,7 @@ class JenkinsHALab:
             self.spec = load_lab(None, {**spec.model_dump(mode="json"), **changes})
         else:
             self.spec = load_lab(spec_file, changes)
-        self.build_options = dict(build_options or {})
+        self.build_options = BuildOptions.of(build_options)
         self.timeout = timeout
         self.keep_volumes = keep_volumes
         self.emitter = emitter
@@ -91,8 +92,10 @@ class JenkinsHALab:
 
     def up(self) -> JenkinsHALab:
         """Build what is missing, start the lab, wait until HAProxy serves a healthy master."""
-        options = {"jenkins": self.spec.jenkins.flavour, **self.build_options}
-        self.up_result = runtime.up(self.spec, build_options=options, timeout=self.timeout, emitter=self.emitter)
+        # jenkins "auto" defers to the spec's jenkins.flavour
+        self.up_result = runtime.up(
+            self.spec, build_options=self.build_options, timeout=self.timeout, emitter=self.emitter
+        )
         self._handle = LabHandle.open(self.name)
         return self
 

@@ -9,7 +9,7 @@
 # 3. start labgen's home check in the background (labgen_homecheck: HAProxy's agent-check and
 #    the Docker health check ask it whether JENKINS_HOME still answers).
 # 4. exec the given command, or the flavour's Jenkins: lite = python3 -m labgen_lite,
-#    real = java -jar jenkins.war with the article's options.
+#    real = python3 -m labgen_launcher: checks the war, then java -jar jenkins.war with the article's options.
 #
 # JENKINS_UID / JENKINS_GID (default 0, as the article ran it): the identity sent to the
 # NFS server and the one Jenkins runs as (privileges are dropped with setpriv).
@@ -70,13 +70,8 @@ fi
 
 if [ "$#" -eq 0 ]; then
     if [ "$flavour" = real ]; then
-        # shellcheck disable=SC2086  # JAVA_OPTS / JENKINS_OPTS are option lists
-        set -- java -Duser.home="$JENKINS_HOME" \
-            -Djenkins.install.runSetupWizard=false \
-            -Djenkins.model.Jenkins.slaveAgentPort="${JENKINS_SLAVE_AGENT_PORT:-8181}" \
-            -Djenkins.slaves.DefaultJnlpSlaveReceiver.disableStrictVerification=true \
-            ${JAVA_OPTS:-} -jar /usr/share/jenkins/jenkins.war \
-            --httpPort="${JENKINS_HTTP_PORT:-8080}" ${JENKINS_OPTS:-}
+        # checks that the war is the image's Jenkins, then java -jar it (images/jenkins/real/labgen_launcher)
+        set -- python3 -m labgen_launcher
     else
         set -- python3 -m labgen_lite
     fi

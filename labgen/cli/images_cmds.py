@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from labgen.build import store
+from labgen.builder import store
 from labgen.cli.app import app, out
 from labgen.cli.options import JsonOpt, SpecArgs, spec_options
 from labgen.cli.output import print_json, progress

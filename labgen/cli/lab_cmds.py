@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import sys
 from dataclasses import asdict, dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from labgen.build import build_images
-from labgen.build.sources import check_given_artifacts
+from labgen.builder import BuildOptions, build_images
+from labgen.builder.options import MIRRORS, JenkinsRequest
+from labgen.builder.provenance import check_given_artifacts
 from labgen.cli.app import app, err, out
 from labgen.cli.options import (
     RUN_SPEC_OPTIONS,
@@ -36,11 +37,17 @@ from labgen.model.spec import LabSpec
 
 JenkinsOpt = Annotated[
     str | None,
-    typer.Option("--jenkins", help="auto (real when the war and a Java 8/11 JDK are available), real or lite."),
+    typer.Option(
+        "--jenkins",
+        help="auto (real whenever jenkins.war is given, cached or downloadable; else the lite stand-in), real or lite.",
+    ),
 ]
 HAProxySourceOpt = Annotated[str | None, typer.Option("--haproxy-source", help="HAProxy source tarball to build.")]
 WarOpt = Annotated[str | None, typer.Option("--jenkins-war", help="jenkins.war 2.190.2 (checked against its sha256).")]
-JdkOpt = Annotated[str | None, typer.Option("--jdk", help="A Java 8 or 11 JDK tarball for the real flavour.")]
+JdkOpt = Annotated[
+    str | None,
+    typer.Option("--jdk", help="A Java 8 or 11 JDK tarball for the real flavour (else Debian 11's OpenJDK 11)."),
+]
 MirrorOpt = Annotated[
     str, typer.Option("--mirror", help="Where to download the war from: official or tsinghua (the article's).")
 ]
@@ -68,26 +75,31 @@ BUILD_OPTIONS: dict[str, tuple[Any, Any]] = {
 class BuildArgs:
     """What build and up were told about the images, checked before anything is built."""
 
-    options: dict[str, Any]
+    options: BuildOptions
     notes: list[str]  # what the user must read: artifacts that are not what they claim
 
 
-def _build_args(lab: LabSpec, given_options: dict[str, Any], *, default_jenkins: str | None = None) -> BuildArgs:
-    jenkins = given_options["jenkins"] or default_jenkins
+def _build_args(lab: LabSpec, given_options: dict[str, Any]) -> BuildArgs:
+    """``--jenkins`` unset is ``auto``: the spec's ``jenkins.flavour`` decides."""
+    jenkins = given_options["jenkins"] or "auto"
     mirror, allow_unofficial = given_options["mirror"], given_options["allow_unofficial"]
     haproxy_source, jenkins_war, jdk = (given_options[k] for k in ("haproxy_source", "jenkins_war", "jdk"))
-    if jenkins is not None:
-        check_choice("--jenkins", jenkins, ("auto", "real", "lite"))
-    check_choice("--mirror", mirror, ("official", "tsinghua"))
+    check_choice("--jenkins", jenkins, ("auto", "real", "lite"))
+    check_choice("--mirror", mirror, MIRRORS)
     given = {
         "haproxy_source": input_file("--haproxy-source", haproxy_source),
         "jenkins_war": input_file("--jenkins-war", jenkins_war),
         "jdk": input_file("--jdk", jdk),
     }
     notes = check_given_artifacts(lab.haproxy.version, **given, allow_unofficial=allow_unofficial)
-    options: dict[str, Any] = {**given, "mirror": mirror, "allow_unofficial": allow_unofficial}
-    if jenkins is not None:
-        options["jenkins"] = jenkins
+    options = BuildOptions(
+        jenkins=cast(JenkinsRequest, jenkins),
+        haproxy_source=given["haproxy_source"],
+        jenkins_war=given["jenkins_war"],
+        jdk=given["jdk"],
+        mirror=mirror,
+        allow_unofficial=allow_unofficial,
+    )
     return BuildArgs(options, notes)
 
 
@@ -105,7 +117,7 @@ def build(
     lab = spec_args.load()
     args = _build_args(lab, build_options)
     with progress(quiet=json_output, verbose=verbose) as emitter:
-        result = build_images(lab, emitter=emitter, **args.options)
+        result = build_images(lab, args.options, emitter=emitter)
     if json_output:
         print_json({**result.to_json(), "notes": args.notes})
         return
@@ -133,7 +145,7 @@ def up(
     """Build what is missing, start the lab, wait until HAProxy serves a healthy master."""
     check_number("--timeout", timeout, minimum=0, maximum=24 * 3600, exclusive=True)
     lab = spec_args.load()
-    args = _build_args(lab, build_options, default_jenkins=lab.jenkins.flavour)
+    args = _build_args(lab, build_options)
     with progress(quiet=json_output, verbose=verbose) as emitter:
         result = runtime.up(lab, build_options=args.options, timeout=timeout, emitter=emitter)
     result.notes[:0] = args.notes

@@ -13,8 +13,8 @@ from typing import Any
 from docker.errors import NotFound
 
 from labgen import engine
-from labgen.build import build_images
-from labgen.build.sources import image_artifact_origins
+from labgen.builder import BuildOptions, build_images
+from labgen.builder.provenance import image_artifact_origins
 from labgen.errors import DockerFailed, Interrupted, LabNotRunning, LabUnhealthy, NoSuchTarget, PortBusy
 from labgen.events import NULL_EMITTER, Emitter
 from labgen.generate import generate
@@ -44,7 +44,7 @@ class UpResult:
 def up(
     spec: LabSpec,
     *,
-    build_options: dict[str, Any] | None = None,
+    build_options: BuildOptions | None = None,
     timeout: float = 300,
     emitter: Emitter = NULL_EMITTER,
 ) -> UpResult:
@@ -52,7 +52,7 @@ def up(
     started = time.monotonic()
     engine.client()
     engine.compose_command()
-    built = build_images(spec, emitter=emitter, **(build_options or {}))
+    built = build_images(spec, build_options, emitter=emitter)
     topology = Topology.resolve(spec, haproxy_version=built.haproxy_version, flavour=built.flavour)
     notes = []
     if built.haproxy_version != spec.haproxy.version:

@@ -72,6 +72,12 @@ FLAVOUR_HEADER = "X-Labgen-Flavour"
 # ---- images -------------------------------------------------------------------------------------------
 BASE_SUITE = "bookworm"  # the Debian release every image is built on
 BASE_TAG = f"labgen/base:{BASE_SUITE}"
+# ... but the real Jenkins on Debian's own Java: Debian 12 has only OpenJDK 17, which Jenkins 2.190.2
+# refuses; Debian 11 has openjdk-11-jre-headless
+JAVA11_SUITE = "bullseye"
+JAVA11_BASE_TAG = f"labgen/base:{JAVA11_SUITE}"
+JAVA11_BASE_IMAGE = f"base-{JAVA11_SUITE}"  # its key in BuildResult.tags
+JENKINS_WAR_PATH = "/usr/share/jenkins/jenkins.war"  # in the real image
 NFS_TAG = "labgen/nfs-ganesha:4.3"
 HAPROXY_REPOSITORY = "labgen/haproxy"
 JENKINS_REPOSITORY = {"real": "labgen/jenkins", "lite": "labgen/jenkins-lite"}

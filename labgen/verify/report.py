@@ -1,13 +1,18 @@
-"""Write a verify result for people and for CI: JSON, JUnit XML, and an HTML page with timelines."""
+"""Write a verify result for people and for CI: JSON, JUnit XML, and HTML pages with timelines (the pages
+are Jinja templates, package data in `labgen/verify/templates/`; the timelines are SVG drawn here)."""
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import statistics
 from dataclasses import asdict
 from pathlib import Path
 from xml.etree import ElementTree as ET
+
+import jinja2
+from markupsafe import Markup
 
 from labgen.verify.builds import summary as builds_summary
 from labgen.verify.model import FaultResult, Trial, VerifyResult
@@ -210,73 +215,53 @@ def timeline_svg(trial: Trial) -> str:
     return "\n".join(parts)
 
 
+@functools.cache
+def _templates() -> jinja2.Environment:
+    """The report's pages (package data, ``labgen/verify/templates``), autoescaped. Values are escaped
+    as ``html.escape`` does (quotes as ``&quot;`` and ``&#x27;``), so a page's bytes are those the
+    report has always had."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("labgen.verify", "templates"),
+        autoescape=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=_escaped,
+    )
+    env.filters.update(
+        seconds=format_seconds,
+        pair=_pair,
+        timeline=lambda trial: Markup(timeline_svg(trial)),
+        unseen=lambda unseen: "; ".join(f"{master}: {len(jobs)}" for master, jobs in unseen.items()),
+    )
+    return env
+
+
+def _escaped(value: object) -> object:
+    if hasattr(value, "__html__"):  # already markup: a timeline, or "<br>"|safe
+        return value
+    return Markup(html.escape(str(value)))
+
+
 def html_report(result: VerifyResult) -> str:
-    summary = aggregate(result)
-    verdict = "PASS" if result.passed else "FAIL"
-    rows = "".join(
-        f"<tr><td>{t.number}</td><td>{html.escape(t.action)} {html.escape(t.target)}</td>"
-        f"<td>{format_seconds(t.detection_s)}</td><td>{format_seconds(t.first_success_s)}</td><td>{format_seconds(t.consistent_s)}</td>"
-        f"<td>{t.failed_requests}/{t.unknown_requests}/{t.requests}</td>"
-        f"<td>{' / '.join(format_seconds(v) for v in (t.latency_p50_s, t.latency_p99_s, t.latency_max_s))}</td>"
-        f"<td>{len(t.lost)}/{t.acknowledged}</td>"
-        f"<td>{format_seconds(t.agent_s)}</td><td>{t.verdict}</td>"
-        f"<td>{html.escape('; '.join(t.reasons)) or '-'}</td></tr>"
-        for t in result.trials
+    return (
+        _templates()
+        .get_template("report.html.j2")
+        .render(
+            result=result,
+            kind=_kind(result),
+            verdict="PASS" if result.passed else "FAIL",
+            summary=aggregate(result),
+            builds=_builds_view(result),
+            trials=result.trials,
+        )
     )
-    timelines = "".join(f"<h3>Trial {t.number}</h3>{timeline_svg(t)}" for t in result.trials)
-    flavour_note = (
-        "<p><b>Jenkins flavour: lite</b>, labgen's stand-in for Jenkins 2.190.2 (the war could not be had on "
-        "this machine). It behaves like Jenkins where HAProxy and the failover can tell (jobs in memory, "
-        "reload from disk, 503 while reloading), but it is not Jenkins.</p>"
-        if result.flavour == "lite"
-        else ""
-    )
-    flavour_note += "".join(
-        f"<p><b>{html.escape(what)}: UNOFFICIAL</b> (built with --allow-unofficial: its sha256 is not the official "
-        "release's); these numbers are not for that release.</p>"
-        for what, origin in result.artifacts.items()
-        if origin == "unofficial"
-    )
-    kind = _kind(result)
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>labgen {kind} report: {result.lab}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1000px}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}.pass{{color:#2e9e44}}.fail{{color:#d33f2f}}</style>
-</head><body>
-<h1>{kind.capitalize()} report: lab {html.escape(result.lab)} <span class="{verdict.lower()}">{verdict}</span></h1>
-<p>Profile <b>{html.escape(result.profile)}</b>, HAProxy {html.escape(result.haproxy_version)}, fault
-<b>{html.escape(result.action)}</b>, probes at {result.rate:.0f} requests/s through HAProxy.</p>
-{flavour_note}
-<p>Detection: HAProxy marks the target DOWN (MAINT for a switchover). First success: the first 200
-from another master. Data-consistent: the first such 200 that lists every acknowledged job. Both
-are timed by <b>when the answer came back</b> (a request sent before the fault may be held in HAProxy
-and answered by the new master); the JSON also has the time it was sent (<code>*_sent_s</code>).
-Requests: ok (200), failed (an error came back) or unknown (no answer within the probe timeout);
-latency p50 / p99 / max of every probe of the trial.
-A master answers data-consistently when it lists every job whose creation was acknowledged before
-the request was sent. Lost writes: acknowledged creates missing at the end (set check). Agent port:
-when a connection to the inbound-agent port through HAProxy first got Jenkins' listener answer.</p>
-<table><tr><th>trials</th><th>passed</th><th>detection median / worst</th><th>first success median / worst</th>
-<th>consistent median / worst</th><th>failed requests</th><th>lost writes</th></tr>
-<tr><td>{summary["trials"]}</td><td>{summary["passed"]}</td><td>{_pair(summary["detection_s"])}</td>
-<td>{_pair(summary["first_success_s"])}</td><td>{_pair(summary["consistent_s"])}</td>
-<td>{summary["failed_requests"]} failed, {summary["unknown_requests"]} unknown of {summary["requests"]}</td>
-<td>{summary["lost_writes"]}/{summary["acknowledged_writes"]}</td></tr></table>
-<h2>Trials</h2>
-<table><tr><th>#</th><th>fault</th><th>detection</th><th>first success</th><th>consistent</th>
-<th>failed/unknown/requests</th><th>latency p50 / p99 / max</th><th>lost/acked</th><th>agent port</th>
-<th>verdict</th><th>why</th></tr>{rows}</table>
-{builds_html(result)}
-<h2>Timelines</h2>{timelines}
-</body></html>
-"""
 
 
-def builds_html(result: VerifyResult) -> str:
-    """Issue 11: per trial, what became of the build running and the build queued on the faulted master,
-    the JENKINS-23152 collisions, and who served (and what each master could not list) before the fault."""
+def _builds_view(result: VerifyResult) -> dict[str, object] | None:
+    """Issue 11's section: the trials that have a build phase, and the counts over them."""
     trials = [t for t in result.trials if t.builds is not None]
     if not trials:
-        return ""
+        return None
     total = builds_summary(trials)
 
     def counts(kind: str) -> str:
@@ -284,29 +269,13 @@ def builds_html(result: VerifyResult) -> str:
         assert isinstance(found, dict)
         return ", ".join(f"{fate} {n}" for fate, n in sorted(found.items())) or "-"
 
-    rows = []
-    for t in trials:
-        assert t.builds is not None
-        fates = "<br>".join(
-            html.escape(f"{f.kind} {f.job}{f' #{f.number}' if f.number else ''} on {f.master}: {f.fate} ({f.detail})")
-            for f in t.builds.fates
-        )
-        unseen = "; ".join(f"{m}: {len(jobs)}" for m, jobs in t.builds.unseen.items())
-        rows.append(
-            f"<tr><td>{t.number}</td><td>{fates}</td><td>{len(t.builds.collisions)}</td>"
-            f"<td>{html.escape(', '.join(t.builds.serving_before)) or '-'}</td>"
-            f"<td>{html.escape(unseen) or '-'}</td></tr>"
-        )
-    return f"""<h2>Builds</h2>
-<p>Before each fault, labgen starts a build (a Shell step that sleeps) and queues another (a long quiet
-period) on the master it is about to break. Running builds: vanished (no build.xml: no master will show
-it), finished-elsewhere, requeued (posted again by the promoter), still-running. Queued builds: kept, lost,
-requeued. Collisions: JENKINS-23152 lines the masters logged. Served before the fault: the masters that
-answered through HAProxy (two: split brain); not listed: the trial's jobs each master did not list.</p>
-<p>Running: {counts("running")}. Queued: {counts("queued")}. Collisions: {total["collisions"]}.
-Trials with more than one master serving: {total["split_brain_trials"]}.</p>
-<table><tr><th>#</th><th>builds at the fault</th><th>collisions</th><th>served before the fault</th>
-<th>jobs not listed, per master</th></tr>{"".join(rows)}</table>"""
+    return {
+        "trials": trials,
+        "running": counts("running"),
+        "queued": counts("queued"),
+        "collisions": total["collisions"],
+        "split_brain_trials": total["split_brain_trials"],
+    }
 
 
 def _pair(stat: object) -> str:
@@ -383,31 +352,10 @@ def write_fault_reports(result: FaultResult, folder: Path) -> dict[str, Path]:
             ET.SubElement(case, "failure", message="; ".join(t.reasons)).text = summary
         ET.SubElement(case, "system-out").text = summary
     paths["junit"].write_text(ET.tostring(suite, encoding="unicode", xml_declaration=True), encoding="utf-8")
-    head = "".join(f'<th title="{html.escape(title)}">{html.escape(name)}</th>' for name, title in FAULT_COLUMNS)
-    body = "".join(
-        "<tr>"
-        + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells)
-        + f'<td class="{t.verdict}">{t.verdict}</td><td>{html.escape("; ".join(t.reasons)) or "-"}</td></tr>'
-        for t, cells in zip(result.trials, fault_rows(result), strict=True)
-    )
-    timelines = "".join(f"<h3>Trial {t.number}</h3>{timeline_svg(t.trial)}" for t in result.trials if t.trial)
+    page = _templates().get_template("fault-matrix.html.j2")
     verdict = "PASS" if result.passed else "FAIL"
-    paths["html"].write_text(
-        f"""<!doctype html><html><head><meta charset="utf-8">
-<title>labgen fault matrix: {html.escape(result.lab)}</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}.pass{{color:#2e9e44}}.fail{{color:#d33f2f}}</style>
-</head><body>
-<h1>Fault matrix: lab {html.escape(result.lab)} <span class="{verdict.lower()}">{verdict}</span></h1>
-<p>Profile <b>{html.escape(result.profile)}</b>, HAProxy {html.escape(result.haproxy_version)}, Jenkins flavour
-{html.escape(result.flavour or "unknown")}; probes (<code>GET /api/json</code>) at {result.rate:.0f} requests/s and a
-job created every 250 ms, through HAProxy. Each fault is held, then healed (kill/stop: start, pause: unpause,
-partition: heal). Times of the fault in seconds since it; recovery in seconds since the heal, by when the answer
-came back. Hover a column's name for its meaning.</p>
-<table><tr>{head}<th>verdict</th><th>why</th></tr>{body}</table>
-<h2>Timelines</h2>{timelines}
-</body></html>
-""",
-        encoding="utf-8",
-    )
+    rows = list(zip(result.trials, fault_rows(result), strict=True))
+    trials = [t.trial for t in result.trials]
+    html_page = page.render(result=result, verdict=verdict, columns=FAULT_COLUMNS, rows=rows, trials=trials)
+    paths["html"].write_text(html_page, encoding="utf-8")
     return paths

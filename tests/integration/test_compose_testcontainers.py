@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from labgen.build import build_images
+from labgen.builder import build_images
 from labgen.generate import generate
 from labgen.model.spec import load_lab
 from labgen.model.topology import Topology

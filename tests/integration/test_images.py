@@ -22,13 +22,17 @@ from typing import Any
 
 import pytest
 
-from labgen import engine
-from labgen.build import images, sources
+from labgen import builder, engine
+from labgen.builder import jenkins_sources
+from labgen.builder.debian_source import debian_haproxy_source
+from labgen.builder.downloads import DownloadError
+from labgen.builder.haproxy_source import haproxy_tarball_version
 from labgen.errors import EnvironmentProblem
 from labgen.events import Emitter, Event
 from labgen.model import names
 from labgen.model.spec import LabSpec
 from labgen.wire.net import free_port
+from tests.wars import make_war
 
 TEST_LABEL = {"org.labgen.test": "1"}
 
@@ -95,13 +99,26 @@ def client() -> Any:
     return _docker()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def no_war_download() -> Iterator[None]:
+    """`--jenkins auto` tries to download jenkins.war; here no host but Debian's answers, and these
+    tests send nothing but to loopback and their containers: the download fails as it would."""
+
+    def unreachable(url: str, sha256: str, name: str, **kwargs: object) -> Path:
+        raise DownloadError(f"{url}: unreachable (not tried by the tests)")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(jenkins_sources, "download", unreachable)
+        yield
+
+
 @pytest.fixture(scope="module")
-def built(client: Any) -> images.BuildResult:
+def built(client: Any) -> builder.BuildResult:
     events: list[Event] = []
     emitter = Emitter()
     emitter.subscribe(events.append)
     started = time.monotonic()
-    result = images.build_images(LabSpec(), emitter=emitter, client=client)
+    result = builder.build_images(LabSpec(), emitter=emitter, client=client)
     took = time.monotonic() - started
     summary = ", ".join(
         f"{image.tag} {'cached' if image.cached else f'built in {image.seconds:.0f} s'} ({image.size / 1e6:.0f} MB)"
@@ -123,7 +140,7 @@ def resources(client: Any) -> Iterator[Resources]:
         tracker.cleanup()
 
 
-def test_every_image_is_built_and_labelled(built: images.BuildResult, client: Any) -> None:
+def test_every_image_is_built_and_labelled(built: builder.BuildResult, client: Any) -> None:
     assert set(built.tags) == {"base", "haproxy", "nfs", "jenkins"}
     for service, tag in built.tags.items():
         labels = client.images.get(tag).labels
@@ -135,15 +152,17 @@ def test_every_image_is_built_and_labelled(built: images.BuildResult, client: An
     assert built.to_json()["haproxy"]["version"] == built.haproxy_version
 
 
-def test_a_second_build_finds_everything_in_the_cache(built: images.BuildResult, client: Any) -> None:
-    again = images.build_images(LabSpec(), client=client)
+def test_a_second_build_finds_everything_in_the_cache(built: builder.BuildResult, client: Any) -> None:
+    again = builder.build_images(LabSpec(), client=client)
     assert again.built == []
     assert [(image.tag, image.image_id) for image in again.images] == [
         (image.tag, image.image_id) for image in built.images
     ]
 
 
-def test_haproxy_reports_the_version_in_its_label(built: images.BuildResult, client: Any, resources: Resources) -> None:
+def test_haproxy_reports_the_version_in_its_label(
+    built: builder.BuildResult, client: Any, resources: Resources
+) -> None:
     tag = built.tags["haproxy"]
     labels = client.images.get(tag).labels
     assert labels["org.labgen.haproxy.version"] == built.haproxy_version
@@ -197,7 +216,7 @@ backend jenkins_proxy
 """
 
 
-def test_haproxy_accepts_a_lab_config(built: images.BuildResult, resources: Resources, tmp_path: Path) -> None:
+def test_haproxy_accepts_a_lab_config(built: builder.BuildResult, resources: Resources, tmp_path: Path) -> None:
     (tmp_path / "haproxy.cfg").write_text(_lab_config(built.haproxy_version))
     code, output = resources.once(
         built.tags["haproxy"],
@@ -208,7 +227,7 @@ def test_haproxy_accepts_a_lab_config(built: images.BuildResult, resources: Reso
     assert "Configuration file is valid" in output
 
 
-def test_haproxy_runs_as_uid_200_chrooted_in_var_empty(built: images.BuildResult, resources: Resources) -> None:
+def test_haproxy_runs_as_uid_200_chrooted_in_var_empty(built: builder.BuildResult, resources: Resources) -> None:
     port = free_port()
     container = resources.run(built.tags["haproxy"], ports={"8001/tcp": ("127.0.0.1", port)})
     body = b""
@@ -235,7 +254,7 @@ def test_haproxy_runs_as_uid_200_chrooted_in_var_empty(built: images.BuildResult
     assert container.attrs["State"]["ExitCode"] == 0, container.logs().decode()[-2000:]
 
 
-def _nfs_container(client: Any, resources: Resources, built: images.BuildResult, **kwargs: Any) -> Any:
+def _nfs_container(client: Any, resources: Resources, built: builder.BuildResult, **kwargs: Any) -> Any:
     volume = resources.volume()
     # a directory owned by uid 1000, as a non-root Jenkins would have
     code, output = resources.once(
@@ -268,7 +287,7 @@ def _wait_healthy(container: Any, seconds: float = 30) -> None:
     reason="no libnfs client on this machine (apt-get install libnfs-utils)",
 )
 def test_nfs_serves_an_export_that_a_libnfs_client_lists_and_writes(
-    built: images.BuildResult, client: Any, resources: Resources, tmp_path: Path
+    built: builder.BuildResult, client: Any, resources: Resources, tmp_path: Path
 ) -> None:
     port = free_port()
     container, volume = _nfs_container(client, resources, built, ports={"2049/tcp": ("127.0.0.1", port)})
@@ -306,7 +325,7 @@ def test_nfs_serves_an_export_that_a_libnfs_client_lists_and_writes(
 
 
 def test_nfs_refuses_an_export_on_the_overlay_root(
-    built: images.BuildResult, client: Any, resources: Resources
+    built: builder.BuildResult, client: Any, resources: Resources
 ) -> None:
     options = names.nfs_run_options()
     code, output = resources.once(
@@ -317,7 +336,7 @@ def test_nfs_refuses_an_export_on_the_overlay_root(
 
 
 def test_nfs_without_a_volume_gets_an_anonymous_one_and_serves(
-    built: images.BuildResult, client: Any, resources: Resources
+    built: builder.BuildResult, client: Any, resources: Resources
 ) -> None:
     container = resources.run(built.tags["nfs"], **names.nfs_run_options())
     _wait_healthy(container)
@@ -326,7 +345,7 @@ def test_nfs_without_a_volume_gets_an_anonymous_one_and_serves(
 
 @pytest.mark.skipif(not Path("/dev/fuse").exists(), reason="no /dev/fuse on this machine")
 def test_jenkins_image_mounts_the_export_through_fuse(
-    built: images.BuildResult, client: Any, resources: Resources
+    built: builder.BuildResult, client: Any, resources: Resources
 ) -> None:
     network = resources.network()
     nfs_name = f"labgen-test-nfs-{uuid.uuid4().hex[:8]}"
@@ -348,7 +367,7 @@ def test_jenkins_image_mounts_the_export_through_fuse(
     assert (code, output.strip()) == (0, "written-by-jenkins")
 
 
-def test_haproxy_source_says_which_version_is_built_and_why(built: images.BuildResult) -> None:
+def test_haproxy_source_says_which_version_is_built_and_why(built: builder.BuildResult) -> None:
     source = built.haproxy_source
     assert source is not None and source.version == built.haproxy_version
     if source.version != source.requested:
@@ -361,21 +380,21 @@ def test_debian_source_package_is_fetched_with_a_temporary_apt_configuration(tmp
     events: list[Event] = []
     emitter = Emitter()
     emitter.subscribe(events.append)
-    source = sources.debian_haproxy_source(cache=tmp_path / "cache", emitter=emitter)
+    source = debian_haproxy_source(cache=tmp_path / "cache", emitter=emitter)
     assert source.version.startswith("2.6.")
     assert source.orig.name.endswith(".orig.tar.gz") and source.orig.is_file()
     assert source.debian is not None and source.debian.is_file()
-    assert sources.haproxy_tarball_version(source.orig) == source.version.split("-")[0]
+    assert haproxy_tarball_version(source.orig) == source.version.split("-")[0]
     assert sorted(str(p) for p in Path("/etc/apt").rglob("*")) == etc_before  # the host's apt is untouched
-    again = sources.debian_haproxy_source(cache=tmp_path / "cache")  # from the cache, no apt
+    again = debian_haproxy_source(cache=tmp_path / "cache")  # from the cache, no apt
     assert again.version == source.version and again.orig.read_bytes() == source.orig.read_bytes()
 
 
 # ---- issue 13: the image cache for CI (labgen images) ----------------------------------------------------
 
 
-def test_images_list_marks_what_the_spec_needs(built: images.BuildResult, client: Any) -> None:
-    from labgen.build import store
+def test_images_list_marks_what_the_spec_needs(built: builder.BuildResult, client: Any) -> None:
+    from labgen.builder import store
 
     report = store.list_images(LabSpec(), client=client)
     needed = {image.tag: image for image in report.images if image.needed}
@@ -390,9 +409,9 @@ def test_images_list_marks_what_the_spec_needs(built: images.BuildResult, client
 
 
 def test_images_save_then_load_checks_ids_and_content_hashes(
-    built: images.BuildResult, client: Any, tmp_path: Path
+    built: builder.BuildResult, client: Any, tmp_path: Path
 ) -> None:
-    from labgen.build import store
+    from labgen.builder import store
 
     file = tmp_path / "images.tar"
     saved = store.save_images(LabSpec(), file, client=client)
@@ -409,9 +428,9 @@ def test_images_save_then_load_checks_ids_and_content_hashes(
 
 
 def test_images_load_refuses_a_file_whose_images_are_not_what_it_says(
-    built: images.BuildResult, client: Any, tmp_path: Path
+    built: builder.BuildResult, client: Any, tmp_path: Path
 ) -> None:
-    from labgen.build import store
+    from labgen.builder import store
     from labgen.errors import LabgenError
 
     base = built.by_tag[built.tags["base"]]
@@ -441,3 +460,79 @@ def test_images_save_refuses_clearly_when_nothing_is_built(
     assert run(["images", "save", str(target)]) == 1
     assert "nothing to save: none of the images this lab needs is built" in capsys.readouterr().err
     assert not target.parent.exists() or not list(target.parent.iterdir())
+
+
+# ---- the real Jenkins on Debian 11's OpenJDK 11 (issue 18) ------------------------------------------------
+# No jenkins.war can be had here: the image is built with a war laid out like Jenkins' (a manifest and
+# jenkins-core-2.190.2.jar, no classes; unofficial, so --allow-unofficial), and tested up to Java.
+
+
+@pytest.fixture(scope="module")
+def real(client: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[builder.BuildResult]:
+    war = make_war(tmp_path_factory.mktemp("war") / "jenkins.war")
+    options = builder.BuildOptions(jenkins="real", jenkins_war=war, allow_unofficial=True)
+    started = time.monotonic()
+    result = builder.build_images(LabSpec(), options, client=client)
+    summary = ", ".join(f"{i.tag} {'cached' if i.cached else f'built in {i.seconds:.0f} s'}" for i in result.images)
+    print(f"\nbuild_images (real): {time.monotonic() - started:.0f} s: {summary}")
+    try:
+        yield result
+    finally:  # the image holds a fake war: its tag goes; the Debian 11 base stays (a cache, real content)
+        jenkins = result.by_tag[result.tags["jenkins"]]
+        with contextlib.suppress(Exception):
+            if client.images.get(jenkins.tag).id == jenkins.image_id:
+                client.images.remove(jenkins.tag)
+
+
+def test_the_real_image_is_built_on_debian_11_with_its_openjdk_11(
+    real: builder.BuildResult, client: Any, resources: Resources
+) -> None:
+    assert real.flavour == "real" and "OpenJDK 11 from Debian 11" in real.flavour_reason
+    assert real.tags["jenkins"] == "labgen/jenkins:2.190.2"
+    assert real.tags[names.JAVA11_BASE_IMAGE] == names.JAVA11_BASE_TAG
+    base = client.images.get(names.JAVA11_BASE_TAG)
+    assert base.labels[names.DEBIAN_SUITE_LABEL] == "bullseye"
+    labels = client.images.get(real.tags["jenkins"]).labels
+    assert labels[names.FLAVOUR_LABEL] == "real" and labels["org.labgen.java.from"] == "debian"
+    code, output = resources.once(real.tags["jenkins"], ["-version"], entrypoint="java")
+    assert code == 0, output
+    assert 'openjdk version "11.' in output and "Debian" in output
+    code, output = resources.once(real.tags["jenkins"], ["/etc/debian_version"], entrypoint=["cat"])
+    assert code == 0 and output.startswith("11."), output
+
+
+def test_the_real_images_programs_run_on_debian_11s_python(real: builder.BuildResult, resources: Resources) -> None:
+    # every module of every program in the image, imported by Debian 11's Python (3.9)
+    script = (
+        "import importlib, pkgutil, sys\n"
+        "import labgen.wire, labgen_homecheck, labgen_launcher, labgen_nfsmount\n"
+        "for package in (labgen.wire, labgen_homecheck, labgen_launcher, labgen_nfsmount):\n"
+        "    for module in pkgutil.iter_modules(package.__path__, package.__name__ + '.'):\n"
+        "        importlib.import_module(module.name)\n"
+        "importlib.import_module('labgen.model.names')\n"
+        "print(sys.version_info[:2])\n"
+    )
+    code, output = resources.once(real.tags["jenkins"], ["-c", script], entrypoint=["python3"])
+    assert code == 0 and "(3, 9)" in output, output
+    code, output = resources.once(real.tags["jenkins"], ["-m", "labgen_launcher", "--check"], entrypoint=["python3"])
+    assert code == 0 and "/usr/share/jenkins/jenkins.war is Jenkins 2.190.2" in output, output
+
+
+def test_the_launcher_refuses_a_war_that_is_not_jenkins(
+    real: builder.BuildResult, resources: Resources, tmp_path: Path
+) -> None:
+    not_jenkins = make_war(tmp_path / "plugin.war", core=False)  # a war, but no Jenkins in it
+    mounts = {str(not_jenkins): {"bind": names.JENKINS_WAR_PATH, "mode": "ro"}}
+    code, output = resources.once(real.tags["jenkins"], None, volumes=mounts)  # the image's own start
+    assert code == 2, output
+    assert "labgen-jenkins: refusing to start: /usr/share/jenkins/jenkins.war is not a Jenkins war" in output
+    assert "no WEB-INF/lib/jenkins-core-*.jar inside" in output
+
+
+def test_the_launcher_hands_a_jenkins_war_to_java_11(real: builder.BuildResult, resources: Resources) -> None:
+    """As far as it can go here: the launcher accepts the war and runs Java 11 on it with the official
+    image's options; the fake war has no classes, so Java stops there (Jenkins itself was not run)."""
+    code, output = resources.once(real.tags["jenkins"], None)
+    assert "labgen-jenkins: starting Jenkins 2.190.2: java -Duser.home=/var/lib/data/jenkins" in output, output
+    assert "-jar /usr/share/jenkins/jenkins.war --httpPort=8080" in output
+    assert code != 0 and "Main" in output  # Java: could not find or load main class Main

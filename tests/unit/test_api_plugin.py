@@ -17,7 +17,7 @@ import pytest
 
 import labgen
 from labgen.api import JenkinsHALab
-from labgen.build import store
+from labgen.builder import store
 from labgen.errors import LabgenError, SpecError
 from labgen.model.spec import NAME_PATTERN, LabSpec, load_lab
 from labgen.pytest_plugin import DEFAULT_PREFIX, lab_name, lab_options

@@ -7,7 +7,8 @@ import base64
 
 import pytest
 
-from labgen.build.images import BUILDER_ENV, BuildOutput, builder, protobuf_fields
+from labgen.builder.buildkit import BUILDER_ENV, builder
+from labgen.builder.progress import BuildOutput, protobuf_fields
 
 
 def _varint(value: int) -> bytes:
@@ -86,7 +87,7 @@ def test_jobs_run_at_once_and_a_wait_says_what_it_waits_for() -> None:
     import threading
     import time
 
-    from labgen.build.images import Jobs, SerialEmitter
+    from labgen.builder.jobs import Jobs, SerialEmitter
     from labgen.events import Emitter, Event
 
     events: list[Event] = []
@@ -110,7 +111,7 @@ def test_jobs_run_at_once_and_a_wait_says_what_it_waits_for() -> None:
 
 
 def test_a_failed_job_fails_those_that_wait_for_it_and_a_quick_wait_says_nothing() -> None:
-    from labgen.build.images import Jobs
+    from labgen.builder.jobs import Jobs
     from labgen.errors import LabgenError
     from labgen.events import Emitter, Event
 

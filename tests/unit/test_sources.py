@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import socket
 import tarfile
 import threading
@@ -18,20 +19,18 @@ from pathlib import Path
 
 import pytest
 
-from labgen.build import sources
-from labgen.build.sources import (
-    ChecksumMismatch,
-    DebianSource,
-    cache_dir,
-    debian_version_key,
-    inspect_jdk,
-    parse_apt_sources_file,
-    render_deb822,
-    resolve_haproxy_source,
-    resolve_jenkins_war,
-)
+from labgen.builder import downloads, jenkins_sources, provenance
+from labgen.builder import haproxy_source as haproxy_module
+from labgen.builder.apt_sources import parse_apt_sources_file, render_deb822
+from labgen.builder.debian_source import DebianSource, debian_version_key
+from labgen.builder.downloads import ChecksumMismatch, cache_dir
+from labgen.builder.flavour import choose_jenkins
+from labgen.builder.haproxy_source import resolve_haproxy_source
+from labgen.builder.jenkins_sources import inspect_jdk, resolve_jenkins_war
+from labgen.builder.options import BuildOptions
 from labgen.errors import EXIT_USAGE, EnvironmentProblem, LabgenError
 from labgen.events import Emitter, Event
+from tests.wars import make_war
 
 # --------------------------------------------------------------------------- helpers
 
@@ -206,7 +205,7 @@ def test_haproxy_checksum_mismatch_does_not_fall_back_silently(
 ) -> None:
     base, files, _ = http_server
     files["/haproxy-2.0.8.tar.gz"] = b"tampered"
-    monkeypatch.setattr(sources, "debian_haproxy_source", _must_not_be_called)
+    monkeypatch.setattr(haproxy_module, "debian_haproxy_source", _must_not_be_called)
     with pytest.raises(ChecksumMismatch):
         resolve_haproxy_source(
             "2.0.8", cache=cache, official_url=f"{base}/haproxy-2.0.8.tar.gz", official_sha256=sha(FAKE_HAPROXY)
@@ -232,7 +231,7 @@ def test_haproxy_unreachable_falls_back_to_debian_and_says_so(
     def fake_debian(**kwargs: object) -> DebianSource:
         return DebianSource("haproxy", "2.6.12-1+deb12u3", orig, debian_tar)
 
-    monkeypatch.setattr(sources, "debian_haproxy_source", fake_debian)
+    monkeypatch.setattr(haproxy_module, "debian_haproxy_source", fake_debian)
     source = resolve_haproxy_source(
         "2.0.8",
         cache=cache,
@@ -254,7 +253,7 @@ def test_haproxy_nothing_reachable_at_all_names_what_to_do(cache: Path, monkeypa
     def broken(**kwargs: object) -> DebianSource:
         raise EnvironmentProblem("apt-get update with the deb-src lines failed: no network")
 
-    monkeypatch.setattr(sources, "debian_haproxy_source", broken)
+    monkeypatch.setattr(haproxy_module, "debian_haproxy_source", broken)
     with pytest.raises(EnvironmentProblem) as info:
         resolve_haproxy_source(
             "2.0.8",
@@ -283,9 +282,9 @@ def test_the_articles_mirror_is_selectable(cache: Path, monkeypatch: pytest.Monk
 
     def fake_download(url: str, sha256: str, name: str, **kwargs: object) -> Path:
         urls.append(url)
-        raise sources.DownloadError(f"{url}: unreachable")
+        raise downloads.DownloadError(f"{url}: unreachable")
 
-    monkeypatch.setattr(sources, "download", fake_download)
+    monkeypatch.setattr(jenkins_sources, "download", fake_download)
     for mirror in ("official", "tsinghua"):
         with pytest.raises(EnvironmentProblem):
             resolve_jenkins_war("2.190.2", cache=cache, mirror=mirror)
@@ -320,7 +319,7 @@ def test_explicit_war_with_the_wrong_checksum_is_rejected(tmp_path: Path, cache:
     path.write_bytes(b"another version")
     with pytest.raises(ChecksumMismatch) as info:
         resolve_jenkins_war("2.190.2", explicit=path, cache=cache)
-    assert sources.JENKINS_WAR_SHA256["2.190.2"] in str(info.value)
+    assert jenkins_sources.JENKINS_WAR_SHA256["2.190.2"] in str(info.value)
     assert sha(b"another version") in str(info.value)
 
 
@@ -386,34 +385,42 @@ def test_debian_versions_sort_like_dpkg() -> None:
 # --------------------------------------------------------------------------- Jenkins flavour
 
 
-def test_auto_without_war_or_jdk_chooses_lite_loudly_and_touches_no_network(
+def _unreachable(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Downloads fail as they do here (no host but Debian's and PyPI's answers); the URLs tried."""
+    tried: list[str] = []
+
+    def unreachable(url: str, sha256: str, name: str, **kwargs: object) -> Path:
+        tried.append(url)
+        raise downloads.DownloadError(f"{url}: unreachable (test)")
+
+    monkeypatch.setattr(jenkins_sources, "download", unreachable)
+    return tried
+
+
+def test_auto_without_a_war_to_be_had_chooses_lite_loudly_and_says_why(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, no_network: None, recorder: Recorder
 ) -> None:
-    from labgen.build.images import _choose_jenkins
     from labgen.model.spec import LabSpec
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    flavour, reason, war, jdk = _choose_jenkins(LabSpec(), "auto", None, None, "official", 2, recorder.emitter)
-    assert (flavour, war, jdk) == ("lite", None, None)
-    assert "JDK" in reason and "jenkins.war 2.190.2" in reason
+    tried = _unreachable(monkeypatch)
+    choice = choose_jenkins(LabSpec(), BuildOptions(download_timeout=2), recorder.emitter)
+    assert (choice.flavour, choice.war, choice.jdk) == ("lite", None, None)
+    assert tried == ["https://get.jenkins.io/war-stable/2.190.2/jenkins.war"]  # downloadable counts too
+    assert "jenkins.war 2.190.2 is not available" in choice.reason and "JDK" not in choice.reason
     assert any(w.startswith("USING THE LITE JENKINS STAND-IN, NOT JENKINS") for w in recorder.warnings())
 
 
-def test_real_without_its_artifacts_names_what_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from labgen.build.images import _choose_jenkins
+def test_real_without_a_war_names_how_to_give_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from labgen.model.spec import LabSpec
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-
-    def unreachable(url: str, sha256: str, name: str, **kwargs: object) -> Path:
-        raise sources.DownloadError(f"{url}: unreachable (test)")
-
-    monkeypatch.setattr(sources, "download", unreachable)
+    _unreachable(monkeypatch)
     with pytest.raises(EnvironmentProblem) as info:
-        _choose_jenkins(LabSpec(), "real", None, None, "official", 2, Emitter())
+        choose_jenkins(LabSpec(), BuildOptions(jenkins="real", download_timeout=2), Emitter())
     text = str(info.value)
     assert "cannot build the real Jenkins 2.190.2 image" in text
-    assert "--jdk PATH" in text and "--jenkins-war PATH" in text and "--jenkins lite" in text
+    assert "--jenkins-war PATH" in text and "Debian 11's OpenJDK 11" in text and "--jenkins lite" in text
 
 
 # --------------------------------------------------------------------------- artifacts say what they are
@@ -433,7 +440,7 @@ def test_a_tarball_claiming_an_official_release_with_another_sha256_is_refused(
         resolve_haproxy_source("2.0.8", explicit=path, cache=cache)
     assert info.value.exit_code == 2
     assert "says it is HAProxy 2.0.8 but is not the official haproxy-2.0.8.tar.gz" in info.value.message
-    assert sources.HAPROXY_OFFICIAL["2.0.8"].sha256 in info.value.message
+    assert haproxy_module.HAPROXY_OFFICIAL["2.0.8"].sha256 in info.value.message
     assert info.value.hint is not None and "--allow-unofficial" in info.value.hint
 
 
@@ -454,9 +461,9 @@ def test_the_pinned_checksum_alone_decides_what_is_official(
     tmp_path: Path, cache: Path, no_network: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = _claims_2_0_8(tmp_path)
-    pinned = sources.HAPROXY_OFFICIAL["2.0.8"]
+    pinned = haproxy_module.HAPROXY_OFFICIAL["2.0.8"]
     monkeypatch.setitem(
-        sources.HAPROXY_OFFICIAL, "2.0.8", sources.Artifact(pinned.name, pinned.url, sha(path.read_bytes()))
+        haproxy_module.HAPROXY_OFFICIAL, "2.0.8", downloads.Artifact(pinned.name, pinned.url, sha(path.read_bytes()))
     )
     assert resolve_haproxy_source("2.0.8", explicit=path, cache=cache).origin == "official"
 
@@ -470,42 +477,53 @@ def test_a_version_labgen_pins_nothing_for_is_local_and_unverified(tmp_path: Pat
 
 
 def test_an_unofficial_war_is_refused_unless_allowed(tmp_path: Path, cache: Path) -> None:
-    path = tmp_path / "jenkins.war"
-    path.write_bytes(b"a rebuilt war")
+    path = make_war(tmp_path / "jenkins.war")
     with pytest.raises(ChecksumMismatch) as info:
         resolve_jenkins_war("2.190.2", explicit=path, cache=cache)
     assert info.value.exit_code == 2 and "--allow-unofficial" in (info.value.hint or "")
     war = resolve_jenkins_war("2.190.2", explicit=path, cache=cache, allow_unofficial=True)
-    assert (war.origin, war.sha256) == ("unofficial", sha(b"a rebuilt war"))
+    assert (war.origin, war.sha256) == ("unofficial", sha(path.read_bytes()))
+
+
+def test_an_unofficial_war_must_still_be_that_jenkins(tmp_path: Path, cache: Path) -> None:
+    cases = {
+        "plain.war": (None, "not a war (zip) file"),
+        "nocore.war": (make_war(tmp_path / "nocore.war", core=False), "no WEB-INF/lib/jenkins-core-*.jar inside"),
+        "other.war": (make_war(tmp_path / "other.war", "2.204.1"), "is Jenkins 2.204.1, not 2.190.2"),
+    }
+    (tmp_path / "plain.war").write_bytes(b"a rebuilt war")
+    for name, (_, message) in cases.items():
+        with pytest.raises(LabgenError, match=re.escape(message)) as info:
+            resolve_jenkins_war("2.190.2", explicit=tmp_path / name, cache=cache, allow_unofficial=True)
+        assert info.value.exit_code == EXIT_USAGE, name
 
 
 def test_given_files_are_checked_before_anything_is_built(tmp_path: Path, no_network: None) -> None:
     tarball = _claims_2_0_8(tmp_path)
-    war = tmp_path / "jenkins.war"
-    war.write_bytes(b"a rebuilt war")
+    war = make_war(tmp_path / "jenkins.war")
     with pytest.raises(ChecksumMismatch):
-        sources.check_given_artifacts("2.0.8", haproxy_source=tarball)
-    notes = sources.check_given_artifacts("2.0.8", haproxy_source=tarball, jenkins_war=war, allow_unofficial=True)
+        provenance.check_given_artifacts("2.0.8", haproxy_source=tarball)
+    notes = provenance.check_given_artifacts("2.0.8", haproxy_source=tarball, jenkins_war=war, allow_unofficial=True)
     assert len(notes) == 2 and all("UNOFFICIAL" in note for note in notes)
     not_a_tarball = tmp_path / "haproxy-2.0.8.tgz"
     not_a_tarball.write_bytes(b"plain text")
     with pytest.raises(LabgenError) as info:
-        sources.check_given_artifacts("2.0.8", haproxy_source=not_a_tarball)
+        provenance.check_given_artifacts("2.0.8", haproxy_source=not_a_tarball)
     assert info.value.exit_code == 2
 
 
 def test_image_labels_say_what_the_artifacts_are() -> None:
     from labgen.model.names import FLAVOUR_LABEL, HAPROXY_ORIGIN_LABEL, JENKINS_SHA_LABEL
 
-    official_war = sources.JENKINS_WAR_SHA256["2.190.2"]
-    assert sources.image_artifact_origins({HAPROXY_ORIGIN_LABEL: "unofficial"}) == {"haproxy": "unofficial"}
-    assert sources.image_artifact_origins({FLAVOUR_LABEL: "real", JENKINS_SHA_LABEL: official_war}) == {
+    official_war = jenkins_sources.JENKINS_WAR_SHA256["2.190.2"]
+    assert provenance.image_artifact_origins({HAPROXY_ORIGIN_LABEL: "unofficial"}) == {"haproxy": "unofficial"}
+    assert provenance.image_artifact_origins({FLAVOUR_LABEL: "real", JENKINS_SHA_LABEL: official_war}) == {
         "jenkins.war": "official"
     }
-    assert sources.image_artifact_origins({FLAVOUR_LABEL: "real", JENKINS_SHA_LABEL: "0" * 64}) == {
+    assert provenance.image_artifact_origins({FLAVOUR_LABEL: "real", JENKINS_SHA_LABEL: "0" * 64}) == {
         "jenkins.war": "unofficial"
     }
-    assert sources.image_artifact_origins({FLAVOUR_LABEL: "lite"}) == {}
+    assert provenance.image_artifact_origins({FLAVOUR_LABEL: "lite"}) == {}
 
 
 def test_build_up_status_and_verify_show_an_unofficial_artifact(
@@ -514,7 +532,7 @@ def test_build_up_status_and_verify_show_an_unofficial_artifact(
     import json
     from types import SimpleNamespace
 
-    from labgen.build.images import BuildResult
+    from labgen.builder import BuildResult
     from labgen.cli import run
     from labgen.lab import runtime
     from labgen.model.names import HAPROXY_ORIGIN_LABEL
@@ -528,10 +546,10 @@ def test_build_up_status_and_verify_show_an_unofficial_artifact(
     assert run(["build", "--haproxy-source", str(tarball)]) == 2  # refused before anything is built
     assert "--allow-unofficial" in capsys.readouterr().err
 
-    source = sources.resolve_haproxy_source("2.0.8", explicit=tarball, allow_unofficial=True)
+    source = resolve_haproxy_source("2.0.8", explicit=tarball, allow_unofficial=True)
     monkeypatch.setattr(
         "labgen.cli.lab_cmds.build_images",
-        lambda lab, **kwargs: BuildResult(haproxy_version="2.0.8", haproxy_source=source),
+        lambda lab, options=None, **kwargs: BuildResult(haproxy_version="2.0.8", haproxy_source=source),
     )
     assert run(["build", "--haproxy-source", str(tarball), "--allow-unofficial"]) == 0
     shown = capsys.readouterr()

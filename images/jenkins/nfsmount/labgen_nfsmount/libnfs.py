@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ctypes
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Optional, Protocol, TypeVar, cast
 
 if TYPE_CHECKING:
     from ctypes import _CArgObject, _Pointer
@@ -150,7 +150,7 @@ _PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
 # How ctypes passes and returns the pointers above: a c_void_p result is an int
 # (None for NULL); an `int | None` argument is passed as is.
 Ctx = int  # struct nfs_context *, never NULL once nfs_init_context succeeded
-Handle = int | None  # struct nfsfh *
+Handle = Optional[int]  # noqa: UP045 - struct nfsfh *; not `int | None`: the real image has Python 3.9
 
 
 class LibNfs(Protocol):

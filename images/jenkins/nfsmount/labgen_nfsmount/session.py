@@ -22,7 +22,7 @@ from labgen_nfsmount.rawsetattr import RawSetattr
 T = TypeVar("T")
 
 
-@dataclass(slots=True)
+@dataclass  # no slots=True: Python 3.10+, and the real Jenkins image has Debian 11's 3.9
 class _Cached:
     """The one NFSv4 open this session may hold between operations, owned by
     one FUSE file handle (key)."""

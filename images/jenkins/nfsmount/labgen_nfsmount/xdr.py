@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import struct
-from typing import Literal
+from typing import Literal, Union
 
 NFS4_PROGRAM, NFS_V4, NFSPROC4_COMPOUND = 100003, 4, 1
 OP_LOOKUP, OP_PUTROOTFH, OP_SETATTR = 15, 24, 34
@@ -13,7 +13,8 @@ SET_TO_SERVER_TIME4, SET_TO_CLIENT_TIME4 = 0, 1
 NFS4ERR_DELAY, NFS4ERR_GRACE = 10008, 10013
 
 # a time attribute to set: False = leave it, None = the server's current time, int = ns since the epoch
-SetTime = Literal[False] | int | None
+# (typing's spelling, not `|`: the real Jenkins image runs this on Debian 11's Python 3.9)
+SetTime = Union[Literal[False], int, None]  # noqa: UP007
 
 
 def u32(v: int) -> bytes:

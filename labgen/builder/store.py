@@ -20,14 +20,18 @@ import os
 import tarfile
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import labgen
-from labgen.build.images import BuildResult, base_recipe, build_images, images_root, shared_entries
+from labgen.builder.base import BULLSEYE, base_recipe
+from labgen.builder.context import images_root, shared_entries
+from labgen.builder.images import build_images
+from labgen.builder.options import BuildOptions
+from labgen.builder.result import BuildResult
 from labgen.engine import client as engine_client
-from labgen.errors import DockerFailed, ImageArchiveRefused, ImageMissing, LabgenError
+from labgen.errors import LabgenError
 from labgen.events import NULL_EMITTER, Emitter
 from labgen.model.names import COMPONENT_LABEL, CONTENT_HASH_LABEL
 from labgen.model.spec import LabSpec
@@ -77,9 +81,11 @@ class ImagesReport:
         }
 
 
-def plan(lab: LabSpec, *, client: docker.DockerClient | None = None, **build_options: Any) -> BuildResult:
+def plan(
+    lab: LabSpec, options: BuildOptions | None = None, *, client: docker.DockerClient | None = None
+) -> BuildResult:
     """What `build_images` would use for ``lab``, built or not (``image_id == ""`` when missing)."""
-    return build_images(lab, client=client or engine_client(), plan_only=True, **build_options)
+    return build_images(lab, replace(options or BuildOptions(), plan_only=True), client=client or engine_client())
 
 
 def labgen_images(client: docker.DockerClient) -> list[Any]:
@@ -92,9 +98,11 @@ def labgen_images(client: docker.DockerClient) -> list[Any]:
     return found
 
 
-def list_images(lab: LabSpec, *, client: docker.DockerClient | None = None, **build_options: Any) -> ImagesReport:
+def list_images(
+    lab: LabSpec, options: BuildOptions | None = None, *, client: docker.DockerClient | None = None
+) -> ImagesReport:
     client = client or engine_client()
-    wanted = plan(lab, client=client, **build_options)
+    wanted = plan(lab, options, client=client)
     needed = {image.image_id for image in wanted.images if image.image_id}
     rows = []
     for image in labgen_images(client):
@@ -128,6 +136,8 @@ def images_key(lab: LabSpec) -> str:
     choice = {
         "labgen": labgen.__version__,
         "base": base_recipe(),
+        # the real Jenkins' base (Debian 11, for its OpenJDK 11), unless the spec asks for lite
+        **({} if lab.jenkins.flavour == "lite" else {"java11_base": base_recipe(BULLSEYE)}),
         "haproxy": lab.haproxy.version,
         "jenkins": [lab.jenkins.flavour, lab.jenkins.version],
         "profile": lab.profile,
@@ -157,24 +167,24 @@ class SaveResult:
 def save_images(
     lab: LabSpec,
     file: Path,
+    options: BuildOptions | None = None,
     *,
     client: docker.DockerClient | None = None,
     emitter: Emitter = NULL_EMITTER,
-    **build_options: Any,
 ) -> SaveResult:
     """``docker save`` the images ``lab`` needs into ``file``, with their content hashes."""
     client = client or engine_client()
     started = time.monotonic()
-    wanted = plan(lab, client=client, **build_options)
+    wanted = plan(lab, options, client=client)
     present = [image for image in wanted.images if image.image_id]
     missing = [image.tag for image in wanted.images if not image.image_id]
     if not present:
-        raise ImageMissing(
+        raise LabgenError(
             "nothing to save: none of the images this lab needs is built",
             hint="build them first: `labgen build` (with the same spec options)",
         )
     if missing:
-        raise ImageMissing(
+        raise LabgenError(
             f"not every image this lab needs is built (missing or out of date: {', '.join(missing)})",
             hint="build them first: `labgen build` (with the same spec options), then save",
         )
@@ -261,19 +271,15 @@ def read_manifest(file: Path) -> dict[str, Any]:
         with tarfile.open(file, mode="r|") as tar:
             member = next(iter(tar), None)
             if member is None or member.name != MANIFEST:
-                raise ImageArchiveRefused(
+                raise LabgenError(
                     f"{file} is not a file saved by `labgen images save` (its first member is not {MANIFEST})"
                 )
             handle = tar.extractfile(member)
             manifest = json.loads(handle.read() if handle else b"{}")
     except (OSError, tarfile.TarError, json.JSONDecodeError) as exc:
-        raise ImageArchiveRefused(
-            f"cannot read {file}: {exc}", hint="save one with `labgen images save FILE`"
-        ) from None
+        raise LabgenError(f"cannot read {file}: {exc}", hint="save one with `labgen images save FILE`") from None
     if manifest.get("format") != SAVE_FORMAT or not isinstance(manifest.get("images"), list):
-        raise ImageArchiveRefused(
-            f"{file}: format {manifest.get('format')!r} is not one this labgen reads ({SAVE_FORMAT})"
-        )
+        raise LabgenError(f"{file}: format {manifest.get('format')!r} is not one this labgen reads ({SAVE_FORMAT})")
     return manifest
 
 
@@ -294,16 +300,16 @@ def load_images(
         try:
             for chunk in client.api.load_image(_Progress(handle, emitter)):
                 if "error" in chunk:
-                    raise DockerFailed(f"docker load of {file} failed: {chunk['error']}")
+                    raise LabgenError(f"docker load of {file} failed: {chunk['error']}")
                 if chunk.get("stream"):
                     emitter.emit("images.progress", str(chunk["stream"]).strip())
         except LabgenError:
             raise
         except Exception as exc:
-            raise DockerFailed(f"docker load of {file} failed: {exc}") from None
+            raise LabgenError(f"docker load of {file} failed: {exc}") from None
     wrong = [image["tag"] for image in images if not _matches(client, image)]
     if wrong:
-        raise ImageArchiveRefused(
+        raise LabgenError(
             f"{file}: after docker load, these images are not what the file says (tag, id or content hash): "
             + ", ".join(wrong),
             hint="the file is damaged or was changed; save it again with `labgen images save`",
@@ -361,18 +367,18 @@ class PruneResult:
 
 def prune_images(
     lab: LabSpec,
+    options: BuildOptions | None = None,
     *,
     client: docker.DockerClient | None = None,
     emitter: Emitter = NULL_EMITTER,
     dry_run: bool = False,
-    **build_options: Any,
 ) -> PruneResult:
     """Remove labgen's images that the lab's build does not use (old versions, other flavours,
     build stages). Images a container uses are left alone (and listed as such)."""
     import docker.errors
 
     client = client or engine_client()
-    report = list_images(lab, client=client, **build_options)
+    report = list_images(lab, options, client=client)
     result = PruneResult([], [], [], 0)
     for image in report.images:
         if not image.id:
@@ -392,7 +398,7 @@ def prune_images(
             if exc.status_code == 409:  # a container (or a child image) uses it
                 result.in_use.append(name)
                 continue
-            raise DockerFailed(f"cannot remove {name}: {exc.explanation or exc}") from None
+            raise LabgenError(f"cannot remove {name}: {exc.explanation or exc}") from None
         emitter.emit("images.removed", f"removed {name}", image=image.id)
         result.removed.append(name)
         result.freed += image.size
