@@ -52,6 +52,7 @@ from labgen.build.sources import (
 from labgen.engine import client as engine_client
 from labgen.errors import EnvironmentProblem, LabgenError
 from labgen.events import NULL_EMITTER, Emitter, Event, Level
+from labgen.model.lua import LUA_NAMES_FILE, names_lua
 from labgen.model.names import (
     BASE_IMAGE,
     BASE_SUITE,
@@ -65,6 +66,7 @@ from labgen.model.names import (
     NFS_TAG,
     Flavour,
     haproxy_tag,
+    image_buildargs,
     jenkins_tag,
 )
 from labgen.model.spec import JENKINS_VERSIONS, Lab
@@ -269,7 +271,7 @@ def build_images(
         PLAN_ONLY.reset(token)
 
 
-BASE_ARGS = {"BASE_IMAGE": BASE_TAG}
+BASE_ARGS = {"BASE_IMAGE": BASE_TAG, **image_buildargs()}  # label keys and shared paths, from the model
 BACKGROUND_CPU_SHARES = 256  # a quarter of Docker's default weight
 
 
@@ -488,6 +490,7 @@ def _build_haproxy(
     network_mode: str | None,
 ) -> ImageBuild:
     entries: list[tuple[str, Path | bytes]] = _tree(root / "haproxy")
+    entries.append((LUA_NAMES_FILE, names_lua().encode()))  # the promoter's names, from the model
     entries.append(("src/haproxy.tar.gz", source.path))
     series = b""
     if source.debian_archive is not None:
@@ -496,7 +499,7 @@ def _build_haproxy(
         entries += [(f"src/patches/{name}", data) for name, data in sorted(patches.items())]
     entries.append(("src/patches/series", series))
     buildargs = {
-        "BASE_IMAGE": BASE_TAG,
+        **BASE_ARGS,
         "HAPROXY_VERSION": source.version,
         "HAPROXY_SOURCE": source.origin,
         "HAPROXY_SHA256": source.sha256,
