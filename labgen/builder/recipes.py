@@ -12,6 +12,7 @@ from labgen.builder.context import Entry, shared_entries, tree
 from labgen.builder.flavour import JENKINS_VERSION, JenkinsChoice
 from labgen.builder.haproxy_source import HAProxySource
 from labgen.errors import BuildFailed
+from labgen.model.lua import LUA_NAMES_FILE, names_lua
 from labgen.model.names import (
     BASE_TAG,
     HAPROXY,
@@ -20,11 +21,12 @@ from labgen.model.names import (
     NFS,
     NFS_TAG,
     haproxy_tag,
+    image_buildargs,
     jenkins_tag,
 )
 from labgen.model.spec import LabSpec
 
-BASE_ARGS = {"BASE_IMAGE": BASE_TAG}
+BASE_ARGS = {"BASE_IMAGE": BASE_TAG, **image_buildargs()}  # label keys and shared paths, from the model
 BACKGROUND_CPU_SHARES = 256  # a quarter of Docker's default weight: off HAProxy's critical path
 
 
@@ -45,6 +47,7 @@ class Recipe:
 def haproxy_recipe(root: Path, source: HAProxySource) -> Recipe:
     """HAProxy compiled from ``source``, with Debian's patches when it is Debian's source package."""
     entries: list[Entry] = tree(root / "haproxy")
+    entries.append((LUA_NAMES_FILE, names_lua().encode()))  # the promoter's names, from the model
     entries.append(("src/haproxy.tar.gz", source.path))
     series = b""
     if source.debian_archive is not None:
@@ -53,7 +56,7 @@ def haproxy_recipe(root: Path, source: HAProxySource) -> Recipe:
         entries += [(f"src/patches/{name}", data) for name, data in sorted(patches.items())]
     entries.append(("src/patches/series", series))
     buildargs = {
-        "BASE_IMAGE": BASE_TAG,
+        **BASE_ARGS,
         "HAPROXY_VERSION": source.version,
         "HAPROXY_SOURCE": source.origin,
         "HAPROXY_SHA256": source.sha256,
@@ -96,6 +99,7 @@ def jenkins_recipe(jenkins_root: Path, lab: LabSpec, choice: JenkinsChoice) -> R
         entries = _jenkins_common(jenkins_root) + tree(jenkins_root / "real", "real")
         entries += [("artifacts/jenkins.war", war.path), ("artifacts/jdk.tar.gz", jdk.path if jdk else NO_JDK)]
         buildargs = {
+            **BASE_ARGS,
             "BASE_IMAGE": BASE_TAG if jdk else JAVA11_BASE_TAG,
             "JAVA_FROM": "tarball" if jdk else "debian",
             "JENKINS_VERSION": JENKINS_VERSION,

@@ -37,6 +37,7 @@ def environment() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["yaml"] = _yaml_scalar
+    env.filters["env"] = _env_reference
     return env
 
 
@@ -45,6 +46,11 @@ def _yaml_scalar(value: object) -> str:
     valid YAML one), so `yes`, `null` or `&secret` stay text. Not ASCII-escaped: PyYAML reads an
     escaped surrogate pair as two characters."""
     return json.dumps(value, ensure_ascii=False)
+
+
+def _env_reference(variable: str) -> str:
+    """An environment variable as haproxy.cfg reads it: `${NAME}`."""
+    return "${" + variable + "}"
 
 
 def render_files(topology: Topology) -> dict[str, str]:
@@ -64,6 +70,8 @@ def render_files(topology: Topology) -> dict[str, str]:
         "jenkins_url": topology.urls["jenkins"],
         "nfs_client": topology.nfs_client,
         "nfs_address": topology.nfs_address,
+        "haproxy_config": HAPROXY_CONFIG,
+        "ganesha_config": GANESHA_CONFIG,
     }
     return {
         COMPOSE_FILE: env.get_template("compose.yaml.j2").render(context),

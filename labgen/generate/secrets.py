@@ -6,14 +6,16 @@ import secrets
 from pathlib import Path
 
 from labgen.errors import LabDamaged, os_problem
+from labgen.model import names
 from labgen.model.names import SECRETS_FILE
 from labgen.model.spec import LabSpec
 
-STATS_USER = "LABGEN_STATS_USER"
-STATS_PASSWORD = "LABGEN_STATS_PASSWORD"
-ADMIN_USER = "JENKINS_ADMIN_USER"
-ADMIN_PASSWORD = "JENKINS_ADMIN_PASSWORD"
-ADMIN_TOKEN = "JENKINS_ADMIN_TOKEN"
+# The variables of secrets.env, declared in the model (HAProxy and the masters read them too)
+STATS_USER = names.STATS_USER_ENV
+STATS_PASSWORD = names.STATS_PASSWORD_ENV
+ADMIN_USER = names.ADMIN_USER_ENV
+ADMIN_PASSWORD = names.ADMIN_PASSWORD_ENV
+ADMIN_TOKEN = names.ADMIN_TOKEN_ENV
 
 
 def parse_secrets(text: str) -> dict[str, str]:

@@ -22,16 +22,20 @@ from labgen.lab.folder import load_topology
 from labgen.lab.jenkins_client import JenkinsClient
 from labgen.model.names import (
     FLAVOUR_LABEL,
+    LOGIN_PATH,
     NODE_HEADER,
     PROMOTER_STATE_PATH,
     PROMOTER_SWITCHOVER_PATH,
     SERVED_BY_HEADER,
     STATS_PATH,
+    SWITCHOVER_ANSWER_MS,
 )
 from labgen.model.topology import Topology
 from labgen.paths import lab_dir
 from labgen.wire import http
 from labgen.wire.haproxy import ServerState, server_states
+
+SWITCHOVER_TIMEOUT_S = SWITCHOVER_ANSWER_MS / 1000 + 20  # the promoter's own bound, and time to answer
 
 AGENT_BANNER = b"Jenkins-Agent-Protocols"
 HOME_CHECK_COMMAND = ["python3", "-m", "labgen_homecheck", "ask"]  # in a master (images/jenkins/homecheck)
@@ -102,8 +106,9 @@ class LabHandle:
             return None
         return state if isinstance(state, dict) else None
 
-    def switchover(self, target: str, timeout: float = 150.0) -> tuple[int, dict[str, Any]]:
-        """Ask the promoter for a planned switchover to `target`; it answers when done or refused."""
+    def switchover(self, target: str, timeout: float = SWITCHOVER_TIMEOUT_S) -> tuple[int, dict[str, Any]]:
+        """Ask the promoter for a planned switchover to `target`; it answers when done or refused
+        (within names.SWITCHOVER_ANSWER_MS: the reload's and the drain's timeouts and a margin)."""
         path = f"{PROMOTER_SWITCHOVER_PATH}?{urllib.parse.urlencode({'to': target})}"
         reply = self._stats_port("POST", path, timeout)
         try:
@@ -137,7 +142,7 @@ class LabHandle:
     def probe_login(self, timeout: float = 2.0) -> str | None:
         """GET /login through HAProxy: the master that answered 200 (or "a master"), or None."""
         reply = http.request(
-            self.topology.published_host, self.topology.lab.ports.http, "GET", "/login", timeout=timeout
+            self.topology.published_host, self.topology.lab.ports.http, "GET", LOGIN_PATH, timeout=timeout
         )
         if reply.status != 200:
             return None

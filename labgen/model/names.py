@@ -25,6 +25,15 @@ FLAVOUR_LABEL = "org.labgen.jenkins.flavour"
 HAPROXY_ORIGIN_LABEL = "org.labgen.haproxy.source"
 JENKINS_SHA_LABEL = "org.labgen.jenkins.sha256"
 DEBIAN_SUITE_LABEL = "org.labgen.debian.suite"
+# what an image says about itself (the Dockerfiles' LABEL keys come in as build args: label_buildargs)
+HAPROXY_VERSION_LABEL = "org.labgen.haproxy.version"
+HAPROXY_SHA_LABEL = "org.labgen.haproxy.sha256"
+HAPROXY_DEBIAN_VERSION_LABEL = "org.labgen.haproxy.debian-version"
+NFS_SERVER_LABEL = "org.labgen.nfs.server"
+NFS_VERSION_LABEL = "org.labgen.nfs.version"
+JENKINS_VERSION_LABEL = "org.labgen.jenkins.version"
+JAVA_VERSION_LABEL = "org.labgen.java.version"
+JAVA_FROM_LABEL = "org.labgen.java.from"
 
 # ---- services and what runs in them ----------------------------------------------------------------
 NFS = "nfs"
@@ -36,13 +45,20 @@ HAPROXY_HTTP_PORT = 80  # inside HAProxy's container
 HAPROXY_STATS_PORT = 8001
 HAPROXY_AGENT_PORT = 8181
 HOMECHECK_PORT = 8199  # inside a master: labgen_homecheck, HAProxy's agent-check (is JENKINS_HOME answering?)
+HOMECHECK_UP = "up"  # the home check's answer when JENKINS_HOME answers (HAProxy's agent-check word)
 NETWORK = "lab"
 HOME_VOLUME = "jenkins-home"
 HOME_NFS_VOLUME = "jenkins-home-nfs"
 HAPROXY_RUN_VOLUME = "haproxy-run"
 NFS_EXPORT_DIR = "/export"  # the NFS server's exported volume, inside its container
 NFS_PSEUDO_PATH = "/data"
-JENKINS_HOME_DIR = "/var/lib/data/jenkins"
+JENKINS_DATA_DIR = "/var/lib/data"  # the article's NFS mount point on each master
+JENKINS_HOME_DIR = f"{JENKINS_DATA_DIR}/jenkins"
+JENKINS_LOCAL_DIR = f"{JENKINS_DATA_DIR}/jenkins-volume"  # nfs.client "local": the shared Docker volume
+NFS_PORT = 2049
+HAPROXY_CONFIG_PATH = "/usr/local/etc/haproxy/haproxy.cfg"  # inside HAProxy's container
+HAPROXY_RUN_DIR = "/var/run/haproxy"  # the runtime API socket's folder (volume haproxy-run)
+HAPROXY_ADMIN_SOCKET = f"{HAPROXY_RUN_DIR}/admin.sock"
 SECRETS_FILE = "secrets.env"
 STATS_PATH = "/haproxy?stats"
 
@@ -59,7 +75,8 @@ HOLD_PORT = 8099  # on 127.0.0.1 inside HAProxy's container
 ADMIN_USERLIST = "labgen_admin"  # the stats login, for the promoter's HTTP service
 # The promoter: Lua inside HAProxy (ha profile), installed by images/haproxy/Dockerfile
 PROMOTER = HAPROXY  # the service that promotes a standby: `labgen chaos kill` it to test that
-PROMOTER_LUA = "/usr/local/share/labgen/promoter.lua"
+PROMOTER_DIR = "/usr/local/share/labgen"  # promoter.lua and its modules (labgen/*.lua) in HAProxy's image
+PROMOTER_LUA = f"{PROMOTER_DIR}/promoter.lua"
 PROMOTER_SERVICE = "labgen"  # core.register_service name (promoter.lua)
 PROMOTER_HOLD_ACTION = "labgen_hold"  # core.register_action name: writes wait while no master serves
 PROMOTER_PATH = "/labgen/"  # on the stats port: GET state, POST switchover?to=MASTER
@@ -68,6 +85,42 @@ PROMOTER_SWITCHOVER_PATH = PROMOTER_PATH + "switchover"
 SERVED_BY_HEADER = "X-Labgen-Served-By"
 NODE_HEADER = "X-Labgen-Node"
 FLAVOUR_HEADER = "X-Labgen-Flavour"
+LOGIN_PATH = "/login"  # Jenkins' login page: answered from memory, the masters' liveness probe
+JENKINS_VERSION = "2.190.2"  # the article's Jenkins, the only one supported
+
+# ---- the promoter's settings: environment variables (haproxy.cfg `setenv`, compose.yaml) -----------
+MASTERS_ENV = "LABGEN_MASTERS"  # comma separated server names of HTTP_BACKEND, in election order
+HTTP_BACKEND_ENV = "LABGEN_HTTP_BACKEND"
+WRITE_BACKEND_ENV = "LABGEN_WRITE_BACKEND"
+HOMECHECK_PORT_ENV = "LABGEN_HOMECHECK_PORT"
+REQUEUE_INTERRUPTED_ENV = "LABGEN_REQUEUE_INTERRUPTED"
+# Its timings: environment variable -> default in milliseconds (names.lua carries both to the Lua)
+RELOAD_TIMEOUT_MS = 120_000  # a standby's reload, from POST /reload to its first 200
+DRAIN_TIMEOUT_MS = 5_000  # a planned switchover waits this long for the old active's sessions
+PROMOTER_TIMINGS_MS = {
+    "LABGEN_POLL_MS": 100,
+    "LABGEN_PROBE_TIMEOUT_MS": 1_000,
+    "LABGEN_RELOAD_TIMEOUT_MS": RELOAD_TIMEOUT_MS,
+    "LABGEN_RELOAD_QUIET_MS": 2_000,
+    "LABGEN_RETRY_MS": 2_000,
+    "LABGEN_DRAIN_TIMEOUT_MS": DRAIN_TIMEOUT_MS,
+    "LABGEN_ELECT_GRACE_MS": 10_000,
+    "LABGEN_HOLD_MS": 15_000,
+    "LABGEN_SETTLE_MS": 5_000,
+    "LABGEN_BUILD_WATCH_MS": 1_000,
+    "LABGEN_COLLISION_CHECK_MS": 2_000,
+}
+# POST /labgen/switchover answers within the reload and the drain, plus this margin; a client
+# (labgen.lab.handle) waits that long and a little more.
+SWITCHOVER_MARGIN_MS = 5_000
+SWITCHOVER_ANSWER_MS = RELOAD_TIMEOUT_MS + DRAIN_TIMEOUT_MS + SWITCHOVER_MARGIN_MS
+
+# ---- credentials: the variables of secrets.env (HAProxy's and the masters' environment) -------------
+STATS_USER_ENV = "LABGEN_STATS_USER"
+STATS_PASSWORD_ENV = "LABGEN_STATS_PASSWORD"
+ADMIN_USER_ENV = "JENKINS_ADMIN_USER"
+ADMIN_PASSWORD_ENV = "JENKINS_ADMIN_PASSWORD"
+ADMIN_TOKEN_ENV = "JENKINS_ADMIN_TOKEN"
 
 # ---- images -------------------------------------------------------------------------------------------
 BASE_SUITE = "bookworm"  # the Debian release every image is built on
@@ -112,6 +165,13 @@ def nfs_run_options() -> dict[str, object]:
 def jenkins_run_options() -> dict[str, object]:
     """`docker run` settings of a master that mounts JENKINS_HOME with the FUSE NFS client."""
     return {"devices": [f"{FUSE_DEVICE}:{FUSE_DEVICE}:rwm"], "cap_add": list(FUSE_CAPABILITIES)}
+
+
+def image_buildargs() -> dict[str, str]:
+    """What every Dockerfile reads from the model, as build args: each label key (FLAVOUR_LABEL as
+    LABEL_FLAVOUR: `LABEL ${LABEL_FLAVOUR}=...`) and the paths the images share with labgen."""
+    found = {f"LABEL_{key.removesuffix('_LABEL')}": value for key, value in globals().items() if key.endswith("_LABEL")}
+    return {**found, "PROMOTER_DIR": PROMOTER_DIR, "PROMOTER_LUA": PROMOTER_LUA, "JENKINS_HOME_DIR": JENKINS_HOME_DIR}
 
 
 def master_names(count: int) -> list[str]:

@@ -15,13 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from labgen.errors import BadSpecField, SpecError
+from labgen.model import names
 from labgen.model.names import master_names, project_name
 
 DEFAULT_SPEC_FILE = "labgen.yaml"
 HAPROXY_SERIES = ("2.0", "2.6")
 ARTICLE_HAPROXY_VERSION = "2.0.8"
 DEBIAN_HAPROXY_VERSION = "2.6.12"
-JENKINS_VERSIONS = ("2.190.2",)
+JENKINS_VERSIONS = (names.JENKINS_VERSION,)
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 NAME_RULE = "2 to 32 lowercase letters, digits and dashes, starting with a letter and not ending with a dash"
 

@@ -24,7 +24,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labgen.lab.handle import LabHandle
-from labgen.model.names import JENKINS_HOME_DIR, JENKINS_HTTP_PORT, NFS, NFS_EXPORT_DIR
+from labgen.model.names import (
+    ADMIN_TOKEN_ENV,
+    ADMIN_USER_ENV,
+    JENKINS_HOME_DIR,
+    JENKINS_HTTP_PORT,
+    NFS,
+    NFS_EXPORT_DIR,
+)
 from labgen.verify.model import BuildFate, BuildsView, Trial
 
 RUNNING_SECONDS = 20  # the running build's `sleep`: still running when the fault comes
@@ -34,9 +41,10 @@ COLLISION = "JENKINS-23152"
 
 # A request to one master from inside its own container, as its administrator (the API token is in
 # the container's environment, from the lab's secrets.env): prints the status, then the body.
-_DIRECT = """
+_DIRECT = (
+    """
 import base64, os, sys, urllib.request, urllib.error
-auth = base64.b64encode((os.environ["JENKINS_ADMIN_USER"] + ":" + os.environ["JENKINS_ADMIN_TOKEN"]).encode())
+auth = base64.b64encode((os.environ["ADMIN_USER_ENV"] + ":" + os.environ["ADMIN_TOKEN_ENV"]).encode())
 req = urllib.request.Request("http://127.0.0.1:PORT" + sys.argv[2], method=sys.argv[1],
                              data=sys.argv[3].encode() if len(sys.argv) > 3 else None)
 req.add_header("Authorization", "Basic " + auth.decode())
@@ -51,6 +59,9 @@ except OSError as error:
 print(code)
 sys.stdout.write(body.decode("utf-8", "replace"))
 """.replace("PORT", str(JENKINS_HTTP_PORT))
+    .replace("ADMIN_USER_ENV", ADMIN_USER_ENV)
+    .replace("ADMIN_TOKEN_ENV", ADMIN_TOKEN_ENV)
+)
 
 
 def shell_job_xml(command: str) -> str:

@@ -1,9 +1,10 @@
 """The promoter (Lua inside HAProxy) on the host, no Docker: Debian's HAProxy, two jenkins-lite masters.
 
 HAProxy runs the lab's own `ha` configuration (rendered by labgen, with addresses, ports and the
-runtime socket moved to loopback, the privileged bits removed and `lua-load` pointed at
-images/haproxy/promoter.lua); both masters share one temporary JENKINS_HOME, like the lab's NFS
-export. The promoter's event lines are read back from HAProxy's log.
+runtime socket moved to loopback, the privileged bits removed and `lua-load` pointed at a copy of
+images/haproxy/promoter.lua and its modules, with names.lua rendered as `labgen build` does);
+both masters share one temporary JENKINS_HOME, like the lab's NFS export. The promoter's event
+lines are read back from HAProxy's log.
 """
 
 from __future__ import annotations
@@ -33,12 +34,14 @@ import pytest
 
 from labgen.generate.render import render_files
 from labgen.model import names
+from labgen.model.lua import LUA_NAMES_FILE, names_lua
 from labgen.model.spec import LabSpec
 from labgen.model.topology import Topology
 from labgen.wire.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-PROMOTER = ROOT / "images" / "haproxy" / "promoter.lua"
+PROMOTER_DIR = ROOT / "images" / "haproxy"
+PROMOTER_MODULES = "labgen"  # images/haproxy/labgen/*.lua: `require "labgen.x"`
 JENKINS_LITE = ROOT / "images" / "jenkins" / "lite" / "labgen_lite"  # run as python3 -m labgen_lite
 HAPROXY = os.environ.get("LABGEN_TEST_HAPROXY") or shutil.which("haproxy") or "/usr/sbin/haproxy"  # e.g. a 2.0 build
 MASTERS = ("jenkins01", "jenkins02")
@@ -88,6 +91,7 @@ class Reply:
     status: int
     node: str | None
     served_by: str | None
+    flavour: str | None
     body: bytes
 
     def jobs(self) -> set[str]:
@@ -104,8 +108,9 @@ def request(port: int, method: str = "GET", path: str = "/api/json", body: bytes
         return Reply(
             time.monotonic(),
             response.status,
-            response.getheader("X-Labgen-Node"),
-            response.getheader("X-Labgen-Served-By"),
+            response.getheader(names.NODE_HEADER),
+            response.getheader(names.SERVED_BY_HEADER),
+            response.getheader(names.FLAVOUR_HEADER),
             response.read(),
         )
     finally:
@@ -123,7 +128,19 @@ def runtime(sock_path: Path, command: str) -> str:
     return b"".join(chunks).decode()
 
 
-def haproxy_config(sock: Path, ports: dict[int, int], masters: dict[str, tuple[int, int]], hold: int) -> str:
+def promoter_folder(target: Path) -> Path:
+    """promoter.lua and its modules as HAProxy's image holds them (names.lua rendered from the
+    model, as `labgen build` puts it into the build context); the path of promoter.lua."""
+    target.mkdir()
+    shutil.copy(PROMOTER_DIR / "promoter.lua", target / "promoter.lua")
+    shutil.copytree(PROMOTER_DIR / PROMOTER_MODULES, target / PROMOTER_MODULES)
+    (target / LUA_NAMES_FILE).write_text(names_lua())
+    return target / "promoter.lua"
+
+
+def haproxy_config(
+    sock: Path, ports: dict[int, int], masters: dict[str, tuple[int, int]], hold: int, promoter: Path
+) -> str:
     """The lab's `ha` haproxy.cfg, moved to loopback and made runnable without root."""
     lab = LabSpec.model_validate({"haproxy": {"version": _series()}})
     text = render_files(Topology.resolve(lab))["haproxy/haproxy.cfg"]
@@ -133,7 +150,7 @@ def haproxy_config(sock: Path, ports: dict[int, int], masters: dict[str, tuple[i
     # the home check agent (issue 12) runs in the master containers only: not here
     text = re.sub(r"(?m)^\s*setenv LABGEN_HOMECHECK_PORT .*\n", "", text)
     text = re.sub(r" agent-check agent-port \d+( agent-inter \S+)?", "", text)
-    substitutions = [("/var/run/haproxy/admin.sock", str(sock)), (names.PROMOTER_LUA, str(PROMOTER))]
+    substitutions = [("/var/run/haproxy/admin.sock", str(sock)), (names.PROMOTER_LUA, str(promoter))]
     substitutions += [(f"bind *:{public}\n", f"bind 127.0.0.1:{port}\n") for public, port in ports.items()]
     substitutions += [(f"127.0.0.1:{names.HOLD_PORT}", f"127.0.0.1:{hold}")]
     for name, (http_port, agent_port) in masters.items():
@@ -215,7 +232,8 @@ class HostLab:
         self.sock = self.tmp / "admin.sock"
         self.haproxy_log = self.tmp / "haproxy.log"
         ports = {80: self.front, 8001: self.stats, 8181: self.agent}
-        self.config = haproxy_config(self.sock, ports, self.ports, self.hold)
+        promoter = promoter_folder(self.tmp / "promoter")
+        self.config = haproxy_config(self.sock, ports, self.ports, self.hold, promoter)
         self.config_file = self.tmp / "haproxy.cfg"
         self.config_file.write_text(self.config)
 
@@ -389,6 +407,7 @@ def assert_consistent(lab: HostLab, watcher: Watcher, jobs: set[str], in_flight_
 def test_starts_with_the_first_master_reloaded_and_the_others_in_maint(lab: HostLab) -> None:
     lab.wait_event("promote.done", new="jenkins01", reason="elect")
     assert served_by(lab) == {"jenkins01"}
+    assert lab.through_haproxy().flavour == "lite"  # lite always says what it is
     assert lab.status("jenkins02") == "MAINT"
     assert lab.status("jenkins02", names.WRITE_BACKEND).startswith("MAINT")
     assert lab.status("jenkins02", names.AGENT_PROXY).startswith("MAINT")

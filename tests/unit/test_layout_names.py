@@ -1,16 +1,24 @@
-"""The lab's layout is spelled once: in labgen/model/names.py (and the templates, which read it).
+"""The lab's layout and its contracts are spelled once: in labgen/model (names.py).
 
 Every string literal in the rest of labgen/ and in the programs under images/ is checked: none
 may be a service, proxy, server, image tag, volume or label name of the layout. Names that are
 also plain words (nfs, haproxy, controller, jenkins, lab) are flagged where code uses them as
 a name: compared with something, or passed to a call; a JSON key or a folder name is another
-matter."""
+matter.
+
+The other files that cross a boundary are checked too: the promoter's Lua (its string literals),
+the templates (their text outside Jinja tags and comments), the Dockerfiles and shell scripts
+(outside comments). None may spell a layout name, an environment variable of the contract, a
+label key, a path or a port the model declares."""
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from labgen.model import names
 
@@ -99,3 +107,158 @@ def test_the_check_sees_a_spelled_name(tmp_path: Path) -> None:
     source = 'BACKEND = "jenkins_proxy"\nTAG = f"labgen/haproxy:{1}"\nok = {"nfs": 1}\nbad = s == "nfs"\n'
     found = [spelled(value, layout_names(), as_name) for _line, value, as_name in string_literals(ast.parse(source))]
     assert found == ["jenkins_proxy", names.HAPROXY_REPOSITORY, None, "nfs"]
+
+
+# ---- the files that are not Python ---------------------------------------------------------------------
+
+
+def contract_values() -> set[str]:
+    """What the other sides of a boundary must read from the model: environment variables, paths."""
+    found = {value for key, value in vars(names).items() if key.endswith("_ENV") and isinstance(value, str)}
+    found |= set(names.PROMOTER_TIMINGS_MS)
+    found |= {
+        names.PROMOTER_STATE_PATH,
+        names.PROMOTER_SWITCHOVER_PATH,
+        names.PROMOTER_HOLD_ACTION,
+        names.STATS_PATH,
+        names.HAPROXY_ADMIN_SOCKET,
+        names.JENKINS_HOME_DIR,
+        names.JENKINS_LOCAL_DIR,
+        names.FLAVOUR_HEADER,
+        names.NODE_HEADER,
+    }
+    return found | {name for name in layout_names() if name not in plain_word_names()}
+
+
+def plain_contract_values() -> set[str]:
+    """Short values that are also plain words or common paths: flagged where the Lua spells them as
+    a whole string literal, or a template as a whole word."""
+    return {names.LOGIN_PATH, names.PROMOTER_SERVICE, names.NFS_EXPORT_DIR, names.NFS_PSEUDO_PATH, *plain_word_names()}
+
+
+PORTS = {
+    names.HAPROXY_HTTP_PORT,
+    names.HAPROXY_STATS_PORT,
+    names.HAPROXY_AGENT_PORT,
+    names.JENKINS_HTTP_PORT,
+    names.JENKINS_AGENT_PORT,
+    names.HOMECHECK_PORT,
+    names.NFS_PORT,
+}
+
+# Files that still spell contract values, each with the reason; the list may only shrink.
+NOT_YET = {
+    # the images' own default configurations, for running an image alone (a lab mounts generated ones)
+    "images/haproxy/haproxy.cfg": "the image's default config",
+    "images/nfs/ganesha.conf": "the image's default config",
+}
+
+
+def lua_strings(text: str) -> Iterator[tuple[int, str]]:
+    """(line, text) of every quoted string literal of a Lua source, comments left out."""
+    code = re.sub(r"--\[\[.*?\]\]|--[^\n]*", lambda m: "\n" * m.group().count("\n"), text, flags=re.S)
+    for match in re.finditer(r'"((?:[^"\\\n]|\\.)*)"|\'((?:[^\'\\\n]|\\.)*)\'', code):
+        yield code.count("\n", 0, match.start()) + 1, match.group(1) if match.group(1) is not None else match.group(2)
+
+
+def template_text(text: str) -> Iterator[tuple[int, str]]:
+    """(line, text) of a template outside its Jinja tags and its comments (`#` to the line's end)."""
+    for number, line in enumerate(text.splitlines(), 1):
+        line = re.sub(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", " ", line)
+        yield number, re.sub(r"(^|\s)#.*$", "", line)
+
+
+def script_text(text: str) -> Iterator[tuple[int, str]]:
+    """(line, text) of a Dockerfile or a shell script, comments left out."""
+    for number, line in enumerate(text.splitlines(), 1):
+        yield number, re.sub(r"(^|\s)#.*$", "", line)
+
+
+def files_of(kind: str) -> list[Path]:
+    found: list[Path] = []
+    if kind == "lua":
+        found = sorted((ROOT / "images").rglob("*.lua"))
+    elif kind == "template":
+        found = sorted((ROOT / "labgen" / "generate" / "templates").rglob("*.j2"))
+    elif kind == "script":
+        for path in sorted((ROOT / "images").rglob("*")):
+            if not path.is_file() or "__pycache__" in path.parts or path.suffix in (".py", ".lua", ".md"):
+                continue
+            if path.name == "Dockerfile" or path.suffix in (".sh", ".cfg", ".conf") or _is_shell(path):
+                found.append(path)
+    return [p for p in found if str(p.relative_to(ROOT)) not in NOT_YET]
+
+
+def _is_shell(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(32).startswith(b"#!/bin/sh")
+
+
+def offences(kind: str, text: str) -> Iterator[tuple[int, str]]:
+    distinct, plain = contract_values(), plain_contract_values()
+    if kind == "lua":
+        for line, value in lua_strings(text):
+            hit = value if value in distinct | plain else next((d for d in distinct if d in value), None)
+            if hit:
+                yield line, hit
+        return
+    for line, value in template_text(text) if kind == "template" else script_text(text):
+        for name in distinct:
+            if re.search(rf"(?<![\w.$/-]){re.escape(name)}(?![\w.-])", value):
+                yield line, name
+        if kind == "template":
+            for name in (names.LOGIN_PATH, names.NFS_EXPORT_DIR, names.NFS_PSEUDO_PATH):
+                if re.search(rf"(?<![\w./-]){re.escape(name)}(?![\w/-])", value):
+                    yield line, name
+            for port in PORTS:
+                if re.search(rf"[:*\s\"=]{port}(?!\d)", value):
+                    yield line, str(port)
+
+
+@pytest.mark.parametrize("kind", ["lua", "template", "script"])
+def test_no_contract_value_is_spelled_outside_the_model(kind: str) -> None:
+    found = []
+    for path in files_of(kind):
+        for line, name in offences(kind, path.read_text(encoding="utf-8")):
+            found.append(f"{path.relative_to(ROOT)}:{line}: {name!r}")
+    assert files_of(kind), f"no {kind} files found: the check looks in the wrong place"
+    assert not found, "contract values spelled outside labgen/model:\n" + "\n".join(found)
+
+
+def test_the_checks_of_other_files_see_a_spelled_value() -> None:
+    lua = (
+        'local a = "/labgen/state"\n-- "LABGEN_MASTERS" in a comment is fine\n'
+        'local b = os.getenv("LABGEN_MASTERS")\nlocal c = "/login"\n'
+    )
+    assert [name for _, name in offences("lua", lua)] == [
+        names.PROMOTER_STATE_PATH,
+        names.MASTERS_ENV,
+        names.LOGIN_PATH,
+    ]
+    template = "  # bind *:80 in a comment\n  bind *:80\n  setenv LABGEN_MASTERS {{ x }}\n"
+    template += "  bind *:{{ names.HAPROXY_HTTP_PORT }}\n"
+    assert sorted(name for _, name in offences("template", template)) == ["80", names.MASTERS_ENV]
+    script = 'LABEL org.labgen.component="x"\n# org.labgen.lab\nexec "${JENKINS_ADMIN_TOKEN}"\n'
+    assert sorted(name for _, name in offences("script", script)) == [names.ADMIN_TOKEN_ENV, names.COMPONENT_LABEL]
+
+
+def test_no_constant_in_names_is_dead() -> None:
+    """Every constant of names.py is read somewhere outside it (code, templates, tests of the contract)."""
+    texts = [p.read_text(encoding="utf-8") for p in (ROOT / "labgen").rglob("*.py") if p.name != "names.py"]
+    texts += [p.read_text(encoding="utf-8") for p in (ROOT / "labgen" / "generate" / "templates").rglob("*.j2")]
+    texts += [p.read_text(encoding="utf-8") for p in (ROOT / "images").rglob("*.py")]
+    texts += [(ROOT / "images" / "jenkins" / "jenkins-healthcheck").read_text(encoding="utf-8")]
+    texts += [p.read_text(encoding="utf-8") for p in (ROOT / "tests").rglob("*.py") if p.name != Path(__file__).name]
+    every = "\n".join(texts)
+    own = (ROOT / "labgen" / "model" / "names.py").read_text(encoding="utf-8")
+    constants = [
+        key for key, value in vars(names).items() if key.isupper() and isinstance(value, str | int | tuple | dict)
+    ]
+    dead = [
+        key
+        for key in constants
+        if not re.search(rf"\b{key}\b", every)
+        and len(re.findall(rf"\b{key}\b", own)) < 2  # read by another declaration of names.py
+        and not key.endswith("_LABEL")  # every label key reaches the Dockerfiles (image_buildargs)
+    ]
+    assert not dead, f"constants nobody reads: {dead}"

@@ -13,6 +13,7 @@ from labgen.errors import SpecError
 from labgen.generate.render import generate, render_files
 from labgen.generate.secrets import read_secrets
 from labgen.model import names
+from labgen.model.lua import LUA_NAMES_FILE, names_lua
 from labgen.model.spec import LabSpec, load_lab
 from labgen.model.topology import Topology
 
@@ -146,7 +147,9 @@ def test_haproxy_2_6_accepts_the_config(profile: str, tmp_path: Path) -> None:
     cfg = tmp_path / "haproxy.cfg"
     text = _haproxy(LabSpec(profile=profile, haproxy={"version": "2.6.12"}))  # type: ignore[arg-type]
     cfg.write_text(text.replace(names.PROMOTER_LUA, str(ROOT / "images" / "haproxy" / "promoter.lua")))
-    env = {**os.environ, "LABGEN_STATS_USER": "u", "LABGEN_STATS_PASSWORD": "p"}
+    (tmp_path / LUA_NAMES_FILE).parent.mkdir(parents=True)
+    (tmp_path / LUA_NAMES_FILE).write_text(names_lua())  # as `labgen build` puts it beside the promoter
+    env = {**os.environ, names.STATS_USER_ENV: "u", names.STATS_PASSWORD_ENV: "p", "LUA_PATH": f"{tmp_path}/?.lua;;"}
     result = subprocess.run(["haproxy", "-c", "-f", str(cfg)], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
     # Outside the lab the masters' names do not resolve.

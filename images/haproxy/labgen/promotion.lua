@@ -1,0 +1,137 @@
+-- Rules 2 to 4: promote a standby (reload it, then route to it), the election at start.
+local settings = require("labgen.settings").current()
+local runtime = require("labgen.runtime")
+local http = require("labgen.http")
+local servers = require("labgen.servers")
+local state = require("labgen.state")
+local builds = require("labgen.builds")
+
+local promotion = {}
+
+local STARTED = runtime.now_ms()
+
+-- POST /reload on `name`, then wait until GET /api/json answers 200 after a 503 (or only 200s for
+-- LABGEN_RELOAD_QUIET_MS: a master that reloads too fast to be seen).
+function promotion.reload(name)
+  local code, why = http.call(name, "POST", "/reload", true)
+  if code ~= 302 and code ~= 200 then
+    return false, "POST /reload: " .. tostring(code or why)
+  end
+  local start = runtime.now_ms()
+  local saw_503 = false
+  while runtime.now_ms() - start < settings.reload_timeout_ms do
+    local answer = http.call(name, "GET", "/api/json?tree=mode", true)
+    if answer == 503 then
+      saw_503 = true
+    elseif answer == 401 or answer == 403 then
+      return false, "GET /api/json: " .. answer .. " (admin credentials?)"
+    elseif answer == 200 and (saw_503 or runtime.now_ms() - start >= settings.reload_quiet_ms) then
+      return true, string.format("%d ms", runtime.now_ms() - start)
+    end
+    runtime.sleep_ms(50)
+  end
+  return false, "not reloaded after " .. settings.reload_timeout_ms .. " ms"
+end
+
+local function wait_drained(name)
+  local start = runtime.now_ms()
+  while servers.sessions(name) > 0 and runtime.now_ms() - start < settings.drain_timeout_ms do
+    runtime.sleep_ms(20)
+  end
+end
+
+-- Fencing: a write still in flight to the old active (frozen or cut off, not dead) would be
+-- answered 200 when it wakes up, after the new active was reloaded without it: an acknowledged
+-- write the new active never lists. Cutting those sessions at promotion turns that 200 into no
+-- answer (an unknown outcome, never a false acknowledgement). Reads are retried elsewhere instead.
+local function fence_writes(old)
+  local backend = settings.write_backend and core.backends[settings.write_backend]
+  local srv = backend and backend.servers[old]
+  if srv then
+    srv:shut_sess()
+    runtime.log("fence.writes", { { "name", old } })
+  end
+end
+
+-- A planned switchover's first step: the old active builds nothing new and finishes its sessions.
+local function quiet_down(old)
+  local code = http.call(old, "POST", "/quietDown", true)
+  runtime.log("switchover.quietdown", { { "name", old }, { "status", code or "none" } })
+  local quiet = string.format("; POST /quietDown on %s: %s", old, code or "no answer")
+  if code == 404 then
+    quiet = quiet .. " (not supported by this master: builds were not held back)"
+  end
+  wait_drained(old)
+  return quiet
+end
+
+local function undo(old, new, reason, detail, quiet)
+  runtime.log("promote.failed", { { "new", new }, { "detail", detail } })
+  state.retry_at = runtime.now_ms() + settings.retry_ms
+  if reason == "switchover" and old then
+    servers.get(old):set_ready()
+    http.call(old, "POST", "/cancelQuietDown", true)
+  end
+  state.phase = state.active and "serving" or "electing"
+  state.promoting = nil
+  state.last = "failed " .. reason .. " to " .. new .. ": " .. detail .. quiet
+end
+
+-- Rule 3 and 4: every master but `new` to MAINT, reload `new`, then route to it.
+function promotion.promote(old, new, reason)
+  local start = runtime.now_ms()
+  local quiet = ""
+  state.promoting = new
+  state.phase = reason == "switchover" and "switchover" or "failover"
+  runtime.log("promote.start", { { "old", old }, { "new", new }, { "reason", reason } })
+  for _, name in ipairs(settings.masters) do
+    if name ~= new then
+      servers.set_maint(name)
+    end
+  end
+  if reason == "down" and old then
+    fence_writes(old)
+  end
+  if reason == "switchover" and old then
+    quiet = quiet_down(old)
+  end
+  state.phase = "reloading"
+  local ok, detail = promotion.reload(new)
+  if not ok then
+    undo(old, new, reason, detail, quiet)
+    return false
+  end
+  -- The reload just answered 200, but HAProxy's own check may still hold the DOWN it saw during
+  -- the reload's 503s until its next run: without this, the next poll would fail over back.
+  servers.get(new):check_force_up()
+  servers.get(new):set_ready()
+  state.promoted_at = runtime.now_ms()
+  state.active = new
+  state.down_since = nil
+  state.promotions = state.promotions + 1
+  state.phase = "serving"
+  state.promoting = nil
+  state.last = string.format("%s to %s in %d ms (reload %s)%s", reason, new, runtime.now_ms() - start, detail, quiet)
+  runtime.log("promote.done", { { "old", old }, { "new", new }, { "reason", reason }, { "ms", runtime.now_ms() - start } })
+  builds.requeue_after(old, new, reason)
+  if reason == "switchover" and old then
+    http.call(old, "POST", "/cancelQuietDown", true) -- a standby must be able to build once promoted
+  end
+  return true
+end
+
+-- Rule 2: the first master (only the first one during LABGEN_ELECT_GRACE_MS) that answers GET /login.
+function promotion.elect()
+  local electable = settings.masters
+  if runtime.now_ms() - STARTED < settings.elect_grace_ms then
+    electable = { settings.masters[1] }
+  end
+  for _, name in ipairs(electable) do
+    if http.answers_login(name) then
+      promotion.promote(nil, name, "elect")
+      return
+    end
+  end
+end
+
+return promotion

@@ -1,0 +1,21 @@
+-- The promoter's state, shared by its tasks, its hold action and its HTTP service (one table per
+-- HAProxy process: every module that requires it gets the same one).
+local state = {
+  active = nil, -- the master that serves, once elected
+  phase = "electing", -- electing, serving, failover, switchover, reloading
+  promoting = nil, -- the master being promoted, while a promotion runs
+  down_since = nil,
+  retry_at = 0,
+  request = nil, -- a planned switchover's target, until the task takes it
+  answer = nil, -- {HTTP status, text}: how the task handled the request
+  last = "none", -- the last promotion's result, for `labgen switchover`
+  promotions = 0,
+  promoted_at = -math.huge, -- when the last promotion finished (now_ms)
+}
+
+-- A master may serve: the promoter is done and the active is UP.
+function state.serving(is_up)
+  return state.phase == "serving" and state.active ~= nil and is_up(state.active)
+end
+
+return state
