@@ -200,3 +200,19 @@ def no_download(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(jenkins_sources, "download", unreachable)
     return tried
+
+
+def test_build_refuses_a_war_that_is_not_jenkins_before_building_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from labgen.cli import run
+
+    def must_not_build(*args: object, **kwargs: object) -> None:
+        raise AssertionError("built although the war was refused")
+
+    monkeypatch.setattr("labgen.cli.lab_cmds.build_images", must_not_build)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    war = make_war(tmp_path / "plugin.war", core=False)
+    assert run(["build", "--jenkins", "real", "--jenkins-war", str(war), "--allow-unofficial"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"--jenkins-war {war} is not a Jenkins war: no WEB-INF/lib/jenkins-core-*.jar inside" in err
