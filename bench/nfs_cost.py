@@ -73,7 +73,8 @@ def _reload_seconds(handle: LabHandle, client: JenkinsClient) -> float:
     served = client.request("GET", "/login").served_by
     master = next((m for m in handle.topology.masters if served and m in served), handle.topology.masters[0])
     user, token = client.credentials
-    code, out = handle.container(master).exec_run(["python3", "-c", _RELOAD_PROBE, f"{user}:{token}", str(JENKINS_HTTP_PORT)])
+    probe = ["python3", "-c", _RELOAD_PROBE, f"{user}:{token}", str(JENKINS_HTTP_PORT)]
+    code, out = handle.container(master).exec_run(probe)
     text = out.decode(errors="replace").strip()
     if code != 0:
         raise SystemExit(f"reload on {master}: {text}")
