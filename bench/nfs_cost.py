@@ -108,12 +108,13 @@ def main() -> int:
             results[client] = measure(up, args.jobs, args.reload_jobs)
         finally:
             runtime.down(name, volumes=True)
-    rows = [[f"{k}", *[results[c].get(k, "-") for c in results]] for k in next(iter(results.values()))]
+    keys = list(next(iter(results.values())))
+    rows: list[list[Any]] = [[k, *[results[c].get(k, "-") for c in results]] for k in keys]
     if len(results) == 2:
         nfs, local = results["fuse"], results["local"]
         ratio = {k: round(nfs[k] / local[k], 3) for k in nfs if local.get(k)}
-        for row in rows:
-            row.append(ratio.get(row[0], "-"))
+        for key, row in zip(keys, rows, strict=True):
+            row.append(ratio.get(key, "-"))
     else:
         ratio = {}
     labels = {"fuse": "NFS (userspace NFSv4 over FUSE)", "local": "local Docker volume"}
