@@ -16,7 +16,7 @@ from labgen_nfsmount.libnfs import LIBNFS_SONAME, load_libnfs
 from labgen_nfsmount.log import log
 from labgen_nfsmount.log import setup as setup_log
 from labgen_nfsmount.operations import NfsOperations, import_fusepy, make_operations
-from labgen_nfsmount.session import NfsSession
+from labgen_nfsmount.session import NfsSession, SessionPool
 
 # (option, type, default, help) of the options that take a number of seconds
 _SECONDS_OPTIONS: tuple[tuple[str, type[int] | type[float], float, str], ...] = (
@@ -70,11 +70,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="let other users use the mount (default when run as root)",
     )
     p.add_argument("--no-allow-other", dest="allow_other", action="store_false")
+    p.add_argument(
+        "--connections",
+        type=int,
+        default=4,
+        metavar="N",
+        help="NFS connections (libnfs contexts) and so NFS calls in flight at once; FUSE serves with threads "
+        "when N > 1 (default 4)",
+    )
     p.add_argument("--debug", action="store_true", help="log every error")
     p.add_argument("--fuse-debug", action="store_true", help="libfuse debug output (implies foreground)")
     args = p.parse_args(argv)
     if not args.url.startswith("nfs://"):
         p.error("URL must start with nfs://")
+    if not 1 <= args.connections <= 64:
+        p.error("--connections must be 1 to 64")
     return args
 
 
@@ -100,18 +110,24 @@ def main(argv: list[str] | None = None) -> int:
         log(f"cannot load {LIBNFS_SONAME}: {e} (apt-get install libnfs13)")
         return 2
 
-    session = NfsSession(lib, url, uid=args.uid, gid=args.gid, timeout=args.timeout, retry_window=args.retry_window)
+    pool = SessionPool(
+        [
+            NfsSession(lib, url, uid=args.uid, gid=args.gid, timeout=args.timeout, retry_window=args.retry_window)
+            for _ in range(args.connections)
+        ]
+    )
     try:
-        session.connect_wait(args.wait)
+        pool.connect_wait(args.wait)
     except NfsError as e:
         log(f"cannot mount {args.url}: {e.strerror}")
+        pool.close()
         return 1
 
-    ops = make_operations(fusepy, session, direct_io=(args.cache == "none"))
+    ops = make_operations(fusepy, pool, direct_io=(args.cache == "none"))
     ops.mountpoint = mountpoint
     ops.keepalive_interval = args.keepalive
     allow_other = args.allow_other if args.allow_other is not None else os.geteuid() == 0
-    return serve(fusepy, ops, session, mountpoint, args, allow_other)
+    return serve(fusepy, ops, pool, mountpoint, args, allow_other)
 
 
 def fuse_options(session: NfsSession, allow_other: bool) -> dict[str, object]:
@@ -135,30 +151,30 @@ def fuse_options(session: NfsSession, allow_other: bool) -> dict[str, object]:
 def serve(
     fusepy: ModuleType,
     ops: NfsOperations,
-    session: NfsSession,
+    pool: SessionPool,
     mountpoint: str,
     args: argparse.Namespace,
     allow_other: bool,
 ) -> int:
     """Mount and serve until unmounted (in the background unless --foreground); the exit status."""
     try:
-        # libfuse handles SIGTERM/SIGINT/SIGHUP: it leaves its loop and
-        # unmounts; nothreads: libnfs contexts are not thread-safe
+        # libfuse handles SIGTERM/SIGINT/SIGHUP: it leaves its loop and unmounts; with one
+        # connection single-threaded (each session serialises its own calls anyway)
         fusepy.FUSE(
             ops,
             mountpoint,
             raw_fi=True,
             foreground=args.foreground or args.fuse_debug,
-            nothreads=True,
+            nothreads=len(pool.sessions) == 1,
             debug=args.fuse_debug,
-            **fuse_options(session, allow_other),
+            **fuse_options(pool.sessions[0], allow_other),
         )
     except RuntimeError as e:
         log(f"FUSE failed on {mountpoint}: {e}")
         return 1
     finally:
         ops.stop.set()
-        session.close()
+        pool.close()
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import itertools
 import os
 import threading
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from labgen_nfsmount.errors import NfsError
 from labgen_nfsmount.libnfs import Ctx, Handle, NfsStatvfs64, enc
 from labgen_nfsmount.log import dlog, log
 from labgen_nfsmount.rawsetattr import RawSetattr
-from labgen_nfsmount.session import NfsSession
+from labgen_nfsmount.session import NfsSession, SessionPool
 from labgen_nfsmount.xdr import SetTime
 
 T = TypeVar("T")
@@ -52,10 +53,10 @@ def import_fusepy() -> ModuleType | None:
     return None
 
 
-def make_operations(fusepy: ModuleType, session: NfsSession, direct_io: bool) -> NfsOperations:
+def make_operations(fusepy: ModuleType, pool: SessionPool, direct_io: bool) -> NfsOperations:
     """NfsOperations on top of fusepy.Operations (of whichever module import_fusepy() found)."""
     cls = type("NfsOperations", (NfsOperations, fusepy.Operations), {})
-    ops: NfsOperations = cls(session, direct_io, fusepy.FuseOSError)
+    ops: NfsOperations = cls(pool, direct_io, fusepy.FuseOSError)
     return ops
 
 
@@ -79,27 +80,38 @@ class NfsOperations:
     getxattr = setxattr = listxattr = removexattr = None
     lock = ioctl = bmap = None
 
-    def __init__(self, session: NfsSession, direct_io: bool, fuse_error: Callable[[int], OSError]) -> None:
-        self.session = session
-        self.lib = session.lib
+    def __init__(self, pool: SessionPool, direct_io: bool, fuse_error: Callable[[int], OSError]) -> None:
+        self.pool = pool
+        self.lib = pool.lib
         self.direct_io = direct_io
         self.fuse_error = fuse_error  # fusepy.FuseOSError
         self.files: dict[int, OpenFile] = {}
-        self.next_fh = 1
+        self._fids = itertools.count(1)  # next() is atomic under the GIL: FUSE threads share it
         self.mountpoint = "?"
         self.keepalive_interval = 0.0
         self.stop = threading.Event()
 
     # -- helpers --
-    def _run(self, opname: str, func: Callable[[Ctx], T], keep_open: bool = False) -> T:
+    def _run(
+        self,
+        opname: str,
+        func: Callable[[NfsSession, Ctx], T],
+        keep_open: bool = False,
+        session: NfsSession | None = None,
+    ) -> T:
+        """func(session, ctx) on `session` (default: an idle one of the pool)."""
+        s = session or self.pool.idle()
         try:
-            return self.session.run(opname, func, keep_open=keep_open)
+            return s.run(opname, lambda ctx: func(s, ctx), keep_open=keep_open)
         except NfsError as e:
             raise self._fuse_error(e) from e
 
-    def _run_retry_ok(self, opname: str, func: Callable[[Ctx], int], retry_ok: Callable[[NfsError], bool]) -> int:
+    def _run_retry_ok(
+        self, opname: str, func: Callable[[NfsSession, Ctx], int], retry_ok: Callable[[NfsError], bool]
+    ) -> int:
+        s = self.pool.idle()
         try:
-            return self.session.run(opname, func, retry_ok)
+            return s.run(opname, lambda ctx: func(s, ctx), retry_ok)
         except NfsError as e:
             raise self._fuse_error(e) from e
 
@@ -110,8 +122,8 @@ class NfsOperations:
     def _path_op(
         self, opname: str, cfunc: Callable[..., int], path: str, *args: int, retry_ok: Callable[[NfsError], bool]
     ) -> int:
-        def op(ctx: Ctx) -> int:
-            return self.session.check(cfunc(ctx, enc(path), *args), opname, path)
+        def op(s: NfsSession, ctx: Ctx) -> int:
+            return s.check(cfunc(ctx, enc(path), *args), opname, path)
 
         return self._run_retry_ok(opname, op, retry_ok)
 
@@ -122,9 +134,7 @@ class NfsOperations:
         return of
 
     def _new_fid(self) -> int:
-        fid = self.next_fh
-        self.next_fh += 1
-        return fid
+        return next(self._fids)
 
     def _register(self, fi: FileInfo, fid: int, path: str, flags: int) -> int:
         self.files[fid] = OpenFile(path, flags)
@@ -133,38 +143,44 @@ class NfsOperations:
         fi.keep_cache = 0
         return 0
 
-    def _with_file(self, opname: str, fi: FileInfo, path: str, accmode: int, io: Callable[[Ctx, Handle], T]) -> T:
-        """io(ctx, nfsfh) on the open of FUSE handle `fi`, opened anew when needed."""
+    def _with_file(
+        self, opname: str, fi: FileInfo, path: str, accmode: int, io: Callable[[NfsSession, Ctx, Handle], T]
+    ) -> T:
+        """io(session, ctx, nfsfh) on the open of FUSE handle `fi` (in the session the handle belongs to),
+        opened anew when needed."""
         return self._run(
             opname,
-            lambda ctx: self.session.with_file(ctx, fi.fh, path, accmode, lambda fh: io(ctx, fh)),
+            lambda s, ctx: s.with_file(ctx, fi.fh, path, accmode, lambda fh: io(s, ctx, fh)),
             keep_open=True,
+            session=self.pool.for_handle(fi.fh),
         )
 
     # -- lifecycle --
     def init(self, path: str) -> None:
         # started here, in the serving (possibly daemonized) process
-        session = self.session
+        pool = self.pool
         if self.keepalive_interval > 0:
-            threading.Thread(
-                target=session.keepalive,
-                args=(self.keepalive_interval, self.stop),
-                name="nfs-keepalive",
-                daemon=True,
-            ).start()
+            for i, session in enumerate(pool.sessions):
+                threading.Thread(
+                    target=session.keepalive,
+                    args=(self.keepalive_interval, self.stop),
+                    name=f"nfs-keepalive-{i}",
+                    daemon=True,
+                ).start()
+        first = pool.sessions[0]
         log(
-            f"mounted nfs://{session.server}{session.export} on {self.mountpoint} "
-            f"(NFSv4, client id {session.client_name})"
+            f"mounted nfs://{first.server}{first.export} on {self.mountpoint} "
+            f"(NFSv4, {len(pool.sessions)} connections, client id {first.client_name})"
         )
 
     def destroy(self, path: str) -> None:
         self.stop.set()
-        self.session.close()
+        self.pool.close()
         log(f"unmounted {self.mountpoint}")
 
     # -- metadata --
     def getattr(self, path: str, fh: FileInfo | None = None) -> dict[str, int]:
-        st = self._run("getattr", lambda ctx: self.session.lstat(ctx, path), keep_open=True)
+        st = self._run("getattr", lambda s, ctx: s.lstat(ctx, path), keep_open=True)
         return {
             "st_mode": st.nfs_mode,
             "st_ino": st.nfs_ino,
@@ -181,12 +197,12 @@ class NfsOperations:
         }
 
     def readdir(self, path: str, fh: FileInfo) -> list[str]:
-        return [".", "..", *self._run("readdir", lambda ctx: self._list_dir(ctx, path), keep_open=True)]
+        return [".", "..", *self._run("readdir", lambda s, ctx: self._list_dir(s, ctx, path), keep_open=True)]
 
-    def _list_dir(self, ctx: Ctx, path: str) -> list[str]:
+    def _list_dir(self, s: NfsSession, ctx: Ctx, path: str) -> list[str]:
         lib = self.lib
         dirp = ctypes.c_void_p()
-        self.session.check(lib.nfs_opendir(ctx, enc(path), ctypes.byref(dirp)), "opendir", path)
+        s.check(lib.nfs_opendir(ctx, enc(path), ctypes.byref(dirp)), "opendir", path)
         names = []
         try:
             while True:
@@ -201,14 +217,14 @@ class NfsOperations:
         return names
 
     def statfs(self, path: str) -> dict[str, int]:
-        def op(ctx: Ctx) -> NfsStatvfs64:
+        def op(s: NfsSession, ctx: Ctx) -> NfsStatvfs64:
             sv = NfsStatvfs64()
-            self.session.check(self.lib.nfs_statvfs64(ctx, enc(path), ctypes.byref(sv)), "statfs", path)
+            s.check(self.lib.nfs_statvfs64(ctx, enc(path), ctypes.byref(sv)), "statfs", path)
             return sv
 
         try:
-            sv = self.session.run("statfs", op, keep_open=True)
-        except NfsError:
+            sv = self._run("statfs", op, keep_open=True)
+        except OSError:
             return {"f_bsize": 4096, "f_frsize": 4096, "f_namemax": 255}
         return {
             "f_bsize": sv.f_bsize or 4096,
@@ -223,9 +239,9 @@ class NfsOperations:
         }
 
     def readlink(self, path: str) -> str:
-        def op(ctx: Ctx) -> str:
+        def op(s: NfsSession, ctx: Ctx) -> str:
             buf = ctypes.create_string_buffer(4097)
-            self.session.check(self.lib.nfs_readlink(ctx, enc(path), buf, 4096), "readlink", path)
+            s.check(self.lib.nfs_readlink(ctx, enc(path), buf, 4096), "readlink", path)
             return buf.value.decode("utf-8", "surrogateescape")
 
         return self._run("readlink", op, keep_open=True)
@@ -243,11 +259,11 @@ class NfsOperations:
         return self._path_op("unlink", self.lib.nfs_unlink, path, retry_ok=_accept(errno.ENOENT))
 
     def rename(self, old: str, new: str) -> int:
-        def op(ctx: Ctx) -> int:
-            return self.session.check(self.lib.nfs_rename(ctx, enc(old), enc(new)), "rename", old + " -> " + new)
+        def op(s: NfsSession, ctx: Ctx) -> int:
+            return s.check(self.lib.nfs_rename(ctx, enc(old), enc(new)), "rename", old + " -> " + new)
 
         self._run_retry_ok("rename", op, _accept(errno.ENOENT))
-        for of in self.files.values():
+        for of in list(self.files.values()):
             if of.path == old:
                 of.path = new
             elif of.path.startswith(old.rstrip("/") + "/"):
@@ -256,28 +272,29 @@ class NfsOperations:
 
     def symlink(self, target: str, source: str) -> int:
         # fusepy: create the link `target`, pointing to `source`
-        def op(ctx: Ctx) -> int:
-            return self.session.check(self.lib.nfs_symlink(ctx, enc(source), enc(target)), "symlink", target)
+        def op(s: NfsSession, ctx: Ctx) -> int:
+            return s.check(self.lib.nfs_symlink(ctx, enc(source), enc(target)), "symlink", target)
 
         return self._run_retry_ok("symlink", op, _accept(errno.EEXIST))
 
     def link(self, target: str, source: str) -> int:
         # fusepy: create the hard link `target` to the file `source`
-        def op(ctx: Ctx) -> int:
-            return self.session.check(self.lib.nfs_link(ctx, enc(source), enc(target)), "link", target)
+        def op(s: NfsSession, ctx: Ctx) -> int:
+            return s.check(self.lib.nfs_link(ctx, enc(source), enc(target)), "link", target)
 
         return self._run("link", op)
 
     # -- attributes --
-    def _raw(self) -> RawSetattr:
-        raw = self.session.raw
+    @staticmethod
+    def _raw(s: NfsSession) -> RawSetattr:
+        raw = s.raw
         if raw is None:  # set by every successful connect, before any operation runs
             raise NfsError(errno.EIO, "not connected")
         return raw
 
     def _setattr(self, opname: str, change: Callable[[RawSetattr], int]) -> int:
         """change(raw): a SETATTR sent with our own RPC connection, which leaves libnfs's open state alone."""
-        return self._run(opname, lambda ctx: change(self._raw()), keep_open=True)
+        return self._run(opname, lambda s, ctx: change(self._raw(s)), keep_open=True)
 
     def chmod(self, path: str, mode: int) -> int:
         return self._setattr("chmod", lambda raw: raw.setattr(path, mode=mode & 0o7777))
@@ -309,9 +326,8 @@ class NfsOperations:
         flags = fi.flags
         accmode = flags & os.O_ACCMODE
         fid = self._new_fid()
-        session = self.session
 
-        def op(ctx: Ctx) -> int:
+        def op(session: NfsSession, ctx: Ctx) -> int:
             fhp = ctypes.c_void_p()
             ret = self.lib.nfs_create(ctx, enc(path), accmode | (flags & os.O_EXCL), mode & 0o7777, ctypes.byref(fhp))
             if ret == -errno.EEXIST and not flags & os.O_EXCL:
@@ -323,9 +339,9 @@ class NfsOperations:
             session.close_fh(ctx, fhp.value, path)
             # libnfs 4.0 creates EXCLUSIVE4 style: mode 0600, verifier in
             # the times; set the real ones
-            return self._raw().setattr(path, mode=mode & 0o7777, atime=None, mtime=None)
+            return self._raw(session).setattr(path, mode=mode & 0o7777, atime=None, mtime=None)
 
-        self._run("create", op)
+        self._run("create", op, session=self.pool.for_handle(fid))
         return self._register(fi, fid, path, flags)
 
     def open(self, path: str, fi: FileInfo) -> int:
@@ -335,8 +351,9 @@ class NfsOperations:
         # the reads/writes that usually follow
         self._run(
             "open",
-            lambda ctx: self.session.with_file(ctx, fid, path, flags & os.O_ACCMODE, lambda fh: 0, fresh=True),
+            lambda s, ctx: s.with_file(ctx, fid, path, flags & os.O_ACCMODE, lambda fh: 0, fresh=True),
             keep_open=True,
+            session=self.pool.for_handle(fid),
         )
         return self._register(fi, fid, path, flags)
 
@@ -344,9 +361,8 @@ class NfsOperations:
         of = self._file(fi)
         path = path or of.path
         accmode = os.O_RDWR if of.accmode == os.O_RDWR else os.O_RDONLY
-        session = self.session
 
-        def io(ctx: Ctx, fh: Handle) -> bytes:
+        def io(session: NfsSession, ctx: Ctx, fh: Handle) -> bytes:
             buf = ctypes.create_string_buffer(size)
             got = 0
             while got < size:
@@ -366,9 +382,8 @@ class NfsOperations:
         path = path or of.path
         accmode = os.O_RDWR if of.accmode == os.O_RDWR else os.O_WRONLY
         size = len(data)
-        session = self.session
 
-        def io(ctx: Ctx, fh: Handle) -> int:
+        def io(session: NfsSession, ctx: Ctx, fh: Handle) -> int:
             pos = offset
             if of.append:
                 pos = session.lstat(ctx, path).nfs_size
@@ -402,12 +417,12 @@ class NfsOperations:
             fi,
             path,
             of.accmode,
-            lambda ctx, fh: self.session.check(self.lib.nfs_fsync(ctx, fh), "fsync", path),
+            lambda s, ctx, fh: s.check(self.lib.nfs_fsync(ctx, fh), "fsync", path),
         )
 
     def release(self, path: str, fi: FileInfo) -> int:
         self.files.pop(fi.fh, None)
-        session = self.session
+        session = self.pool.for_handle(fi.fh)
         with session.lock:
             c = session.cached
             if c is not None and c.key == fi.fh:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import itertools
 import os
 import socket
 import threading
@@ -339,3 +340,39 @@ class NfsSession:
                 if needs_reconnect(e):
                     raise
                 self.renew_path = None
+
+
+class SessionPool:
+    """Several NfsSessions (libnfs contexts, each its own NFSv4 client and TCP connection), so that
+    several FUSE threads have NFS calls in flight at once: a libnfs context is not thread-safe and its
+    synchronous calls wait for one reply at a time.  A FUSE file handle always uses the same session
+    (its NFSv4 open lives there); other operations take an idle one."""
+
+    def __init__(self, sessions: list[NfsSession]) -> None:
+        if not sessions:
+            raise ValueError("a pool needs at least one session")
+        self.sessions = sessions
+        self.lib = sessions[0].lib
+        self._turn = itertools.count()
+
+    def for_handle(self, fid: int) -> NfsSession:
+        return self.sessions[fid % len(self.sessions)]
+
+    def idle(self) -> NfsSession:
+        """A session no other thread is using right now, else the next one in turn (then we wait for it)."""
+        n = len(self.sessions)
+        start = next(self._turn)
+        for i in range(n):
+            s = self.sessions[(start + i) % n]
+            if s.lock.acquire(blocking=False):
+                s.lock.release()
+                return s
+        return self.sessions[start % n]
+
+    def connect_wait(self, wait: float) -> None:
+        for s in self.sessions:
+            s.connect_wait(wait)
+
+    def close(self) -> None:
+        for s in self.sessions:
+            s.close()
