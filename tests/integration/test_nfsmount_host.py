@@ -180,9 +180,11 @@ def _unmount(mnt):
 
 
 class Lab:
-    """ganesha + two labgen_nfsmount mounts in a temporary directory."""
+    """ganesha + two labgen_nfsmount mounts in a temporary directory, both with the caching options
+    `options` (-o, as for mount.nfs)."""
 
-    def __init__(self):
+    def __init__(self, options="noac"):
+        self.options = options
         self.python = _python_with_fusepy()
         self.root = tempfile.mkdtemp(prefix="labgen-nfsmount-", dir=_base_dir())
         self.export = os.path.join(self.root, "export")
@@ -280,6 +282,8 @@ EXPORT {
             "30",
             "--timeout",
             "5",
+            "-o",
+            self.options,
             *list(extra),
         ]
 
@@ -339,7 +343,8 @@ EXPORT {
 
 @pytest.fixture(scope="module")
 def lab():
-    lab = Lab()
+    # noac: every change of one mount is seen by the other at once, as on a kernel mount with noac
+    lab = Lab("noac")
     try:
         lab.start_ganesha()
         lab.mount_a()
@@ -480,6 +485,9 @@ def test_server_restart_recovers(lab):
     with open(os.path.join(lab.mnt_a, "kept-open.log"), "ab") as keep:
         keep.write(b"before restart\n")
         keep.flush()
+        # on the server before it goes (else the close(2) of the forked ganesha's copy of this
+        # descriptor would wait to write it back, as on a kernel NFS mount)
+        os.fsync(keep.fileno())
         lab.stop_ganesha()
         time.sleep(0.5)
         # server down for a moment: the first operation waits for it

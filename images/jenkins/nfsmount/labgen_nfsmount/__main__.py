@@ -11,6 +11,7 @@ import urllib.parse
 from types import ModuleType
 
 from labgen_nfsmount import PROG
+from labgen_nfsmount.cache import CacheOptions, parse_mount_options
 from labgen_nfsmount.errors import NfsError
 from labgen_nfsmount.libnfs import LIBNFS_SONAME, load_libnfs
 from labgen_nfsmount.log import log
@@ -78,6 +79,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="NFS connections (libnfs contexts) and so NFS calls in flight at once; FUSE serves with threads "
         "when N > 1 (default 4)",
     )
+    p.add_argument(
+        "-o",
+        "--options",
+        default="",
+        metavar="OPTS",
+        help="the kernel NFS client's caching options, as mount -o takes them: actimeo, acregmin (3), "
+        "acregmax (60), acdirmin (30), acdirmax (60), noac, cto/nocto, lookupcache=all|positive|none, "
+        "sync/async (default: the kernel's defaults)",
+    )
     p.add_argument("--debug", action="store_true", help="log every error")
     p.add_argument("--fuse-debug", action="store_true", help="libfuse debug output (implies foreground)")
     args = p.parse_args(argv)
@@ -85,6 +95,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         p.error("URL must start with nfs://")
     if not 1 <= args.connections <= 64:
         p.error("--connections must be 1 to 64")
+    try:
+        args.cache_options = parse_mount_options(args.options)
+    except ValueError as e:
+        p.error(f"-o: {e}")
     return args
 
 
@@ -123,7 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         pool.close()
         return 1
 
-    ops = make_operations(fusepy, pool, direct_io=(args.cache == "none"))
+    options: CacheOptions = args.cache_options
+    log(f"caching as a kernel NFS mount with {options.text()}")
+    ops = make_operations(fusepy, pool, direct_io=(args.cache == "none"), options=options)
     ops.mountpoint = mountpoint
     ops.keepalive_interval = args.keepalive
     allow_other = args.allow_other if args.allow_other is not None else os.geteuid() == 0

@@ -116,13 +116,19 @@ class NfsSession:
         self.server, self.export = server, export
         q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.url).query)
         port = int(q.get("nfsport", ["2049"])[0])
-        uid = self.uid if self.uid is not None else int(q.get("uid", [os.getuid()])[0])
-        gid = self.gid if self.gid is not None else int(q.get("gid", [os.getgid()])[0])
+        uid, gid = self.identity()
         if self.raw is not None:
             self.raw.close()
         self.raw = RawSetattr(server, port, export, uid, gid, self.timeout)
         self.readmax = int(lib.nfs_get_readmax(ctx)) or 65536
         self.writemax = int(lib.nfs_get_writemax(ctx)) or 65536
+
+    def identity(self) -> tuple[int, int]:
+        """The uid and gid every request carries (AUTH_SYS)."""
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.url).query)
+        uid = self.uid if self.uid is not None else int(q.get("uid", [os.getuid()])[0])
+        gid = self.gid if self.gid is not None else int(q.get("gid", [os.getgid()])[0])
+        return uid, gid
 
     def _parse_url(self, ctx: Ctx) -> tuple[str, str]:
         """(server, export) of the URL, parsed by libnfs into `ctx`."""

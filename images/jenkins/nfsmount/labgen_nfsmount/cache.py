@@ -1,0 +1,271 @@
+"""The kernel NFS client's caching rules (nfs(5)), as pure code: attribute timeouts between
+acregmin/acregmax (files) and acdirmin/acdirmax (directories), doubled while the attributes do
+not change and reset to the minimum when they do; negative lookups (lookupcache); directory
+listings valid while their directory's attributes are; close-to-open (cto): an open always
+fetches the attributes again and keeps the cached data only when they did not change.
+
+Everything is keyed by path (fusepy is path-based).  The FUSE layer asks the kernel to cache
+nothing (attr/entry/negative timeouts 0), so every stat, lookup and readdir reaches this cache
+and the rules below decide alone when the server is asked again."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+Attrs = dict[str, int]  # a FUSE stat dict: st_mode, st_size, st_mtime (ns), st_ctime (ns), ...
+Stamp = tuple[int, int, int]  # what tells a change: (mtime ns, ctime ns, size)
+
+LOOKUPCACHE_MODES = ("all", "positive", "none")
+# the options mount.nfs takes for caching, with the kernel's defaults (nfs(5))
+_SECONDS = {"acregmin": 3, "acregmax": 60, "acdirmin": 30, "acdirmax": 60}
+
+
+@dataclass(frozen=True)
+class CacheOptions:
+    """The kernel's caching mount options (nfs(5)) and their defaults."""
+
+    acregmin: float = 3
+    acregmax: float = 60
+    acdirmin: float = 30
+    acdirmax: float = 60
+    lookupcache: str = "all"  # all | positive (no negative entries) | none (every lookup asks the server)
+    cto: bool = True  # close-to-open: revalidate on open, write back on close
+    sync: bool = False  # every write goes to the server before write() returns (noac implies it)
+
+    def timeouts(self, is_dir: bool) -> tuple[float, float]:
+        return (self.acdirmin, self.acdirmax) if is_dir else (self.acregmin, self.acregmax)
+
+    def text(self) -> str:
+        """The options as a mount -o string (what the mount logs)."""
+        parts = [f"{k}={getattr(self, k):g}" for k in _SECONDS]
+        parts += [f"lookupcache={self.lookupcache}", "cto" if self.cto else "nocto", "sync" if self.sync else "async"]
+        return ",".join(parts)
+
+
+def parse_mount_options(text: str) -> CacheOptions:
+    """CacheOptions from a mount -o style string ("actimeo=5,nocto,lookupcache=positive", "noac");
+    ValueError naming the bad option and what is allowed.  Later options override earlier ones, as in
+    mount.nfs; actimeo=N sets all four timeouts, noac means actimeo=0 and sync."""
+    values: dict[str, object] = {}
+    for raw in text.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        key = key.strip().lower()
+        if key in _SECONDS or key == "actimeo":
+            seconds = _seconds(key, value if sep else None)
+            for name in _SECONDS if key == "actimeo" else (key,):
+                values[name] = seconds
+        elif key == "lookupcache":
+            mode = value.strip().lower()
+            if mode == "pos":
+                mode = "positive"
+            if mode not in LOOKUPCACHE_MODES:
+                raise ValueError(f"lookupcache={value}: allowed are {', '.join(LOOKUPCACHE_MODES)}")
+            values["lookupcache"] = mode
+        elif not sep and key in ("noac", "ac"):
+            if key == "noac":
+                values.update(dict.fromkeys(_SECONDS, 0.0), sync=True)
+        elif not sep and key in ("cto", "nocto"):
+            values["cto"] = key == "cto"
+        elif not sep and key in ("sync", "async"):
+            values["sync"] = key == "sync"
+        else:
+            raise ValueError(f"unknown NFS mount option {item!r}: allowed are {', '.join(allowed_options())}")
+    return replace(CacheOptions(), **values)  # type: ignore[arg-type]
+
+
+def allowed_options() -> list[str]:
+    return [
+        "actimeo=N",
+        *(f"{k}=N" for k in _SECONDS),
+        "noac",
+        "ac",
+        "cto",
+        "nocto",
+        "sync",
+        "async",
+        "lookupcache=all|positive|none",
+    ]
+
+
+def _seconds(key: str, value: str | None) -> float:
+    try:
+        seconds = float(value) if value is not None else -1.0
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 3600:
+        raise ValueError(f"{key} needs a number of seconds from 0 to 3600, got {value!r}")
+    return seconds
+
+
+def stamp(attrs: Attrs) -> Stamp:
+    return (attrs.get("st_mtime", 0), attrs.get("st_ctime", 0), attrs.get("st_size", 0))
+
+
+def parent_of(path: str) -> str:
+    head = path.rstrip("/").rpartition("/")[0]
+    return head or "/"
+
+
+@dataclass
+class _Entry:
+    attrs: Attrs
+    fetched: float
+    timeo: float
+
+
+@dataclass
+class _Negative:
+    parent_stamp: Stamp  # the parent directory's when the name was found missing
+
+
+@dataclass
+class _Listing:
+    names: list[str]
+    dir_stamp: Stamp
+
+
+@dataclass
+class AttrCache:
+    """Attributes, negative lookups and directory listings by path, with the kernel's rules; thread-safe."""
+
+    options: CacheOptions = field(default_factory=CacheOptions)
+    clock: Callable[[], float] = time.monotonic
+    _attrs: dict[str, _Entry] = field(default_factory=dict)
+    _negative: dict[str, _Negative] = field(default_factory=dict)
+    _listings: dict[str, _Listing] = field(default_factory=dict)
+    _data: dict[str, Stamp] = field(default_factory=dict)  # the stamp the cached file data belongs to
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- attributes --
+    def fresh(self, path: str) -> Attrs | None:
+        """The cached attributes of `path` if they are still within their timeout (stat/lookup may use them)."""
+        if self.options.lookupcache == "none":
+            return None
+        with self._lock:
+            entry = self._attrs.get(path)
+            if entry is None or self.clock() - entry.fetched >= entry.timeo:
+                return None
+            return entry.attrs
+
+    def cached(self, path: str) -> Attrs | None:
+        """The last attributes seen for `path`, however old (no decision may rest on them alone)."""
+        with self._lock:
+            entry = self._attrs.get(path)
+            return entry.attrs if entry else None
+
+    def store(self, path: str, attrs: Attrs) -> None:
+        """Attributes just fetched from the server: the timeout doubles (up to the maximum) while they are
+        unchanged, and goes back to the minimum when they changed."""
+        is_dir = (attrs.get("st_mode", 0) & 0o170000) == 0o040000
+        low, high = self.options.timeouts(is_dir)
+        with self._lock:
+            self._negative.pop(path, None)
+            old = self._attrs.get(path)
+            unchanged = old is not None and stamp(old.attrs) == stamp(attrs)
+            timeo = min(max(old.timeo * 2, low), high) if old is not None and unchanged else low
+            self._attrs[path] = _Entry(attrs, self.clock(), timeo)
+
+    # -- negative lookups --
+    def store_missing(self, path: str) -> None:
+        """`path` was just found missing: remembered (lookupcache=all) against its parent's cached attributes."""
+        if self.options.lookupcache != "all":
+            return
+        parent = parent_of(path)
+        with self._lock:
+            self._attrs.pop(path, None)
+            entry = self._attrs.get(parent)
+            if entry is not None:
+                self._negative[path] = _Negative(stamp(entry.attrs))
+
+    def missing_parent(self, path: str) -> str | None:
+        """The parent whose fresh attributes decide whether `path` is still missing, when a negative entry
+        exists (then call known_missing with them)."""
+        with self._lock:
+            return parent_of(path) if path in self._negative else None
+
+    def known_missing(self, path: str, parent_attrs: Attrs) -> bool:
+        """True while the parent directory has not changed since `path` was found missing (the kernel's
+        negative dentry check); a changed parent drops the entry."""
+        with self._lock:
+            neg = self._negative.get(path)
+            if neg is None:
+                return False
+            if neg.parent_stamp == stamp(parent_attrs):
+                return True
+            del self._negative[path]
+            return False
+
+    # -- directory listings --
+    def listing(self, path: str, dir_attrs: Attrs) -> list[str] | None:
+        """The cached listing of directory `path` if the directory has not changed since it was read."""
+        with self._lock:
+            entry = self._listings.get(path)
+            if entry is None or entry.dir_stamp != stamp(dir_attrs):
+                return None
+            return entry.names
+
+    def store_listing(self, path: str, names: list[str], dir_attrs: Attrs) -> None:
+        with self._lock:
+            self._listings[path] = _Listing(names, stamp(dir_attrs))
+
+    # -- file data (close-to-open) --
+    def data_valid(self, path: str, attrs: Attrs) -> bool:
+        """On open: may the kernel keep the data it cached of `path`?  Only when the attributes just
+        fetched are the ones the cached data belongs to (cto); then they become the data's again."""
+        with self._lock:
+            valid = self._data.get(path) == stamp(attrs)
+            self._data[path] = stamp(attrs)
+            return valid
+
+    def data_written(self, path: str, attrs: Attrs | None) -> None:
+        """Our own writes reached the server; `attrs` are the file's right after them (None: unknown,
+        then the next open drops the cached data)."""
+        with self._lock:
+            if attrs is None:
+                self._data.pop(path, None)
+            else:
+                self._data[path] = stamp(attrs)
+
+    # -- our own changes --
+    def changed(self, *paths: str) -> None:
+        """We changed `paths` (and so their parent directories): forget what was cached about them."""
+        with self._lock:
+            for path in paths:
+                for key in (path, parent_of(path)):
+                    self._attrs.pop(key, None)
+                    self._listings.pop(key, None)
+                self._negative.pop(path, None)
+                self._data.pop(path, None)
+
+    def attrs_changed(self, path: str) -> None:
+        """We changed attributes of `path` (chmod, utimes...): its directory did not change."""
+        with self._lock:
+            self._attrs.pop(path, None)
+
+    def renamed(self, old: str, new: str) -> None:
+        """We renamed `old` to `new` (replacing what `new` was): the data cached for `old` is now `new`'s."""
+        moved = {}
+        prefix = old.rstrip("/") + "/"
+        with self._lock:
+            for key in [k for k in self._data if k == old or k.startswith(prefix)]:
+                moved[new + key[len(old) :]] = self._data.pop(key)
+        self.changed_tree(new)
+        self.changed_tree(old)
+        with self._lock:
+            self._data.update(moved)
+
+    def changed_tree(self, path: str) -> None:
+        """`path` was renamed or removed: forget it, everything under it, and its parent."""
+        prefix = path.rstrip("/") + "/"
+        with self._lock:
+            for table in (self._attrs, self._negative, self._listings, self._data):
+                for key in [k for k in table if k == path or k.startswith(prefix)]:
+                    del table[key]
+            self._attrs.pop(parent_of(path), None)
+            self._listings.pop(parent_of(path), None)
