@@ -146,13 +146,18 @@ def main(argv: list[str] | None = None) -> int:
     return serve(fusepy, ops, pool, mountpoint, args, allow_other)
 
 
-def fuse_options(session: NfsSession, allow_other: bool) -> dict[str, object]:
-    """The mount options: the kernel caches no attributes or names (consistency over speed)."""
+def fuse_options(session: NfsSession, allow_other: bool, cache: CacheOptions) -> dict[str, object]:
+    """The mount options.  The kernel caches no attributes and no negative lookups: every stat and
+    every lookup of a missing name reaches our cache, which applies the NFS client's rules.  It may
+    keep names (entry_timeout, at most 1 s and never longer than acdirmin, 0 with lookupcache=none):
+    that spares the lookup of every directory on a path, and decides nothing, since every operation
+    here goes by path and every open and stat still asks us."""
+    entry_timeout = 0.0 if cache.lookupcache == "none" else min(1.0, cache.acdirmin)
     options: dict[str, object] = dict(
         fsname=f"labgen-nfs:{session.server}:{session.export}",
         subtype="labgen_nfs",
         attr_timeout=0,
-        entry_timeout=0,
+        entry_timeout=entry_timeout,
         negative_timeout=0,
         use_ino=True,
         big_writes=True,
@@ -183,7 +188,7 @@ def serve(
             foreground=args.foreground or args.fuse_debug,
             nothreads=len(pool.sessions) == 1,
             debug=args.fuse_debug,
-            **fuse_options(pool.sessions[0], allow_other),
+            **fuse_options(pool.sessions[0], allow_other, ops.cache.options),
         )
     except RuntimeError as e:
         log(f"FUSE failed on {mountpoint}: {e}")
