@@ -3,7 +3,7 @@ when a second client's change becomes visible to this one, for files and directo
 defaults, actimeo, noac, nocto and each lookupcache mode."""
 
 import pytest
-from labgen_nfsmount.cache import AttrCache, CacheOptions, parse_mount_options
+from labgen_nfsmount.cache import AttrCache, CacheOptions, parse_mount_options, stamp
 
 FILE, DIR = 0o100644, 0o040755
 
@@ -141,7 +141,7 @@ def test_open_keeps_cached_data_only_when_the_file_did_not_change():
 def test_our_own_writes_keep_the_data_valid_other_writes_do_not():
     cache, _ = make()
     cache.data_valid("/f", attrs())
-    cache.data_written("/f", attrs(size=20, mtime=3))
+    cache.data_written("/f", stamp(attrs(size=20, mtime=3)))
     assert cache.data_valid("/f", attrs(size=20, mtime=3))
     cache.data_written("/f", None)  # truncated by us without knowing the result
     assert not cache.data_valid("/f", attrs(size=20, mtime=3))
@@ -150,7 +150,7 @@ def test_our_own_writes_keep_the_data_valid_other_writes_do_not():
 def test_rename_carries_the_cached_data_to_the_new_name():
     cache, _ = make()
     cache.data_valid("/d/config.xml", attrs(size=1))
-    cache.data_written("/d/atomic.tmp", attrs(size=5, mtime=9))
+    cache.data_written("/d/atomic.tmp", stamp(attrs(size=5, mtime=9)))
     cache.renamed("/d/atomic.tmp", "/d/config.xml")  # Jenkins' AtomicFileWriter
     assert cache.fresh("/d/config.xml") is None
     assert cache.data_valid("/d/config.xml", attrs(size=5, mtime=9))

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Protocol, TypeVar
 
-from labgen_nfsmount.cache import AttrCache, Attrs, CacheOptions
+from labgen_nfsmount.cache import AttrCache, Attrs, CacheOptions, Stamp
 from labgen_nfsmount.errors import NfsError
 from labgen_nfsmount.libnfs import Ctx, Handle, NfsStat64, NfsStatvfs64, enc
 from labgen_nfsmount.log import dlog, log
@@ -505,8 +505,9 @@ class NfsOperations:
         """WRITE `data` at `offset` in large pieces; the cache then knows the file's new attributes."""
         path = of.path
         session = self.pool.for_handle(fi.fh)
+        after: Stamp | None = None
         try:
-            self._run(
+            _, after = self._run(
                 "write",
                 lambda s, ctx: self._raw(s).write(path, offset, data, commit=commit),
                 keep_open=True,
@@ -520,10 +521,7 @@ class NfsOperations:
             self._write_with_open(path, data, offset, fi, of)
         of.uncommitted = not commit
         self.cache.attrs_changed(path)
-        try:
-            self.cache.data_written(path, self._fetch(path))
-        except OSError:
-            self.cache.data_written(path, None)
+        self.cache.data_written(path, after)
 
     def _write_back_under(self, path: str) -> None:
         """Send the buffered data of every handle open on `path` or below it (before a read, rename or

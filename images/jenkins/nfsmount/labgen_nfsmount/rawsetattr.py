@@ -100,10 +100,11 @@ class RawSetattr:
         self._send(self._compound(ops), path, "setattr")
         return 0
 
-    def write(self, path: str, offset: int, data: bytes | memoryview, commit: bool) -> int:
+    def write(self, path: str, offset: int, data: bytes | memoryview, commit: bool) -> tuple[int, Stamp]:
         """Write `data` at `offset` of `path` in as few COMPOUNDs as the RPC size allows; with `commit`,
         the data is on the server's disk when this returns (COMMIT in the last COMPOUND), as at close on
-        a kernel NFS mount.  The number of bytes written, or NfsError."""
+        a kernel NFS mount.  The number of bytes written and the file's (mtime ns, ctime ns, size) right
+        after the last WRITE (a GETATTR in the same COMPOUND, as the kernel client asks for), or NfsError."""
         view = memoryview(data)
         done = 0
         while True:
@@ -119,6 +120,7 @@ class RawSetattr:
             )
             if last and commit:
                 ops.append(xdr.u32(xdr.OP_COMMIT) + xdr.u64(0) + xdr.u32(0))
+            ops.append(xdr.u32(xdr.OP_GETATTR) + xdr.bitmap(list(_STAMP_ATTRS)))
             reply = self._send(self._compound(ops), path, "write")
             pos = self._result_of(reply, xdr.OP_WRITE)
             written = int(struct.unpack(">I", reply[pos : pos + 4])[0])
@@ -126,7 +128,10 @@ class RawSetattr:
                 raise NfsError(errno.EIO, f"write {path}: the server wrote nothing")
             done += written
             if done >= len(view):
-                return done
+                pos += 16  # count, committed, verifier
+                if last and commit:
+                    pos += 16  # COMMIT: op, status, verifier
+                return done, _stamp(reply, pos + 8)  # after GETATTR's op and status
 
     def commit(self, path: str) -> None:
         """COMMIT every unstable write of `path` to the server's disk."""
@@ -270,6 +275,19 @@ def _status_offset(reply: bytes, path: str) -> int:
     if accept_stat != 0:
         raise NfsError(errno.EIO, f"nfs {path}: RPC accept_stat {accept_stat}")
     return pos + 4
+
+
+# GETATTR of what tells a change: size, time_metadata (ctime), time_modify (mtime)
+_STAMP_ATTRS = (xdr.FATTR4_SIZE, xdr.FATTR4_TIME_METADATA, xdr.FATTR4_TIME_MODIFY)
+Stamp = tuple[int, int, int]  # (mtime ns, ctime ns, size), as labgen_nfsmount.cache compares
+
+
+def _stamp(reply: bytes, pos: int) -> Stamp:
+    """(mtime ns, ctime ns, size) from the fattr4 at `pos` holding exactly _STAMP_ATTRS."""
+    words = struct.unpack(">I", reply[pos : pos + 4])[0]
+    pos += 4 + 4 * words + 4  # the bitmap, the attribute list's length
+    size, csec, cnsec, msec, mnsec = struct.unpack(">QqIqI", reply[pos : pos + 32])
+    return (msec * 10**9 + mnsec, csec * 10**9 + cnsec, size)
 
 
 def _results_offset(reply: bytes) -> int:
