@@ -82,13 +82,22 @@ def _reload_seconds(handle: LabHandle, client: JenkinsClient) -> float:
 
 
 def _timed(names: list[str], call: Callable[[str], Reply], expected: int, what: str) -> float:
-    """Seconds to run `call` on every name in turn; any unexpected answer stops the benchmark."""
+    """Seconds to run `call` on every name in turn.  An unexpected answer is retried once after a second
+    (a busy shared machine makes HAProxy answer 502/503 now and then) and counted; a second one stops."""
     started = time.monotonic()
     for name in names:
         reply = call(name)
         if reply.status != expected:
-            raise SystemExit(f"{what} {name}: HTTP {reply.status} {reply.error or ''}")
+            print(f"  {what} {name}: HTTP {reply.status} {reply.error or ''}; retrying", flush=True)
+            _retried[what] = _retried.get(what, 0) + 1
+            time.sleep(1)
+            reply = call(name)
+            if reply.status != expected and not (what == "create" and reply.status == 400):
+                raise SystemExit(f"{what} {name}: HTTP {reply.status} {reply.error or ''}")
     return time.monotonic() - started
+
+
+_retried: dict[str, int] = {}
 
 
 def main() -> int:
@@ -105,7 +114,10 @@ def main() -> int:
         name = f"{args.prefix}-{client}"
         up = start(name, **{**overrides, "nfs.client": client})
         try:
+            _retried.clear()
             results[client] = measure(up, args.jobs, args.reload_jobs)
+            results[client].update({f"retried_{k}": v for k, v in _retried.items()})
+            print(f"  {client}: {results[client]}", flush=True)
         finally:
             runtime.down(name, volumes=True)
     keys = list(next(iter(results.values())))
