@@ -568,6 +568,12 @@ def test_cached_attributes_until_acregmin_and_fresh_on_open(cached_lab):
     # ... but an open asks the server (close-to-open) and reads what A wrote and closed
     assert _read(os.path.join(b, "f")) == b"22"
     assert os.stat(os.path.join(b, "f")).st_size == 2
+    # what B wrote itself it reads from memory, until another mount changes the file (same size here)
+    _write(os.path.join(b, "g"), b"BBBB")
+    assert _read(os.path.join(b, "g")) == b"BBBB"
+    time.sleep(0.05)  # a later mtime (the server's clock ticks in milliseconds)
+    _write(os.path.join(a, "g"), b"AAAA")
+    assert _read(os.path.join(b, "g")) == b"AAAA"
     # without an open, B's stat sees A's next change once acregmin (2 s) has passed
     _write(os.path.join(a, "f"), b"333")
     seen = _poll_until(lambda: os.stat(os.path.join(b, "f")).st_size == 3, 10)

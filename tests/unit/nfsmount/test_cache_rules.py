@@ -209,3 +209,35 @@ def test_removing_a_tree_forgets_everything_under_it():
     assert cache.fresh("/jobs/a") is None
     assert cache.fresh("/jobs") is None
     assert cache.listing("/jobs/a", attrs(mode=DIR)) is None
+
+
+# -- what this mount wrote (the tail pages FUSE does not keep) ---------------------------------------------
+
+
+def test_written_content_is_served_while_the_data_is_unchanged():
+    cache, _ = make()
+    after = stamp(attrs(size=4, mtime=7))
+    cache.data_written("/d/.x.tmp", after)
+    cache.remember_content("/d/.x.tmp", after, b"<a/>")
+    cache.renamed("/d/.x.tmp", "/d/config.xml")
+    assert cache.data_valid("/d/config.xml", attrs(size=4, mtime=7, ctime=8))  # a rename changes ctime only
+    assert cache.content("/d/config.xml") == b"<a/>"
+    # the other master replaced it: the next open judges the data changed, the content goes
+    assert not cache.data_valid("/d/config.xml", attrs(size=4, mtime=9))
+    assert cache.content("/d/config.xml") is None
+
+
+def test_written_content_is_bounded():
+    from labgen_nfsmount import cache as cache_module
+
+    cache, _ = make()
+    big = b"x" * (cache_module.CONTENT_MAX_FILE + 1)
+    cache.remember_content("/big", stamp(attrs(size=len(big))), big)
+    assert cache.content("/big") is None
+    piece = b"y" * cache_module.CONTENT_MAX_FILE
+    for i in range(cache_module.CONTENT_MAX_TOTAL // len(piece) + 3):
+        after = stamp(attrs(size=len(piece), mtime=i))
+        cache.data_written(f"/f{i}", after)
+        cache.remember_content(f"/f{i}", after, piece)
+    assert cache.content("/f0") is None  # the oldest went first
+    assert cache.content(f"/f{i}") == piece

@@ -148,11 +148,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def fuse_options(session: NfsSession, allow_other: bool, cache: CacheOptions) -> dict[str, object]:
     """The mount options.  The kernel caches no attributes and no negative lookups: every stat and
-    every lookup of a missing name reaches our cache, which applies the NFS client's rules.  It may
-    keep names (entry_timeout, at most 1 s and never longer than acdirmin, 0 with lookupcache=none):
-    that spares the lookup of every directory on a path, and decides nothing, since every operation
-    here goes by path and every open and stat still asks us."""
-    entry_timeout = 0.0 if cache.lookupcache == "none" else min(1.0, cache.acdirmin)
+    every lookup of a missing name reaches our cache, which applies the NFS client's rules.  It keeps
+    names as long as a kernel NFS client keeps a directory's entries without asking (entry_timeout =
+    acdirmin, 0 with lookupcache=none): that spares a lookup (a GETATTR) of every name on a path, as
+    the NFS client's dentry cache does, and decides nothing, since every operation here goes by path
+    and every open and stat still reaches us (with attr_timeout=0 the kernel asks for the size before
+    reading past what it knows)."""
+    entry_timeout = 0.0 if cache.lookupcache == "none" else cache.acdirmin
     options: dict[str, object] = dict(
         fsname=f"labgen-nfs:{session.server}:{session.export}",
         subtype="labgen_nfs",

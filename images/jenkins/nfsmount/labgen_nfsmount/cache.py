@@ -22,8 +22,17 @@ Stamp = tuple[int, int, int]  # what tells a change: (mtime ns, ctime ns, size)
 __all__ = ["AttrCache", "Attrs", "CacheOptions", "Stamp", "parse_mount_options", "stamp"]
 
 
+CONTENT_MAX_FILE = 256 * 1024  # bytes: files this mount wrote that it keeps whole (config.xml, build.xml...)
+CONTENT_MAX_TOTAL = 32 << 20
+
+
 def stamp(attrs: Attrs) -> Stamp:
     return (attrs.get("st_mtime", 0), attrs.get("st_ctime", 0), attrs.get("st_size", 0))
+
+
+def _data_key(st: Stamp) -> tuple[int, int]:
+    """What tells that a file's data changed: mtime and size."""
+    return (st[0], st[2])
 
 
 def parent_of(path: str) -> str:
@@ -58,7 +67,12 @@ class AttrCache:
     _attrs: dict[str, _Entry] = field(default_factory=dict)
     _negative: dict[str, _Negative] = field(default_factory=dict)
     _listings: dict[str, _Listing] = field(default_factory=dict)
-    _data: dict[str, Stamp] = field(default_factory=dict)  # the stamp the cached file data belongs to
+    _data: dict[str, tuple[int, int]] = field(default_factory=dict)  # (mtime, size) of the cached data
+    # whole small files as this mount wrote them, while their (mtime, size) is the data's: the FUSE
+    # kernel module keeps only full pages of what was written, so the tail of a small file would be
+    # read back from the server where a kernel NFS client serves it from its page cache
+    _content: dict[str, tuple[tuple[int, int], bytes]] = field(default_factory=dict)
+    _content_bytes: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- attributes --
@@ -136,10 +150,13 @@ class AttrCache:
     # -- file data (close-to-open) --
     def data_valid(self, path: str, attrs: Attrs) -> bool:
         """On open: may the kernel keep the data it cached of `path`?  Only when the attributes just
-        fetched are the ones the cached data belongs to (cto); then they become the data's again."""
+        fetched are the ones the cached data belongs to (cto); then they become the data's again.
+        Data is judged by mtime and size, as the kernel client does (a rename or chmod changes the
+        ctime, not the data)."""
         with self._lock:
-            valid = self._data.get(path) == stamp(attrs)
-            self._data[path] = stamp(attrs)
+            now = _data_key(stamp(attrs))
+            valid = self._data.get(path) == now
+            self._data[path] = now
             return valid
 
     def data_written(self, path: str, after: Stamp | None) -> None:
@@ -149,7 +166,32 @@ class AttrCache:
             if after is None:
                 self._data.pop(path, None)
             else:
-                self._data[path] = after
+                self._data[path] = _data_key(after)
+
+    def remember_content(self, path: str, after: Stamp, data: bytes) -> None:
+        """This mount just wrote all of `path`'s `data`; the server's stamp after it is `after`."""
+        if len(data) > CONTENT_MAX_FILE:
+            return
+        with self._lock:
+            self._forget_content(path)
+            self._content[path] = (_data_key(after), data)
+            self._content_bytes += len(data)
+            while self._content_bytes > CONTENT_MAX_TOTAL:
+                self._forget_content(next(iter(self._content)))
+
+    def content(self, path: str) -> bytes | None:
+        """The whole data of `path` as this mount wrote it, while it is still the data an open just
+        judged valid (data_valid); None when it has to be read from the server."""
+        with self._lock:
+            item = self._content.get(path)
+            if item is None or self._data.get(path) != item[0]:
+                return None
+            return item[1]
+
+    def _forget_content(self, path: str) -> None:
+        item = self._content.pop(path, None)
+        if item is not None:
+            self._content_bytes -= len(item[1])
 
     # -- our own changes --
     def changed(self, *paths: str) -> None:
@@ -161,6 +203,7 @@ class AttrCache:
                     self._listings.pop(key, None)
                 self._negative.pop(path, None)
                 self._data.pop(path, None)
+                self._forget_content(path)
 
     def attrs_changed(self, path: str) -> None:
         """We changed attributes of `path` (chmod, utimes...): its directory did not change."""
@@ -171,13 +214,19 @@ class AttrCache:
         """We renamed `old` to `new` (replacing what `new` was): the data cached for `old` is now `new`'s."""
         moved = {}
         prefix = old.rstrip("/") + "/"
+        contents = {}
         with self._lock:
             for key in [k for k in self._data if k == old or k.startswith(prefix)]:
                 moved[new + key[len(old) :]] = self._data.pop(key)
+            for key in [k for k in self._content if k == old or k.startswith(prefix)]:
+                contents[new + key[len(old) :]] = self._content[key]
         self.changed_tree(new)
         self.changed_tree(old)
         with self._lock:
             self._data.update(moved)
+            for key, item in contents.items():
+                self._content[key] = item
+                self._content_bytes += len(item[1])
 
     def changed_tree(self, path: str) -> None:
         """`path` was renamed or removed: forget it, everything under it, and its parent."""
@@ -186,5 +235,7 @@ class AttrCache:
             for table in (self._attrs, self._negative, self._listings, self._data):
                 for key in [k for k in table if k == path or k.startswith(prefix)]:
                     del table[key]
+            for key in [k for k in self._content if k == path or k.startswith(prefix)]:
+                self._forget_content(key)
             self._attrs.pop(parent_of(path), None)
             self._listings.pop(parent_of(path), None)

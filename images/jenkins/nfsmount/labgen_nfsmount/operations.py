@@ -61,10 +61,11 @@ WRITEBACK_LIMIT = 4 << 20  # bytes buffered per handle before they are sent (uns
 
 
 class OpenFile:
-    __slots__ = ("accmode", "append", "dirty", "lock", "path", "uncommitted")
+    __slots__ = ("accmode", "append", "dirty", "lock", "path", "uncommitted", "whole")
 
-    def __init__(self, path: str, flags: int) -> None:
+    def __init__(self, path: str, flags: int, whole: bool = False) -> None:
         self.path = path
+        self.whole = whole  # created empty by this handle and written only from 0 on, in one piece
         self.accmode = flags & os.O_ACCMODE
         self.append = bool(flags & os.O_APPEND)
         self.dirty: Dirty | None = None
@@ -420,7 +421,9 @@ class NfsOperations:
             self._run("create", op, session=self.pool.for_handle(fid))
         finally:
             self.cache.changed(path)
-        return self._register(fi, fid, path, flags, keep_cache=False)
+        self._register(fi, fid, path, flags, keep_cache=False)
+        self.files[fid].whole = True
+        return 0
 
     def open(self, path: str, fi: FileInfo) -> int:
         flags = fi.flags
@@ -455,6 +458,9 @@ class NfsOperations:
         of = self._file(fi)
         self._write_back_under(of.path)  # reads see our own writes
         path = of.path
+        whole = self.cache.content(path)
+        if whole is not None:
+            return whole[offset : offset + size]
         session = self.pool.for_handle(fi.fh)
 
         def op(s: NfsSession, ctx: Ctx) -> bytes:
@@ -484,10 +490,13 @@ class NfsOperations:
                 self._send(fi, of, pos, data, commit=False)
                 return len(data)
             if of.dirty is None or not of.dirty.absorb(offset, data):
+                if of.dirty is not None or offset != 0:
+                    of.whole = False
                 self._send_dirty(fi, of, commit=False)
                 of.dirty = Dirty(offset)
                 of.dirty.absorb(offset, data)
             if len(of.dirty.data) >= WRITEBACK_LIMIT:
+                of.whole = False
                 self._send_dirty(fi, of, commit=False)
         return len(data)
 
@@ -522,6 +531,9 @@ class NfsOperations:
         of.uncommitted = not commit
         self.cache.attrs_changed(path)
         self.cache.data_written(path, after)
+        if of.whole and offset == 0 and after is not None and after[2] == len(data):
+            self.cache.remember_content(path, after, data)
+        of.whole = False  # a later write of this handle sends only what changed
 
     def _write_back_under(self, path: str) -> None:
         """Send the buffered data of every handle open on `path` or below it (before a read, rename or
