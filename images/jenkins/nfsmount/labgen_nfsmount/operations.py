@@ -570,6 +570,9 @@ class NfsOperations:
                 dlog(f"release {of.path}: {e}")
         self.files.pop(fi.fh, None)
         session = self.pool.for_handle(fi.fh)
+        c = session.cached
+        if c is None or c.key != fi.fh:
+            return 0  # no libnfs open of ours (the usual case): no need to wait for the session
         with session.lock:
             c = session.cached
             if c is not None and c.key == fi.fh:
