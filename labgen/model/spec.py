@@ -17,6 +17,7 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 from labgen.errors import BadSpecField, SpecError
 from labgen.model import names
 from labgen.model.names import master_names, project_name
+from labgen.wire.nfs_options import parse_mount_options
 
 DEFAULT_SPEC_FILE = "labgen.yaml"
 HAPROXY_SERIES = ("2.0", "2.6")
@@ -164,6 +165,20 @@ class StatsSpec(_Strict):
 class NfsSpec(_Strict):
     client: Literal["auto", "kernel", "fuse", "local"] = "auto"
     subnet: str = "172.30.213.0/24"
+    # the kernel NFS client's caching options (nfs(5): actimeo, acregmin, ..., noac, nocto, lookupcache),
+    # for the masters' mounts, kernel or userspace; "" = the kernel's defaults
+    mount_options: str = ""
+
+    @field_validator("mount_options")
+    @classmethod
+    def _mount_options(cls, value: str) -> str:
+        try:
+            parse_mount_options(value)
+        except ValueError as e:
+            raise ValueError(str(e)) from None
+        if any(c.isspace() for c in value):
+            raise ValueError(f"{excerpt(value)}: separate NFS mount options with commas, no spaces")
+        return value
 
     @field_validator("subnet")
     @classmethod

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -180,9 +181,11 @@ def _unmount(mnt):
 
 
 class Lab:
-    """ganesha + two labgen_nfsmount mounts in a temporary directory."""
+    """ganesha + two labgen_nfsmount mounts in a temporary directory, both with the caching options
+    `options` (-o, as for mount.nfs)."""
 
-    def __init__(self):
+    def __init__(self, options="noac"):
+        self.options = options
         self.python = _python_with_fusepy()
         self.root = tempfile.mkdtemp(prefix="labgen-nfsmount-", dir=_base_dir())
         self.export = os.path.join(self.root, "export")
@@ -280,6 +283,8 @@ EXPORT {
             "30",
             "--timeout",
             "5",
+            "-o",
+            self.options,
             *list(extra),
         ]
 
@@ -339,7 +344,8 @@ EXPORT {
 
 @pytest.fixture(scope="module")
 def lab():
-    lab = Lab()
+    # noac: every change of one mount is seen by the other at once, as on a kernel mount with noac
+    lab = Lab("noac")
     try:
         lab.start_ganesha()
         lab.mount_a()
@@ -480,6 +486,9 @@ def test_server_restart_recovers(lab):
     with open(os.path.join(lab.mnt_a, "kept-open.log"), "ab") as keep:
         keep.write(b"before restart\n")
         keep.flush()
+        # on the server before it goes (else the close(2) of the forked ganesha's copy of this
+        # descriptor would wait to write it back, as on a kernel NFS mount)
+        os.fsync(keep.fileno())
         lab.stop_ganesha()
         time.sleep(0.5)
         # server down for a moment: the first operation waits for it
@@ -518,3 +527,107 @@ def test_sigterm_unmounts(lab):
     assert f"unmounted {lab.mnt_a}" in text
     # B still works
     assert _read(os.path.join(lab.mnt_b, "again")) == b"x"
+
+
+# ---------------------------------------------------------------------------
+# caching as a kernel NFS client caches (two mounts with short timeouts, so the test waits seconds)
+# ---------------------------------------------------------------------------
+
+CACHED = "acregmin=2,acregmax=2,acdirmin=3,acdirmax=3"
+
+
+@pytest.fixture(scope="module")
+def cached_lab():
+    lab = Lab(CACHED)
+    try:
+        lab.start_ganesha()
+        lab.mount_a()
+        lab.mount_b()
+        yield lab
+    finally:
+        lab.teardown()
+
+
+def _poll_until(pred, timeout):
+    """Seconds until pred() held (polling), or None after `timeout`."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if pred():
+            return time.monotonic() - t0
+        time.sleep(0.05)
+    return None
+
+
+def test_cached_attributes_until_acregmin_and_fresh_on_open(cached_lab):
+    a, b = cached_lab.mnt_a, cached_lab.mnt_b
+    _write(os.path.join(a, "f"), b"1")
+    assert os.stat(os.path.join(b, "f")).st_size == 1  # B caches the attributes now
+    _write(os.path.join(a, "f"), b"22")
+    # B's stat answers from its cache (as a kernel client's does for acregmin) ...
+    assert os.stat(os.path.join(b, "f")).st_size == 1
+    # ... but an open asks the server (close-to-open) and reads what A wrote and closed
+    assert _read(os.path.join(b, "f")) == b"22"
+    assert os.stat(os.path.join(b, "f")).st_size == 2
+    # what B wrote itself it reads from memory, until another mount changes the file (same size here)
+    _write(os.path.join(b, "g"), b"BBBB")
+    assert _read(os.path.join(b, "g")) == b"BBBB"
+    time.sleep(0.05)  # a later mtime (the server's clock ticks in milliseconds)
+    _write(os.path.join(a, "g"), b"AAAA")
+    assert _read(os.path.join(b, "g")) == b"AAAA"
+    # without an open, B's stat sees A's next change once acregmin (2 s) has passed
+    _write(os.path.join(a, "f"), b"333")
+    seen = _poll_until(lambda: os.stat(os.path.join(b, "f")).st_size == 3, 10)
+    assert seen is not None and 0.5 < seen < 4, seen
+
+
+def test_negative_lookups_and_listings_until_acdirmin(cached_lab):
+    a, b = cached_lab.mnt_a, cached_lab.mnt_b
+    os.mkdir(os.path.join(a, "jobs"))
+    assert os.listdir(os.path.join(b, "jobs")) == []
+    assert not os.path.exists(os.path.join(b, "jobs", "new"))  # B remembers the name is missing
+    os.mkdir(os.path.join(a, "jobs", "new"))
+    assert os.path.isdir(os.path.join(a, "jobs", "new"))
+    # B: the directory's attributes are cached for acdirmin (3 s): the missing name and the listing too
+    assert not os.path.exists(os.path.join(b, "jobs", "new"))
+    assert os.listdir(os.path.join(b, "jobs")) == []
+    seen = _poll_until(lambda: os.path.exists(os.path.join(b, "jobs", "new")), 10)
+    assert seen is not None and 1 < seen < 5, seen
+    assert os.listdir(os.path.join(b, "jobs")) == ["new"]
+    # a name B never looked up is asked from the server at once
+    os.mkdir(os.path.join(a, "jobs", "other"))
+    assert os.path.isdir(os.path.join(b, "jobs", "other"))
+    # B's own changes are seen by B at once
+    os.rmdir(os.path.join(b, "jobs", "new"))
+    assert not os.path.exists(os.path.join(b, "jobs", "new"))
+    assert os.listdir(os.path.join(b, "jobs")) == ["other"]
+
+
+def test_data_written_back_at_close_in_large_pieces(cached_lab):
+    a, b, disk = cached_lab.mnt_a, cached_lab.mnt_b, cached_lab.export
+    data = os.urandom(3 << 20)
+    with open(os.path.join(a, "big"), "wb") as f:
+        f.write(data[:1000])
+        f.flush()
+        # buffered in A until close (as a kernel client's page cache), A's own stat sees the size
+        assert os.path.getsize(os.path.join(disk, "big")) == 0
+        assert os.fstat(f.fileno()).st_size == 1000
+        f.write(data[1000:])
+    assert _read(os.path.join(disk, "big")) == data
+    assert _read(os.path.join(b, "big")) == data
+
+
+def test_threads_read_and_write_at_once(cached_lab):
+    a, b = cached_lab.mnt_a, cached_lab.mnt_b
+    os.mkdir(os.path.join(a, "many"))
+    files = {f"c{i}.xml": os.urandom(5000 + i) for i in range(64)}
+
+    def write(item):
+        _write(os.path.join(a, "many", item[0]), item[1])
+
+    def read(name):
+        return name, _read(os.path.join(b, "many", name))
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(write, files.items()))
+        got = dict(pool.map(read, files))
+    assert got == files

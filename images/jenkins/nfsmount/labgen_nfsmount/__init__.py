@@ -9,31 +9,29 @@ module ``fuse``, also accepted).
 Usage:
     python3 -m labgen_nfsmount nfs://SERVER/PSEUDO?version=4[&nfsport=2049] MOUNTPOINT
         [--foreground] [--uid N --gid N] [--wait SECONDS]
-        [--cache open|none] [--retry-window SECONDS] [--timeout SECONDS]
+        [--cache open|none] [-o NFS_MOUNT_OPTIONS] [--connections N]
+        [--retry-window SECONDS] [--timeout SECONDS]
         [--keepalive SECONDS] [--[no-]allow-other] [--debug]
 
 How it works (details in README.md next to this package):
-  * one libnfs context; FUSE runs single-threaded because libnfs contexts are
-    not thread-safe; a lock guards the context against the keep-alive thread;
-  * the kernel caches no attributes, entries or negative lookups
-    (attr/entry/negative_timeout=0); file data bypasses the page cache
-    (--cache none: direct_io) or is cached only while a file is open (--cache
-    open, the default: dropped on every open and whenever the size seen by
-    getattr changes; close-to-open consistency like a kernel NFS client, and
-    mmap keeps working);
-  * libnfs 4.0 keeps one NFSv4 open-owner per context and loses its open state
-    when one file is opened twice or changed by path (chmod, truncate, utimes)
-    while open.  So this program holds at most ONE NFSv4 open at a time: the
-    file used by the last read/write, closed before any other operation that
-    could touch it and when the mount is idle;
-  * on a connection error, a timeout, or lost NFSv4 state (server restart,
-    expired lease) the context is re-created (for up to --retry-window seconds)
-    and the operation retried once.
+  * a pool of libnfs contexts (--connections, default 4; a context is not thread-safe) and a
+    multi-threaded FUSE loop: several NFS calls in flight;
+  * caching as a kernel NFS client does, with its mount options and defaults (-o acregmin=3,
+    acregmax=60, acdirmin=30, acdirmax=60, actimeo, noac, cto/nocto, lookupcache): attributes,
+    missing names and listings cached by those rules, close-to-open (GETATTR at every open, cached
+    data kept only when unchanged, write-back and COMMIT at every close); the FUSE kernel module
+    caches no attributes and no missing names, so every stat reaches these rules;
+  * writes buffered per handle and sent in up to 512 KiB WRITEs, reads in large READs, with the
+    anonymous stateid over our own ONC-RPC connection (libnfs 4.0 cannot encode a WRITE over
+    ~3.9 KiB); SETATTR likewise (libnfs 4.0 loses its open state on chmod/truncate/utimes);
+  * on a connection error, a timeout, or lost NFSv4 state (server restart, expired lease) the
+    context is re-created (for up to --retry-window seconds) and the operation retried once.
 
 Modules: libnfs (the ctypes binding), errors (which failures call for a new
-context), xdr and rawsetattr (SETATTR over our own ONC-RPC connection), session
-(the libnfs context, reconnects, the single cached open, keep-alive),
-operations (the FUSE file system), log, and __main__ (the command line).
+context), xdr and rawsetattr (SETATTR, WRITE, READ, COMMIT over our own ONC-RPC
+connection), cache (the kernel client's caching rules), session (a libnfs
+context, reconnects, the single cached open, keep-alive; the pool), operations
+(the FUSE file system), log, and __main__ (the command line).
 """
 
 PROG = "labgen_nfsmount"

@@ -11,12 +11,13 @@ import urllib.parse
 from types import ModuleType
 
 from labgen_nfsmount import PROG
+from labgen_nfsmount.cache import CacheOptions, parse_mount_options
 from labgen_nfsmount.errors import NfsError
 from labgen_nfsmount.libnfs import LIBNFS_SONAME, load_libnfs
 from labgen_nfsmount.log import log
 from labgen_nfsmount.log import setup as setup_log
 from labgen_nfsmount.operations import NfsOperations, import_fusepy, make_operations
-from labgen_nfsmount.session import NfsSession
+from labgen_nfsmount.session import NfsSession, SessionPool
 
 # (option, type, default, help) of the options that take a number of seconds
 _SECONDS_OPTIONS: tuple[tuple[str, type[int] | type[float], float, str], ...] = (
@@ -70,11 +71,34 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="let other users use the mount (default when run as root)",
     )
     p.add_argument("--no-allow-other", dest="allow_other", action="store_false")
+    p.add_argument(
+        "--connections",
+        type=int,
+        default=4,
+        metavar="N",
+        help="NFS connections (libnfs contexts) and so NFS calls in flight at once; FUSE serves with threads "
+        "when N > 1 (default 4)",
+    )
+    p.add_argument(
+        "-o",
+        "--options",
+        default="",
+        metavar="OPTS",
+        help="the kernel NFS client's caching options, as mount -o takes them: actimeo, acregmin (3), "
+        "acregmax (60), acdirmin (30), acdirmax (60), noac, cto/nocto, lookupcache=all|positive|none, "
+        "sync/async (default: the kernel's defaults)",
+    )
     p.add_argument("--debug", action="store_true", help="log every error")
     p.add_argument("--fuse-debug", action="store_true", help="libfuse debug output (implies foreground)")
     args = p.parse_args(argv)
     if not args.url.startswith("nfs://"):
         p.error("URL must start with nfs://")
+    if not 1 <= args.connections <= 64:
+        p.error("--connections must be 1 to 64")
+    try:
+        args.cache_options = parse_mount_options(args.options)
+    except ValueError as e:
+        p.error(f"-o: {e}")
     return args
 
 
@@ -100,27 +124,42 @@ def main(argv: list[str] | None = None) -> int:
         log(f"cannot load {LIBNFS_SONAME}: {e} (apt-get install libnfs13)")
         return 2
 
-    session = NfsSession(lib, url, uid=args.uid, gid=args.gid, timeout=args.timeout, retry_window=args.retry_window)
+    pool = SessionPool(
+        [
+            NfsSession(lib, url, uid=args.uid, gid=args.gid, timeout=args.timeout, retry_window=args.retry_window)
+            for _ in range(args.connections)
+        ]
+    )
     try:
-        session.connect_wait(args.wait)
+        pool.connect_wait(args.wait)
     except NfsError as e:
         log(f"cannot mount {args.url}: {e.strerror}")
+        pool.close()
         return 1
 
-    ops = make_operations(fusepy, session, direct_io=(args.cache == "none"))
+    options: CacheOptions = args.cache_options
+    log(f"caching as a kernel NFS mount with {options.text()}")
+    ops = make_operations(fusepy, pool, direct_io=(args.cache == "none"), options=options)
     ops.mountpoint = mountpoint
     ops.keepalive_interval = args.keepalive
     allow_other = args.allow_other if args.allow_other is not None else os.geteuid() == 0
-    return serve(fusepy, ops, session, mountpoint, args, allow_other)
+    return serve(fusepy, ops, pool, mountpoint, args, allow_other)
 
 
-def fuse_options(session: NfsSession, allow_other: bool) -> dict[str, object]:
-    """The mount options: the kernel caches no attributes or names (consistency over speed)."""
+def fuse_options(session: NfsSession, allow_other: bool, cache: CacheOptions) -> dict[str, object]:
+    """The mount options.  The kernel caches no attributes and no negative lookups: every stat and
+    every lookup of a missing name reaches our cache, which applies the NFS client's rules.  It keeps
+    names as long as a kernel NFS client keeps a directory's entries without asking (entry_timeout =
+    acdirmin, 0 with lookupcache=none): that spares a lookup (a GETATTR) of every name on a path, as
+    the NFS client's dentry cache does, and decides nothing, since every operation here goes by path
+    and every open and stat still reaches us (with attr_timeout=0 the kernel asks for the size before
+    reading past what it knows)."""
+    entry_timeout = 0.0 if cache.lookupcache == "none" else cache.acdirmin
     options: dict[str, object] = dict(
         fsname=f"labgen-nfs:{session.server}:{session.export}",
         subtype="labgen_nfs",
         attr_timeout=0,
-        entry_timeout=0,
+        entry_timeout=entry_timeout,
         negative_timeout=0,
         use_ino=True,
         big_writes=True,
@@ -135,30 +174,30 @@ def fuse_options(session: NfsSession, allow_other: bool) -> dict[str, object]:
 def serve(
     fusepy: ModuleType,
     ops: NfsOperations,
-    session: NfsSession,
+    pool: SessionPool,
     mountpoint: str,
     args: argparse.Namespace,
     allow_other: bool,
 ) -> int:
     """Mount and serve until unmounted (in the background unless --foreground); the exit status."""
     try:
-        # libfuse handles SIGTERM/SIGINT/SIGHUP: it leaves its loop and
-        # unmounts; nothreads: libnfs contexts are not thread-safe
+        # libfuse handles SIGTERM/SIGINT/SIGHUP: it leaves its loop and unmounts; with one
+        # connection single-threaded (each session serialises its own calls anyway)
         fusepy.FUSE(
             ops,
             mountpoint,
             raw_fi=True,
             foreground=args.foreground or args.fuse_debug,
-            nothreads=True,
+            nothreads=len(pool.sessions) == 1,
             debug=args.fuse_debug,
-            **fuse_options(session, allow_other),
+            **fuse_options(pool.sessions[0], allow_other, ops.cache.options),
         )
     except RuntimeError as e:
         log(f"FUSE failed on {mountpoint}: {e}")
         return 1
     finally:
         ops.stop.set()
-        session.close()
+        pool.close()
     return 0
 
 

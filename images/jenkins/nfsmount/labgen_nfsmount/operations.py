@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import itertools
 import os
 import threading
 from collections.abc import Callable
 from types import ModuleType
 from typing import Protocol, TypeVar
 
+from labgen_nfsmount.cache import AttrCache, Attrs, CacheOptions, Stamp
 from labgen_nfsmount.errors import NfsError
-from labgen_nfsmount.libnfs import Ctx, Handle, NfsStatvfs64, enc
+from labgen_nfsmount.libnfs import Ctx, Handle, NfsStat64, NfsStatvfs64, enc
 from labgen_nfsmount.log import dlog, log
 from labgen_nfsmount.rawsetattr import RawSetattr
-from labgen_nfsmount.session import NfsSession
+from labgen_nfsmount.session import NfsSession, SessionPool
 from labgen_nfsmount.xdr import SetTime
 
 T = TypeVar("T")
@@ -32,13 +34,43 @@ class FileInfo(Protocol):
     keep_cache: int
 
 
-class OpenFile:
-    __slots__ = ("accmode", "append", "path")
+class Dirty:
+    """Data written through one FUSE handle and not yet sent: one contiguous extent (Jenkins writes
+    files front to back), sent in large WRITEs at close, fsync, or when it grows past WRITEBACK_LIMIT."""
 
-    def __init__(self, path: str, flags: int) -> None:
+    __slots__ = ("data", "start")
+
+    def __init__(self, start: int) -> None:
+        self.start = start
+        self.data = bytearray()
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.data)
+
+    def absorb(self, offset: int, data: bytes) -> bool:
+        """Put `data` at `offset` into the extent when it touches or overlaps it; False when it does not."""
+        if not self.start <= offset <= self.end:
+            return False
+        rel = offset - self.start
+        self.data[rel : rel + len(data)] = data
+        return True
+
+
+WRITEBACK_LIMIT = 4 << 20  # bytes buffered per handle before they are sent (unstable, committed at close)
+
+
+class OpenFile:
+    __slots__ = ("accmode", "append", "dirty", "lock", "path", "uncommitted", "whole")
+
+    def __init__(self, path: str, flags: int, whole: bool = False) -> None:
         self.path = path
+        self.whole = whole  # created empty by this handle and written only from 0 on, in one piece
         self.accmode = flags & os.O_ACCMODE
         self.append = bool(flags & os.O_APPEND)
+        self.dirty: Dirty | None = None
+        self.uncommitted = False  # unstable writes sent, no COMMIT yet
+        self.lock = threading.Lock()  # FUSE threads may use one handle at once
 
 
 def import_fusepy() -> ModuleType | None:
@@ -52,10 +84,12 @@ def import_fusepy() -> ModuleType | None:
     return None
 
 
-def make_operations(fusepy: ModuleType, session: NfsSession, direct_io: bool) -> NfsOperations:
+def make_operations(
+    fusepy: ModuleType, pool: SessionPool, direct_io: bool, options: CacheOptions | None = None
+) -> NfsOperations:
     """NfsOperations on top of fusepy.Operations (of whichever module import_fusepy() found)."""
     cls = type("NfsOperations", (NfsOperations, fusepy.Operations), {})
-    ops: NfsOperations = cls(session, direct_io, fusepy.FuseOSError)
+    ops: NfsOperations = cls(pool, direct_io, fusepy.FuseOSError, options or CacheOptions())
     return ops
 
 
@@ -79,27 +113,42 @@ class NfsOperations:
     getxattr = setxattr = listxattr = removexattr = None
     lock = ioctl = bmap = None
 
-    def __init__(self, session: NfsSession, direct_io: bool, fuse_error: Callable[[int], OSError]) -> None:
-        self.session = session
-        self.lib = session.lib
+    def __init__(
+        self, pool: SessionPool, direct_io: bool, fuse_error: Callable[[int], OSError], options: CacheOptions
+    ) -> None:
+        self.pool = pool
+        self.cache = AttrCache(options)
+        self.identity = pool.sessions[0].identity()
+        self.lib = pool.lib
         self.direct_io = direct_io
         self.fuse_error = fuse_error  # fusepy.FuseOSError
         self.files: dict[int, OpenFile] = {}
-        self.next_fh = 1
+        self._fids = itertools.count(1)  # next() is atomic under the GIL: FUSE threads share it
         self.mountpoint = "?"
         self.keepalive_interval = 0.0
         self.stop = threading.Event()
 
     # -- helpers --
-    def _run(self, opname: str, func: Callable[[Ctx], T], keep_open: bool = False) -> T:
+    def _run(
+        self,
+        opname: str,
+        func: Callable[[NfsSession, Ctx], T],
+        keep_open: bool = False,
+        session: NfsSession | None = None,
+    ) -> T:
+        """func(session, ctx) on `session` (default: an idle one of the pool)."""
+        s = session or self.pool.idle()
         try:
-            return self.session.run(opname, func, keep_open=keep_open)
+            return s.run(opname, lambda ctx: func(s, ctx), keep_open=keep_open)
         except NfsError as e:
             raise self._fuse_error(e) from e
 
-    def _run_retry_ok(self, opname: str, func: Callable[[Ctx], int], retry_ok: Callable[[NfsError], bool]) -> int:
+    def _run_retry_ok(
+        self, opname: str, func: Callable[[NfsSession, Ctx], int], retry_ok: Callable[[NfsError], bool]
+    ) -> int:
+        s = self.pool.idle()
         try:
-            return self.session.run(opname, func, retry_ok)
+            return s.run(opname, lambda ctx: func(s, ctx), retry_ok)
         except NfsError as e:
             raise self._fuse_error(e) from e
 
@@ -110,8 +159,8 @@ class NfsOperations:
     def _path_op(
         self, opname: str, cfunc: Callable[..., int], path: str, *args: int, retry_ok: Callable[[NfsError], bool]
     ) -> int:
-        def op(ctx: Ctx) -> int:
-            return self.session.check(cfunc(ctx, enc(path), *args), opname, path)
+        def op(s: NfsSession, ctx: Ctx) -> int:
+            return s.check(cfunc(ctx, enc(path), *args), opname, path)
 
         return self._run_retry_ok(opname, op, retry_ok)
 
@@ -122,71 +171,89 @@ class NfsOperations:
         return of
 
     def _new_fid(self) -> int:
-        fid = self.next_fh
-        self.next_fh += 1
-        return fid
+        return next(self._fids)
 
-    def _register(self, fi: FileInfo, fid: int, path: str, flags: int) -> int:
-        self.files[fid] = OpenFile(path, flags)
-        fi.fh = fid
-        fi.direct_io = 1 if self.direct_io else 0
-        fi.keep_cache = 0
-        return 0
-
-    def _with_file(self, opname: str, fi: FileInfo, path: str, accmode: int, io: Callable[[Ctx, Handle], T]) -> T:
-        """io(ctx, nfsfh) on the open of FUSE handle `fi`, opened anew when needed."""
+    def _with_file(
+        self, opname: str, fi: FileInfo, path: str, accmode: int, io: Callable[[NfsSession, Ctx, Handle], T]
+    ) -> T:
+        """io(session, ctx, nfsfh) on the open of FUSE handle `fi` (in the session the handle belongs to),
+        opened anew when needed."""
         return self._run(
             opname,
-            lambda ctx: self.session.with_file(ctx, fi.fh, path, accmode, lambda fh: io(ctx, fh)),
+            lambda s, ctx: s.with_file(ctx, fi.fh, path, accmode, lambda fh: io(s, ctx, fh)),
             keep_open=True,
+            session=self.pool.for_handle(fi.fh),
         )
 
     # -- lifecycle --
     def init(self, path: str) -> None:
         # started here, in the serving (possibly daemonized) process
-        session = self.session
+        pool = self.pool
         if self.keepalive_interval > 0:
-            threading.Thread(
-                target=session.keepalive,
-                args=(self.keepalive_interval, self.stop),
-                name="nfs-keepalive",
-                daemon=True,
-            ).start()
+            for i, session in enumerate(pool.sessions):
+                threading.Thread(
+                    target=session.keepalive,
+                    args=(self.keepalive_interval, self.stop),
+                    name=f"nfs-keepalive-{i}",
+                    daemon=True,
+                ).start()
+        first = pool.sessions[0]
         log(
-            f"mounted nfs://{session.server}{session.export} on {self.mountpoint} "
-            f"(NFSv4, client id {session.client_name})"
+            f"mounted nfs://{first.server}{first.export} on {self.mountpoint} "
+            f"(NFSv4, {len(pool.sessions)} connections, client id {first.client_name})"
         )
 
     def destroy(self, path: str) -> None:
         self.stop.set()
-        self.session.close()
+        self.pool.close()
         log(f"unmounted {self.mountpoint}")
 
-    # -- metadata --
+    # -- metadata (through the attribute cache) --
+    def _fetch(self, path: str) -> Attrs:
+        """The attributes of `path` from the server (GETATTR), stored in the cache; ENOENT is remembered
+        as a negative entry (lookupcache=all)."""
+        try:
+            st = self._run("getattr", lambda s, ctx: s.lstat(ctx, path), keep_open=True)
+        except OSError as e:
+            if e.errno == errno.ENOENT:
+                self.cache.store_missing(path)
+            raise
+        attrs = _attrs(st)
+        self.cache.store(path, attrs)
+        return attrs
+
+    def _attrs(self, path: str) -> Attrs:
+        """The attributes of `path` as the kernel NFS client would have them: cached ones within their
+        timeout, a negative entry while the parent is unchanged, else asked from the server."""
+        attrs = self.cache.fresh(path)
+        if attrs is not None:
+            return attrs
+        parent = self.cache.missing_parent(path)
+        if parent is not None and path != parent and self.cache.known_missing(path, self._attrs(parent)):
+            raise self.fuse_error(errno.ENOENT)
+        return self._fetch(path)
+
     def getattr(self, path: str, fh: FileInfo | None = None) -> dict[str, int]:
-        st = self._run("getattr", lambda ctx: self.session.lstat(ctx, path), keep_open=True)
-        return {
-            "st_mode": st.nfs_mode,
-            "st_ino": st.nfs_ino,
-            "st_nlink": st.nfs_nlink,
-            "st_uid": st.nfs_uid,
-            "st_gid": st.nfs_gid,
-            "st_rdev": st.nfs_rdev,
-            "st_size": st.nfs_size,
-            "st_blksize": st.nfs_blksize or 4096,
-            "st_blocks": st.nfs_blocks or (st.nfs_used + 511) // 512,
-            "st_atime": _ns(st.nfs_atime, st.nfs_atime_nsec),
-            "st_mtime": _ns(st.nfs_mtime, st.nfs_mtime_nsec),
-            "st_ctime": _ns(st.nfs_ctime, st.nfs_ctime_nsec),
-        }
+        if fh is not None and fh.fh in self.files:
+            path = self.files[fh.fh].path
+        attrs = self._attrs(path)
+        dirty_end = max((of.dirty.end for of in list(self.files.values()) if of.path == path and of.dirty), default=0)
+        if dirty_end > attrs["st_size"]:
+            return {**attrs, "st_size": dirty_end}  # the size our buffered writes give it, as on kernel NFS
+        return attrs
 
     def readdir(self, path: str, fh: FileInfo) -> list[str]:
-        return [".", "..", *self._run("readdir", lambda ctx: self._list_dir(ctx, path), keep_open=True)]
+        dir_attrs = self._attrs(path)
+        names = self.cache.listing(path, dir_attrs)
+        if names is None:
+            names = self._run("readdir", lambda s, ctx: self._list_dir(s, ctx, path), keep_open=True)
+            self.cache.store_listing(path, names, dir_attrs)
+        return [".", "..", *names]
 
-    def _list_dir(self, ctx: Ctx, path: str) -> list[str]:
+    def _list_dir(self, s: NfsSession, ctx: Ctx, path: str) -> list[str]:
         lib = self.lib
         dirp = ctypes.c_void_p()
-        self.session.check(lib.nfs_opendir(ctx, enc(path), ctypes.byref(dirp)), "opendir", path)
+        s.check(lib.nfs_opendir(ctx, enc(path), ctypes.byref(dirp)), "opendir", path)
         names = []
         try:
             while True:
@@ -201,14 +268,14 @@ class NfsOperations:
         return names
 
     def statfs(self, path: str) -> dict[str, int]:
-        def op(ctx: Ctx) -> NfsStatvfs64:
+        def op(s: NfsSession, ctx: Ctx) -> NfsStatvfs64:
             sv = NfsStatvfs64()
-            self.session.check(self.lib.nfs_statvfs64(ctx, enc(path), ctypes.byref(sv)), "statfs", path)
+            s.check(self.lib.nfs_statvfs64(ctx, enc(path), ctypes.byref(sv)), "statfs", path)
             return sv
 
         try:
-            sv = self.session.run("statfs", op, keep_open=True)
-        except NfsError:
+            sv = self._run("statfs", op, keep_open=True)
+        except OSError:
             return {"f_bsize": 4096, "f_frsize": 4096, "f_namemax": 255}
         return {
             "f_bsize": sv.f_bsize or 4096,
@@ -223,71 +290,97 @@ class NfsOperations:
         }
 
     def readlink(self, path: str) -> str:
-        def op(ctx: Ctx) -> str:
+        def op(s: NfsSession, ctx: Ctx) -> str:
             buf = ctypes.create_string_buffer(4097)
-            self.session.check(self.lib.nfs_readlink(ctx, enc(path), buf, 4096), "readlink", path)
+            s.check(self.lib.nfs_readlink(ctx, enc(path), buf, 4096), "readlink", path)
             return buf.value.decode("utf-8", "surrogateescape")
 
         return self._run("readlink", op, keep_open=True)
 
     # -- namespace --
+    def _changing(self, opname: str, run: Callable[[], int], *paths: str) -> int:
+        """run() changes `paths` (entries of their directories): the cache forgets them, also on failure."""
+        try:
+            return run()
+        finally:
+            self.cache.changed(*paths)
+
     def mkdir(self, path: str, mode: int) -> int:
-        return self._path_op("mkdir", self.lib.nfs_mkdir2, path, mode & 0o7777, retry_ok=_accept(errno.EEXIST))
+        return self._changing(
+            "mkdir",
+            lambda: self._path_op("mkdir", self.lib.nfs_mkdir2, path, mode & 0o7777, retry_ok=_accept(errno.EEXIST)),
+            path,
+        )
 
     def rmdir(self, path: str) -> int:
-        # the kernel has checked that path is a directory (NFSv4 REMOVE
-        # removes any type)
-        return self._path_op("rmdir", self.lib.nfs_rmdir, path, retry_ok=_accept(errno.ENOENT))
+        # the kernel has checked that path is a directory (NFSv4 REMOVE removes any type)
+        try:
+            return self._path_op("rmdir", self.lib.nfs_rmdir, path, retry_ok=_accept(errno.ENOENT))
+        finally:
+            self.cache.changed_tree(path)
 
     def unlink(self, path: str) -> int:
-        return self._path_op("unlink", self.lib.nfs_unlink, path, retry_ok=_accept(errno.ENOENT))
+        return self._changing(
+            "unlink", lambda: self._path_op("unlink", self.lib.nfs_unlink, path, retry_ok=_accept(errno.ENOENT)), path
+        )
 
     def rename(self, old: str, new: str) -> int:
-        def op(ctx: Ctx) -> int:
-            return self.session.check(self.lib.nfs_rename(ctx, enc(old), enc(new)), "rename", old + " -> " + new)
+        def op(s: NfsSession, ctx: Ctx) -> int:
+            return s.check(self.lib.nfs_rename(ctx, enc(old), enc(new)), "rename", old + " -> " + new)
 
-        self._run_retry_ok("rename", op, _accept(errno.ENOENT))
-        for of in self.files.values():
+        self._write_back_under(old)  # our WRITEs go by name
+        try:
+            self._run_retry_ok("rename", op, _accept(errno.ENOENT))
+        finally:
+            self.cache.renamed(old, new)
+        prefix = old.rstrip("/") + "/"
+        for of in list(self.files.values()):
             if of.path == old:
                 of.path = new
-            elif of.path.startswith(old.rstrip("/") + "/"):
+            elif of.path.startswith(prefix):
                 of.path = new.rstrip("/") + of.path[len(old.rstrip("/")) :]
         return 0
 
     def symlink(self, target: str, source: str) -> int:
         # fusepy: create the link `target`, pointing to `source`
-        def op(ctx: Ctx) -> int:
-            return self.session.check(self.lib.nfs_symlink(ctx, enc(source), enc(target)), "symlink", target)
+        def op(s: NfsSession, ctx: Ctx) -> int:
+            return s.check(self.lib.nfs_symlink(ctx, enc(source), enc(target)), "symlink", target)
 
-        return self._run_retry_ok("symlink", op, _accept(errno.EEXIST))
+        return self._changing("symlink", lambda: self._run_retry_ok("symlink", op, _accept(errno.EEXIST)), target)
 
     def link(self, target: str, source: str) -> int:
         # fusepy: create the hard link `target` to the file `source`
-        def op(ctx: Ctx) -> int:
-            return self.session.check(self.lib.nfs_link(ctx, enc(source), enc(target)), "link", target)
+        def op(s: NfsSession, ctx: Ctx) -> int:
+            return s.check(self.lib.nfs_link(ctx, enc(source), enc(target)), "link", target)
 
-        return self._run("link", op)
+        return self._changing("link", lambda: self._run("link", op), target, source)
 
     # -- attributes --
-    def _raw(self) -> RawSetattr:
-        raw = self.session.raw
+    @staticmethod
+    def _raw(s: NfsSession) -> RawSetattr:
+        raw = s.raw
         if raw is None:  # set by every successful connect, before any operation runs
             raise NfsError(errno.EIO, "not connected")
         return raw
 
-    def _setattr(self, opname: str, change: Callable[[RawSetattr], int]) -> int:
-        """change(raw): a SETATTR sent with our own RPC connection, which leaves libnfs's open state alone."""
-        return self._run(opname, lambda ctx: change(self._raw()), keep_open=True)
+    def _setattr(self, opname: str, path: str, change: Callable[[RawSetattr], int]) -> int:
+        """change(raw): a SETATTR sent with our own RPC connection, which leaves libnfs's open state alone.
+        Buffered data of `path` goes out first (as the kernel writes back before a SETATTR)."""
+        self._write_back_under(path)
+        try:
+            return self._run(opname, lambda s, ctx: change(self._raw(s)), keep_open=True)
+        finally:
+            self.cache.attrs_changed(path)
 
     def chmod(self, path: str, mode: int) -> int:
-        return self._setattr("chmod", lambda raw: raw.setattr(path, mode=mode & 0o7777))
+        return self._setattr("chmod", path, lambda raw: raw.setattr(path, mode=mode & 0o7777))
 
     def chown(self, path: str, uid: int, gid: int) -> int:
         new_uid = None if uid in (-1, 0xFFFFFFFF) else uid
         new_gid = None if gid in (-1, 0xFFFFFFFF) else gid
         if new_uid is None and new_gid is None:
             return 0
-        return self._setattr("chown", lambda raw: raw.setattr(path, uid=new_uid, gid=new_gid))
+        return self._setattr("chown", path, lambda raw: raw.setattr(path, uid=new_uid, gid=new_gid))
 
     def utimens(self, path: str, times: tuple[int, int] | None = None) -> int:
         # False: leave unchanged, None: server's current time
@@ -297,56 +390,203 @@ class NfsOperations:
             atime = mtime = None
         else:
             atime, mtime = [False if v == UTIME_OMIT else None if v == UTIME_NOW else v for v in times]
-        return self._setattr("utimens", lambda raw: raw.setattr(path, atime=atime, mtime=mtime))
+        return self._setattr("utimens", path, lambda raw: raw.setattr(path, atime=atime, mtime=mtime))
 
     def truncate(self, path: str, length: int, fh: FileInfo | None = None) -> int:
         if fh is not None and fh.fh in self.files:
             path = self.files[fh.fh].path
-        return self._setattr("truncate", lambda raw: raw.setattr(path, size=length))
+        ret = self._setattr("truncate", path, lambda raw: raw.setattr(path, size=length))
+        self.cache.data_written(path, None)
+        return ret
 
     # -- files --
     def create(self, path: str, mode: int, fi: FileInfo) -> int:
         flags = fi.flags
         accmode = flags & os.O_ACCMODE
         fid = self._new_fid()
-        session = self.session
 
-        def op(ctx: Ctx) -> int:
+        def op(session: NfsSession, ctx: Ctx) -> int:
             fhp = ctypes.c_void_p()
             ret = self.lib.nfs_create(ctx, enc(path), accmode | (flags & os.O_EXCL), mode & 0o7777, ctypes.byref(fhp))
             if ret == -errno.EEXIST and not flags & os.O_EXCL:
-                # created by someone else since the kernel's lookup:
-                # open(2) semantics without O_EXCL is "open it"
-                session.with_file(ctx, fid, path, accmode, lambda fh: 0, fresh=True)
+                # created by someone else since the kernel's lookup: open(2) without O_EXCL opens it
                 return 0
             session.check(ret, "create", path)
             session.close_fh(ctx, fhp.value, path)
-            # libnfs 4.0 creates EXCLUSIVE4 style: mode 0600, verifier in
-            # the times; set the real ones
-            return self._raw().setattr(path, mode=mode & 0o7777, atime=None, mtime=None)
+            session.renew_path = path  # the keep-alive renews the lease with it
+            # libnfs 4.0 creates EXCLUSIVE4 style: mode 0600, verifier in the times; set the real ones
+            return self._raw(session).setattr(path, mode=mode & 0o7777, atime=None, mtime=None)
 
-        self._run("create", op)
-        return self._register(fi, fid, path, flags)
+        try:
+            self._run("create", op, session=self.pool.for_handle(fid))
+        finally:
+            self.cache.changed(path)
+        self._register(fi, fid, path, flags, keep_cache=False)
+        self.files[fid].whole = True
+        return 0
 
     def open(self, path: str, fi: FileInfo) -> int:
         flags = fi.flags
-        fid = self._new_fid()
-        # opening checks existence and permission; the open is cached for
-        # the reads/writes that usually follow
-        self._run(
-            "open",
-            lambda ctx: self.session.with_file(ctx, fid, path, flags & os.O_ACCMODE, lambda fh: 0, fresh=True),
-            keep_open=True,
-        )
-        return self._register(fi, fid, path, flags)
+        # close-to-open: an open asks the server for the attributes (nocto: cached ones will do) and
+        # keeps the cached data only when they did not change since it was cached
+        attrs = self._fetch(path) if self.cache.options.cto else self._attrs(path)
+        self._check_access(attrs, flags & os.O_ACCMODE)
+        keep = self.cache.data_valid(path, attrs)
+        return self._register(fi, self._new_fid(), path, flags, keep_cache=keep)
+
+    def _check_access(self, attrs: Attrs, accmode: int) -> None:
+        """open(2)'s permission check (the kernel client's OPEN does it at the server): mode bits against
+        the identity every request carries."""
+        uid, gid = self.identity
+        if uid == 0:
+            return
+        mode = attrs["st_mode"]
+        bits = 6 if attrs["st_uid"] == uid else 3 if attrs["st_gid"] == gid else 0
+        allowed = (mode >> bits) & 0o7
+        need = {os.O_RDONLY: 4, os.O_WRONLY: 2}.get(accmode, 6)
+        if allowed & need != need:
+            raise self.fuse_error(errno.EACCES)
+
+    def _register(self, fi: FileInfo, fid: int, path: str, flags: int, keep_cache: bool) -> int:
+        self.files[fid] = OpenFile(path, flags)
+        fi.fh = fid
+        fi.direct_io = 1 if self.direct_io else 0
+        fi.keep_cache = 1 if keep_cache and not self.direct_io else 0
+        return 0
 
     def read(self, path: str, size: int, offset: int, fi: FileInfo) -> bytes:
         of = self._file(fi)
-        path = path or of.path
-        accmode = os.O_RDWR if of.accmode == os.O_RDWR else os.O_RDONLY
-        session = self.session
+        self._write_back_under(of.path)  # reads see our own writes
+        path = of.path
+        whole = self.cache.content(path)
+        if whole is not None:
+            return whole[offset : offset + size]
+        session = self.pool.for_handle(fi.fh)
 
-        def io(ctx: Ctx, fh: Handle) -> bytes:
+        def op(s: NfsSession, ctx: Ctx) -> bytes:
+            chunks = []
+            got = 0
+            while got < size:
+                data = self._raw(s).read(path, offset + got, min(size - got, s.readmax))
+                if not data:
+                    break
+                chunks.append(data)
+                got += len(data)
+            return b"".join(chunks)
+
+        try:
+            return self._run("read", op, keep_open=True, session=session)
+        except OSError as e:
+            if e.errno != errno.EACCES:
+                raise
+        return self._read_with_open(path, size, offset, fi, of)  # e.g. a write-only file read through O_RDWR
+
+    def write(self, path: str, data: bytes, offset: int, fi: FileInfo) -> int:
+        of = self._file(fi)
+        with of.lock:
+            if of.append or self.cache.options.sync:
+                self._send_dirty(fi, of, commit=False)
+                pos = self._fetch(of.path)["st_size"] if of.append else offset
+                self._send(fi, of, pos, data, commit=False)
+                return len(data)
+            if of.dirty is None or not of.dirty.absorb(offset, data):
+                if of.dirty is not None or offset != 0:
+                    of.whole = False
+                self._send_dirty(fi, of, commit=False)
+                of.dirty = Dirty(offset)
+                of.dirty.absorb(offset, data)
+            if len(of.dirty.data) >= WRITEBACK_LIMIT:
+                of.whole = False
+                self._send_dirty(fi, of, commit=False)
+        return len(data)
+
+    def _send_dirty(self, fi: FileInfo, of: OpenFile, commit: bool) -> None:
+        """Send the handle's buffered data (of.lock held); with commit, also COMMIT what went out unstable."""
+        dirty, of.dirty = of.dirty, None
+        if dirty is not None and dirty.data:
+            self._send(fi, of, dirty.start, bytes(dirty.data), commit=commit)
+        elif commit and of.uncommitted:
+            session = self.pool.for_handle(fi.fh)
+            self._run("commit", lambda s, ctx: self._raw(s).commit(of.path), keep_open=True, session=session)
+            of.uncommitted = False
+
+    def _send(self, fi: FileInfo, of: OpenFile, offset: int, data: bytes, commit: bool) -> None:
+        """WRITE `data` at `offset` in large pieces; the cache then knows the file's new attributes."""
+        path = of.path
+        session = self.pool.for_handle(fi.fh)
+        after: Stamp | None = None
+        try:
+            _, after = self._run(
+                "write",
+                lambda s, ctx: self._raw(s).write(path, offset, data, commit=commit),
+                keep_open=True,
+                session=session,
+            )
+        except OSError as e:
+            if e.errno != errno.EACCES:
+                raise
+            # the server checks a WRITE without an open against the file's mode: a file created read-only
+            # and written through that same open(2) needs libnfs's open (small pieces)
+            self._write_with_open(path, data, offset, fi, of)
+        of.uncommitted = not commit
+        self.cache.attrs_changed(path)
+        self.cache.data_written(path, after)
+        if of.whole and offset == 0 and after is not None and after[2] == len(data):
+            self.cache.remember_content(path, after, data)
+        of.whole = False  # a later write of this handle sends only what changed
+
+    def _write_back_under(self, path: str) -> None:
+        """Send the buffered data of every handle open on `path` or below it (before a read, rename or
+        SETATTR, which must see it)."""
+        prefix = path.rstrip("/") + "/"
+        for fid, of in list(self.files.items()):
+            if of.dirty is not None and (of.path == path or of.path.startswith(prefix)):
+                with of.lock:
+                    self._send_dirty(_Fid(fid), of, commit=False)
+
+    def flush(self, path: str, fi: FileInfo) -> int:
+        # every close(2): written back and committed, as a kernel NFS client does at close (cto)
+        of = self.files.get(fi.fh)
+        if of is not None:
+            with of.lock:
+                self._send_dirty(fi, of, commit=True)
+        return 0
+
+    def fsync(self, path: str, datasync: int, fi: FileInfo) -> int:
+        of = self._file(fi)
+        with of.lock:
+            self._send_dirty(fi, of, commit=True)
+            if of.uncommitted:
+                self._send_dirty(fi, of, commit=True)
+        return 0
+
+    def release(self, path: str, fi: FileInfo) -> int:
+        of = self.files.get(fi.fh)
+        if of is not None:
+            try:
+                with of.lock:
+                    self._send_dirty(fi, of, commit=True)
+            except OSError as e:  # close(2) got it from flush already
+                dlog(f"release {of.path}: {e}")
+        self.files.pop(fi.fh, None)
+        session = self.pool.for_handle(fi.fh)
+        c = session.cached
+        if c is None or c.key != fi.fh:
+            return 0  # no libnfs open of ours (the usual case): no need to wait for the session
+        with session.lock:
+            c = session.cached
+            if c is not None and c.key == fi.fh:
+                session.drop_cached()
+        return 0
+
+    def access(self, path: str, amode: int) -> int:
+        return 0  # the server checks permissions on each operation
+
+    # -- the libnfs open, for what the server refuses without one --
+    def _read_with_open(self, path: str, size: int, offset: int, fi: FileInfo, of: OpenFile) -> bytes:
+        accmode = os.O_RDWR if of.accmode == os.O_RDWR else os.O_RDONLY
+
+        def io(session: NfsSession, ctx: Ctx, fh: Handle) -> bytes:
             buf = ctypes.create_string_buffer(size)
             got = 0
             while got < size:
@@ -361,25 +601,19 @@ class NfsOperations:
 
         return self._with_file("read", fi, path, accmode, io)
 
-    def write(self, path: str, data: bytes, offset: int, fi: FileInfo) -> int:
-        of = self._file(fi)
-        path = path or of.path
+    def _write_with_open(self, path: str, data: bytes, offset: int, fi: FileInfo, of: OpenFile) -> None:
         accmode = os.O_RDWR if of.accmode == os.O_RDWR else os.O_WRONLY
         size = len(data)
-        session = self.session
 
-        def io(ctx: Ctx, fh: Handle) -> int:
-            pos = offset
-            if of.append:
-                pos = session.lstat(ctx, path).nfs_size
+        def io(session: NfsSession, ctx: Ctx, fh: Handle) -> int:
             buf = ctypes.create_string_buffer(data, size)
             done = 0
             while done < size:
                 count = min(size - done, session.writemax, session.write_chunk)
-                ret = self.lib.nfs_pwrite(ctx, fh, pos + done, count, ctypes.byref(buf, done))
+                ret = self.lib.nfs_pwrite(ctx, fh, offset + done, count, ctypes.byref(buf, done))
                 if ret < 0 and "encode" in session.error_text() and session.write_chunk > 512:
-                    # libnfs 4.0 encodes an NFSv4 WRITE into a ~4 KiB
-                    # buffer; a longer file handle leaves less room
+                    # libnfs 4.0 encodes an NFSv4 WRITE into a ~4 KiB buffer; a longer file handle leaves
+                    # less room
                     session.write_chunk //= 2
                     dlog(f"write chunk lowered to {session.write_chunk}")
                     continue
@@ -387,32 +621,34 @@ class NfsOperations:
                 if n <= 0:
                     raise NfsError(errno.EIO, f"write {path}: short write")
                 done += n
+            session.check(self.lib.nfs_fsync(ctx, fh), "fsync", path)
             return done
 
-        return self._with_file("write", fi, path, accmode, io)
+        self._with_file("write", fi, path, accmode, io)
 
-    def flush(self, path: str, fi: FileInfo) -> int:
-        return 0  # writes are sent to the server synchronously
 
-    def fsync(self, path: str, datasync: int, fi: FileInfo) -> int:
-        of = self._file(fi)
-        path = path or of.path
-        return self._with_file(
-            "fsync",
-            fi,
-            path,
-            of.accmode,
-            lambda ctx, fh: self.session.check(self.lib.nfs_fsync(ctx, fh), "fsync", path),
-        )
+class _Fid:
+    """A stand-in FileInfo for writing back another handle's data (only .fh is read)."""
 
-    def release(self, path: str, fi: FileInfo) -> int:
-        self.files.pop(fi.fh, None)
-        session = self.session
-        with session.lock:
-            c = session.cached
-            if c is not None and c.key == fi.fh:
-                session.drop_cached()
-        return 0
+    __slots__ = ("direct_io", "fh", "flags", "keep_cache")
 
-    def access(self, path: str, amode: int) -> int:
-        return 0  # the server checks permissions on each operation
+    def __init__(self, fh: int) -> None:
+        self.fh = fh
+        self.flags = self.direct_io = self.keep_cache = 0
+
+
+def _attrs(st: NfsStat64) -> Attrs:
+    return {
+        "st_mode": st.nfs_mode,
+        "st_ino": st.nfs_ino,
+        "st_nlink": st.nfs_nlink,
+        "st_uid": st.nfs_uid,
+        "st_gid": st.nfs_gid,
+        "st_rdev": st.nfs_rdev,
+        "st_size": st.nfs_size,
+        "st_blksize": st.nfs_blksize or 4096,
+        "st_blocks": st.nfs_blocks or (st.nfs_used + 511) // 512,
+        "st_atime": _ns(st.nfs_atime, st.nfs_atime_nsec),
+        "st_mtime": _ns(st.nfs_mtime, st.nfs_mtime_nsec),
+        "st_ctime": _ns(st.nfs_ctime, st.nfs_ctime_nsec),
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import itertools
 import os
 import socket
 import threading
@@ -115,13 +116,19 @@ class NfsSession:
         self.server, self.export = server, export
         q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.url).query)
         port = int(q.get("nfsport", ["2049"])[0])
-        uid = self.uid if self.uid is not None else int(q.get("uid", [os.getuid()])[0])
-        gid = self.gid if self.gid is not None else int(q.get("gid", [os.getgid()])[0])
+        uid, gid = self.identity()
         if self.raw is not None:
             self.raw.close()
         self.raw = RawSetattr(server, port, export, uid, gid, self.timeout)
         self.readmax = int(lib.nfs_get_readmax(ctx)) or 65536
         self.writemax = int(lib.nfs_get_writemax(ctx)) or 65536
+
+    def identity(self) -> tuple[int, int]:
+        """The uid and gid every request carries (AUTH_SYS)."""
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.url).query)
+        uid = self.uid if self.uid is not None else int(q.get("uid", [os.getuid()])[0])
+        gid = self.gid if self.gid is not None else int(q.get("gid", [os.getgid()])[0])
+        return uid, gid
 
     def _parse_url(self, ctx: Ctx) -> tuple[str, str]:
         """(server, export) of the URL, parsed by libnfs into `ctx`."""
@@ -339,3 +346,39 @@ class NfsSession:
                 if needs_reconnect(e):
                     raise
                 self.renew_path = None
+
+
+class SessionPool:
+    """Several NfsSessions (libnfs contexts, each its own NFSv4 client and TCP connection), so that
+    several FUSE threads have NFS calls in flight at once: a libnfs context is not thread-safe and its
+    synchronous calls wait for one reply at a time.  A FUSE file handle always uses the same session
+    (its NFSv4 open lives there); other operations take an idle one."""
+
+    def __init__(self, sessions: list[NfsSession]) -> None:
+        if not sessions:
+            raise ValueError("a pool needs at least one session")
+        self.sessions = sessions
+        self.lib = sessions[0].lib
+        self._turn = itertools.count()
+
+    def for_handle(self, fid: int) -> NfsSession:
+        return self.sessions[fid % len(self.sessions)]
+
+    def idle(self) -> NfsSession:
+        """A session no other thread is using right now, else the next one in turn (then we wait for it)."""
+        n = len(self.sessions)
+        start = next(self._turn)
+        for i in range(n):
+            s = self.sessions[(start + i) % n]
+            if s.lock.acquire(blocking=False):
+                s.lock.release()
+                return s
+        return self.sessions[start % n]
+
+    def connect_wait(self, wait: float) -> None:
+        for s in self.sessions:
+            s.connect_wait(wait)
+
+    def close(self) -> None:
+        for s in self.sessions:
+            s.close()
