@@ -19,6 +19,7 @@ of each.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import sys
 import time
@@ -50,28 +51,35 @@ def main() -> int:
     parser.add_argument("--clients", default="fuse,local", help="JENKINS_HOME kinds: fuse (NFS), local")
     parser.add_argument("--rate", type=float, default=20.0, help="probe requests per second during the trials")
     parser.add_argument("--name-prefix", default="bench-scale", help="labs are named PREFIX-CLIENT")
+    parser.add_argument("--keep", action="store_true", help="leave the labs up at the end (to look at them)")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     results: dict[str, dict[str, Any]] = {}
-    for client in args.clients.split(","):
-        name = f"{args.name_prefix}-{client}"
-        start(name, **{"nfs.client": client})
-        try:
-            results[client] = grow_and_measure(name, sizes, args)
-        finally:
-            runtime.down(name, volumes=True)
-    print(table(HEADERS, [row(size, client, results[client][str(size)]) for size in sizes for client in results]))
-    data = {"sizes": sizes, "trials": args.trials, "builds_per_job": args.builds, "results": results}
-    print(f"written: {save('scale', data)}")
+    try:
+        for client in args.clients.split(","):
+            name = f"{args.name_prefix}-{client}"
+            start(name, **{"nfs.client": client})
+            results[client] = {}
+            try:
+                grow_and_measure(name, sizes, args, results[client])
+            finally:
+                if not args.keep:
+                    runtime.down(name, volumes=True)
+    finally:  # what was measured is kept, also when a size fails or the run is stopped
+        done = [(size, client) for size in sizes for client in results if str(size) in results[client]]
+        print(table(HEADERS, [row(size, client, results[client][str(size)]) for size, client in done]))
+        data = {"sizes": sizes, "trials": args.trials, "builds_per_job": args.builds, "results": results}
+        print(f"written: {save('scale', data)}")
     return 0
 
 
-def grow_and_measure(name: str, sizes: list[int], args: argparse.Namespace) -> dict[str, Any]:
+def grow_and_measure(name: str, sizes: list[int], args: argparse.Namespace, measured: dict[str, Any]) -> None:
+    """Fills `measured` (size -> entry) one size after another, each row printed as soon as it is measured."""
     handle = LabHandle.open(name)
-    measured: dict[str, Any] = {}
     have = 0
     for size in sizes:
         print(f"{name}: growing the home from {have} to {size} jobs", flush=True)
+        settle(handle)
         seed = grow(handle, have, size, args.builds, args.history_real_builds)
         have = size
         entry: dict[str, Any] = {"seed": seed}
@@ -82,15 +90,39 @@ def grow_and_measure(name: str, sizes: list[int], args: argparse.Namespace) -> d
             if svc in handle.topology.masters
         }
         print(f"{name} @ {size}: {args.trials} x kill", flush=True)
+        since = int(time.time()) - 1
         kill = verify.run_failover(
             name, action="kill", trials=args.trials, rate=args.rate, timeout=120, emitter=printer()
         )
         entry["kill"] = trial_entry(kill.trials)
+        entry["kill"]["reloads"] = reload_lines(handle, since)
+        since = int(time.time()) - 1
         print(f"{name} @ {size}: {args.trials} x switchover", flush=True)
         switch = verify.run_switchover(name, trials=args.trials, rate=args.rate, timeout=120, emitter=printer())
         entry["switchover"] = trial_entry(switch.trials)
+        entry["switchover"]["reloads"] = reload_lines(handle, since)
         measured[str(size)] = entry
-    return measured
+        print(table(HEADERS, [row(size, name.rsplit("-", 1)[-1], entry)]), flush=True)
+
+
+def settle(handle: LabHandle, timeout: float = 300.0) -> None:
+    """Every master UP or MAINT behind HAProxy and /login answered: the last trial is over."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        statuses = [handle.server_status(m) for m in handle.topology.masters]
+        if all(s is not None and s.startswith(("UP", "MAINT")) for s in statuses) and handle.probe_login():
+            return
+        time.sleep(1.0)
+
+
+def reload_lines(handle: LabHandle, since: int) -> list[str]:
+    """Every master's `Reload complete` lines since `since` (what each promotion's reload read, and how long)."""
+    lines = []
+    for master in handle.topology.masters:
+        with contextlib.suppress(Exception):  # a master may be gone for a moment
+            text = handle.container(master).logs(since=since).decode("utf-8", "replace")
+            lines += [line for line in text.splitlines() if RELOAD_DONE.search(line)]
+    return sorted(lines)
 
 
 def grow(handle: LabHandle, have: int, size: int, builds: int, real_builds: int) -> dict[str, Any]:
@@ -105,13 +137,15 @@ def grow(handle: LabHandle, have: int, size: int, builds: int, real_builds: int)
     master = handle.active_master(handle.haproxy_servers()) or handle.topology.masters[0]
     written = write_history(handle, master, PREFIX, have + built_jobs, new - built_jobs, builds)
     print(
-        f"  {new} jobs created ({created.per_s}/s); {real.count} real builds ({real.per_s}/s);"
+        f"  {new} jobs created ({created.per_s}/s, {created.retried} retried);"
+        f" {real.count} real builds ({real.per_s}/s);"
         f" {written.count} finished builds written onto the home in {written.seconds:.1f} s",
         flush=True,
     )
     return {
         "jobs_created": created.count,
         "creates_per_s": created.per_s,
+        "creates_retried": created.retried,
         "real_builds": real.count,
         "builds_per_s": real.per_s,
         "written_builds": written.count,
