@@ -33,7 +33,7 @@ class JenkinsLite:
         self.identity = self.home.read_or_create_secret("labgen-lite-instance-identity", fake_instance_identity)
         self.lock = threading.RLock()
         self.settings: RootSettings = self.home.root_settings()
-        self.jobs = self.home.load_jobs()
+        self.jobs = self.home.load_jobs(config.load_concurrency)
         self.queue = Queue()
         self.queue_file = QueueFile(config.home, config.queue_save_seconds, self.queue_xml, self.log)
         self.queue.replace(*self.queue_file.load())

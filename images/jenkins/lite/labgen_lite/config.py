@@ -29,6 +29,7 @@ class Config:
     owner_check_seconds: float = 3600.0  # DoubleLaunchChecker: every 1 to 1.5 times this, random
     quiet_period: int | None = None  # None: <quietPeriod> of config.xml (Jenkins' default 5)
     shell: str = "/bin/sh"  # hudson.tasks.Shell's default shell on Unix
+    load_concurrency: int | None = None  # InitReactorRunner's threads; None: twice the CPUs (TWICE_CPU_NUM)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], argv: Sequence[str] = ()) -> Config:
@@ -38,6 +39,9 @@ class Config:
         agent = _last_option(java_opts, "-Djenkins.model.Jenkins.slaveAgentPort=")
         saver = _last_option(java_opts, "-Dhudson.model.Queue.Saver.DELAY_SECONDS=")
         quiet = env.get("JENKINS_QUIET_PERIOD")
+        concurrency = _last_option(java_opts, "-Djenkins.InitReactorRunner.concurrency=")
+        if (_last_option(java_opts, "-Djenkins.model.Jenkins.parallelLoad=") or "").lower() == "false":
+            concurrency = "1"  # Jenkins.PARALLEL_LOAD off: a single-thread executor
         http = _last_option(win_opts, "--httpPort=")
         return cls(
             home=Path(env.get("JENKINS_HOME") or "/var/jenkins_home"),
@@ -56,6 +60,7 @@ class Config:
             owner_check_seconds=float(env.get("JENKINS_OWNER_CHECK_SECONDS") or 3600),
             quiet_period=int(quiet) if quiet else None,
             shell=env.get("JENKINS_SHELL") or "/bin/sh",
+            load_concurrency=int(concurrency) if concurrency else None,
         )
 
 

@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import contextlib
 import html
+import math
 import os
 import re
 import secrets
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from labgen_lite.identity import PRODUCT
-from labgen_lite.jobs import XML_HEADER, Build, Job
+from labgen_lite.jobs import XML_HEADER, Build, Job, RunMap
+
+BUILD_NUMBER = re.compile(r"[0-9]+")  # AbstractLazyLoadRunMap.BUILD_NUMBER: which names of builds/ are builds
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 
 
 @dataclass(frozen=True)
@@ -88,45 +93,60 @@ class Home:
 
     # ---- jobs and builds, read
 
-    def load_jobs(self) -> dict[str, Job]:
-        jobs: dict[str, Job] = {}
-        if not self.jobs_dir.is_dir():
-            return jobs
-        for name in sorted(os.listdir(self.jobs_dir)):
-            job = self.load_job(name)
-            if job is not None:
-                jobs[name] = job
-        return jobs
+    def load_jobs(self, concurrency: int | None = None) -> dict[str, Job]:
+        """Every job of jobs/, as Jenkins.loadTasks loads them at start and at reload: the folder is listed
+        (projectsDir.listFiles), then one "Loading item" task per entry runs on the init reactor's thread
+        pool (jenkins.InitReactorRunner: a ThreadPoolExecutor of TWICE_CPU_NUM threads, 2 x the CPUs the JVM
+        sees). A task that fails skips that job only (the task is notFatal)."""
+        try:
+            names = sorted(os.listdir(self.jobs_dir))
+        except (FileNotFoundError, NotADirectoryError):
+            return {}
+        workers = reactor_threads(concurrency)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="InitReactorRunner") as pool:
+            loaded = list(pool.map(self._load_item, names))
+        return {job.name: job for job in loaded if job is not None}
+
+    def _load_item(self, name: str) -> Job | None:
+        try:
+            return self.load_job(name)
+        except (OSError, ValueError):  # notFatal: Jenkins logs "Failed Loading item" and goes on
+            return None
 
     def load_job(self, name: str) -> Job | None:
+        """What Items.load reads of one job: config.xml (if it exists: else not a job), then Job.onLoad's
+        nextBuildNumber, then LazyBuildMixIn.onLoad's RunMap, which lists builds/ and reads no build.xml.
+        A nextBuildNumber at or below the newest build folder is raised past it (JENKINS-27530)."""
         directory = self.job_dir(name)
+        config_file = directory / "config.xml"
+        if not config_file.exists():  # Items.getConfigFile(subdir).exists()
+            return None
         try:
-            config = (directory / "config.xml").read_bytes()
+            config = config_file.read_bytes()
         except (FileNotFoundError, NotADirectoryError):
             return None
-        job = Job(name, config, builds=self._load_builds(directory / "builds"))
+        job = Job(name, config)
         counter = directory / "nextBuildNumber"
-        try:
-            job.next_build_number = int(counter.read_text().strip())
-        except FileNotFoundError:
-            job.next_build_number = max(job.builds, default=0) + 1
+        number: int | None = None
+        if counter.exists():  # Job.onLoad: getNextBuildNumberFile().exists(), then readTrim
+            with contextlib.suppress(FileNotFoundError, ValueError):
+                number = int(counter.read_text().strip())
+        job.builds = self.run_map(directory / "builds")
+        newest_on_disk = max(job.builds.numbers(), default=0)
+        job.next_build_number = 1 if number is None else number
+        if number is None or job.next_build_number <= newest_on_disk:  # saveNextBuildNumber / updateNextBuildNumber
+            job.next_build_number = max(job.next_build_number, newest_on_disk + 1)
             self.save_next_build_number(job)
-        except ValueError:
-            job.next_build_number = max(job.builds, default=0) + 1
         return job
 
-    def _load_builds(self, builds_dir: Path) -> dict[int, Build]:
-        builds: dict[int, Build] = {}
+    def run_map(self, builds_dir: Path) -> RunMap:
+        """RunMap's loadNumberOnDisk: one listing of builds/; build.xml files are read when asked for."""
         try:
             entries = os.listdir(builds_dir)
         except (FileNotFoundError, NotADirectoryError):
-            return builds
-        for entry in entries:
-            if entry.isdigit():
-                build = self._load_build(builds_dir / entry, int(entry))
-                if build is not None:
-                    builds[build.number] = build
-        return builds
+            entries = []
+        numbers = [int(entry) for entry in entries if BUILD_NUMBER.fullmatch(entry)]
+        return RunMap(numbers, lambda number: self._load_build(builds_dir / str(number), number))
 
     @staticmethod
     def _load_build(directory: Path, number: int) -> Build | None:
@@ -192,6 +212,26 @@ class Home:
             for dir_name in dirs:
                 os.rmdir(os.path.join(parent, dir_name))
         os.rmdir(directory)
+
+
+def reactor_threads(concurrency: int | None = None) -> int:
+    """InitReactorRunner.TWICE_CPU_NUM: -Djenkins.InitReactorRunner.concurrency, else twice
+    Runtime.availableProcessors(), which a container-aware JVM (8u191+, 11) bounds by the CPUs it may run
+    on and by the cgroup's CPU quota (rounded up)."""
+    if concurrency is not None and concurrency > 0:
+        return concurrency
+    return 2 * available_processors()
+
+
+def available_processors(cpu_max: Path = CGROUP_CPU_MAX) -> int:
+    count = len(os.sched_getaffinity(0))
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        if quota != "max":
+            count = min(count, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(count, 1)
 
 
 def root_config_xml(version: str, agent_port: int) -> str:

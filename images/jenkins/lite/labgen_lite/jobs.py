@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, ItemsView, Iterable, Iterator, MutableMapping, ValuesView
 from dataclasses import dataclass, field
 
 XML_HEADER = "<?xml version='1.1' encoding='UTF-8'?>\n"
@@ -20,6 +21,7 @@ ITEM_CLASSES = {
     ),
 }
 DEFAULT_ITEM_CLASSES = ITEM_CLASSES["project"]
+ESTIMATE_WALK = 6  # builds looked at, at most, for the estimated duration
 RESULT_COLORS = {"SUCCESS": "blue", "FAILURE": "red", "UNSTABLE": "yellow", "ABORTED": "aborted"}
 
 FREESTYLE_CONFIG = (
@@ -68,12 +70,110 @@ PERMALINKS: dict[str, Callable[[Build], bool]] = {
 }
 
 
+class RunMap(MutableMapping[int, Build]):
+    """A job's builds as Jenkins' RunMap (AbstractLazyLoadRunMap, LazyBuildMixIn) keeps them: loading a job
+    only lists its builds folder (the numbers on disk, `loadNumberOnDisk`); a build's build.xml is read the
+    first time that build is asked for, and a folder without a readable build.xml is dropped then, as
+    Jenkins drops a build it cannot load. `numbers()`, `in` and `len` need no read (they count folders not
+    read yet); iteration is newest first, as the RunMap's reverse order, and reads what it reaches."""
+
+    def __init__(self, on_disk: Iterable[int] = (), load: Callable[[int], Build | None] | None = None) -> None:
+        self._on_disk = set(on_disk)
+        self._loaded: dict[int, Build] = {}
+        self._load = load
+        self._lock = threading.Lock()
+
+    def __getitem__(self, number: int) -> Build:
+        with self._lock:
+            build = self._loaded.get(number)
+            if build is not None:
+                return build
+            if number not in self._on_disk or self._load is None:
+                raise KeyError(number)
+            build = self._load(number)
+            self._on_disk.discard(number)
+            if build is None:
+                raise KeyError(number)
+            self._loaded[number] = build
+            return build
+
+    def __setitem__(self, number: int, build: Build) -> None:
+        with self._lock:
+            self._loaded[number] = build
+            self._on_disk.discard(number)
+
+    def __delitem__(self, number: int) -> None:
+        with self._lock:
+            if self._loaded.pop(number, None) is None and number not in self._on_disk:
+                raise KeyError(number)
+            self._on_disk.discard(number)
+
+    def __contains__(self, number: object) -> bool:
+        return number in self._loaded or number in self._on_disk
+
+    def __iter__(self) -> Iterator[int]:
+        """The numbers of the builds that load, newest first (reading each build.xml not read yet, as
+        iterating Jenkins' RunMap does); `numbers()` lists them without reading."""
+        return (build.number for build in self.newest())
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._loaded) + len(self._on_disk)
+
+    def items(self) -> ItemsView[int, Build]:
+        return _LoadableItems(self)
+
+    def values(self) -> ValuesView[Build]:
+        return _LoadableValues(self)
+
+    def numbers(self) -> list[int]:
+        """Every build number, newest first, without reading a build.xml."""
+        with self._lock:
+            return sorted(self._loaded.keys() | self._on_disk, reverse=True)
+
+    def newest(self) -> Iterator[Build]:
+        """The builds newest first, each read from disk only when the walk reaches it (getPreviousBuild)."""
+        for number in self.numbers():
+            build = self.get(number)
+            if build is not None:
+                yield build
+
+    def loaded(self) -> list[Build]:
+        """The builds already in memory (every running build is): getLoadedBuilds, no read."""
+        with self._lock:
+            return list(self._loaded.values())
+
+    def oldest(self) -> Build | None:
+        """The oldest build that loads (getFirstBuild: the RunMap's oldestValue)."""
+        for number in reversed(self.numbers()):
+            build = self.get(number)
+            if build is not None:
+                return build
+        return None
+
+
+class _LoadableItems(ItemsView[int, Build]):
+    """(number, build) newest first, skipping a folder whose build.xml cannot be read."""
+
+    _mapping: RunMap
+
+    def __iter__(self) -> Iterator[tuple[int, Build]]:
+        return ((build.number, build) for build in self._mapping.newest())
+
+
+class _LoadableValues(ValuesView[Build]):
+    _mapping: RunMap
+
+    def __iter__(self) -> Iterator[Build]:
+        return self._mapping.newest()
+
+
 @dataclass
 class Job:
     name: str
     config: bytes
     next_build_number: int = 1
-    builds: dict[int, Build] = field(default_factory=dict)
+    builds: RunMap = field(default_factory=RunMap)
 
     @property
     def root_tag(self) -> str:
@@ -107,7 +207,8 @@ class Job:
 
     @property
     def building(self) -> bool:
-        return any(build.building for build in self.builds.values())
+        """A build of this job runs here (running builds are always in memory: no build.xml is read)."""
+        return any(build.building for build in self.builds.loaded())
 
     @property
     def concurrent(self) -> bool:
@@ -136,21 +237,34 @@ class Job:
 
     def estimated_duration(self) -> int:
         """Job.getEstimatedDuration: the mean of up to 3 recent successful (else failed) builds, or -1."""
-        done = sorted((b for b in self.builds.values() if not b.building), key=lambda b: -b.number)
-        good = [b for b in done if b.result in ("SUCCESS", "UNSTABLE")][:3]
-        picked = good + [b for b in done if b.result == "FAILURE"][: 3 - len(good)]
+        good: list[Build] = []
+        failed: list[Build] = []
+        last_good = self.last(PERMALINKS["lastSuccessfulBuild"])
+        if last_good is not None:
+            good.append(last_good)
+        for walked, build in enumerate(self.builds.newest()):  # Job.getEstimatedDurationCandidates
+            if len(good) >= 3 or walked >= ESTIMATE_WALK:
+                break
+            if build.building or build is last_good:
+                continue
+            if build.result in ("SUCCESS", "UNSTABLE"):
+                good.append(build)
+            elif build.result == "FAILURE":
+                failed.append(build)
+        picked = good + failed[: 3 - len(good)]
         return sum(b.duration for b in picked) // len(picked) if picked else -1
 
     def last(self, keep: Callable[[Build], bool]) -> Build | None:
-        matching = [n for n, b in self.builds.items() if keep(b)]
-        return self.builds[max(matching)] if matching else None
+        """The newest build that `keep` accepts: walks back from the newest, reading build.xml only as far
+        as it must (Job.getLastSuccessfulBuild and the other permalinks walk getPreviousBuild the same way)."""
+        return next((build for build in self.builds.newest() if keep(build)), None)
 
     def find_build(self, ref: str) -> Build | None:
         """A build by number, `firstBuild` or a permalink such as `lastSuccessfulBuild`."""
         if ref.isdigit():
             return self.builds.get(int(ref))
         if ref == "firstBuild":
-            return self.builds[min(self.builds)] if self.builds else None
+            return self.builds.oldest()
         keep = PERMALINKS.get(ref)
         return self.last(keep) if keep else None
 
