@@ -10,6 +10,7 @@ import traceback
 
 from labgen_lite.app import JenkinsLite
 from labgen_lite.security import Auth
+from labgen_lite.views import load_views
 from labgen_lite.web import Request, Response, redirect
 
 
@@ -31,12 +32,14 @@ def _reload(app: JenkinsLite) -> None:
         time.sleep(app.config.reload_seconds)
         jobs = app.home.load_jobs()
         settings = app.home.root_settings()
+        views = load_views(app.home.root)
+        app.tokens.load()  # User.reload
         with app.lock:
             for name, job in app.jobs.items():  # builds running here are not on disk yet: keep them
                 running = {n: b for n, b in job.builds.items() if b.building}
                 if running and name in jobs:
                     jobs[name].builds.update(running)
-            app.jobs, app.settings = jobs, settings
+            app.jobs, app.settings, app.views = jobs, settings, views
             app.queue.replace(*app.queue_file.load())
         app.owner.showing = False  # Jenkins.reload ends with setApp(this)
         app.log(f"Reload complete: {len(jobs)} job(s) read from {app.home.jobs_dir}, {len(app.queue.items)} queued")
