@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import xml.etree.ElementTree as ET
+from typing import Any
 
 from tests.unit.test_jenkins_lite import ADMIN, TOKEN, Instance
 from tests.unit.test_lite_builds import create, job_xml
@@ -25,7 +26,7 @@ PARAMS = (
 )
 
 
-def _json(one: Instance, path: str) -> dict:  # type: ignore[type-arg]
+def _json(one: Instance, path: str) -> dict[str, Any]:
     answer = one.get(path, auth=AUTH)
     assert answer.status_code == 200, (path, answer.status_code, answer.text)
     return dict(answer.json())

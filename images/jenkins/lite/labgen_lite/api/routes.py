@@ -93,6 +93,8 @@ def _user_route(name: str | None, rest: list[str]) -> Route | None:
 
 def _view_route(name: str, rest: list[str]) -> Route | None:
     match rest:
+        case [] | ["configure"]:
+            return Route(partial(views.page_view, name=name), Permission.READ)
         case ["api", kind] if kind in API:
             return Route(partial(views.api_view, name=name), Permission.READ)
         case ["config.xml"]:

@@ -166,3 +166,17 @@ def post_delete_view(app: JenkinsLite, request: Request, auth: Auth, name: str) 
         save_views(app.home.root, app.views)
     app.log(f"view {name}: deleted by {auth.name}")
     return redirect(app.root_url(request))
+
+
+def page_view(app: JenkinsLite, request: Request, auth: Auth, name: str) -> Response:
+    """The view's page (and its configure page, where the New View form lands): its jobs, plainly."""
+    with app.lock:
+        view = _find(app, name)
+        if view is None:
+            return not_found()
+        rows = "".join(
+            f"<li><a href='{app.root_url(request)}job/{quote(j.name, safe='')}/'>{html.escape(j.name)}</a></li>"
+            for j in app.sorted_jobs()
+            if view.contains(j.name)
+        )
+    return html_page(200, name, f"<h1>View {html.escape(name)}</h1><ul>{rows}</ul>")
