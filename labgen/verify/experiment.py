@@ -25,6 +25,7 @@ from labgen.lab.jenkins_client import JenkinsClient
 from labgen.lab.runtime import artifact_origins, wait_healthy
 from labgen.model.names import JENKINS_HOME_DIR, NFS, NFS_EXPORT_DIR
 from labgen.model.topology import Topology
+from labgen.verify import sessions
 from labgen.verify.builds import BuildPhase
 from labgen.verify.judge import check_writes, judge, outcome, relative_to_fault, survivor
 from labgen.verify.model import HAProxyMark, Sample, Trial, VerifyResult, WriteOp
@@ -258,6 +259,7 @@ def _run_trial(context: _Context, plan: _Plan, emitter: Emitter) -> Trial:
                 trial.agent_s = time.monotonic() - clock["fault"]
                 return
 
+    crumb_holders = sessions.log_in(context.handle)
     threads = [threading.Thread(target=fn, daemon=True) for fn in (prober, writer, watcher, agent_watcher)]
     clock["fault"] = time.monotonic() + 2.0  # two seconds of steady state before the fault
     for thread in threads:
@@ -295,6 +297,9 @@ def _run_trial(context: _Context, plan: _Plan, emitter: Emitter) -> Trial:
     relative_to_fault(trial, clock["fault"])
 
     trial.survivor = survivor(trial, victim)
+    crumbs = sessions.check_after(context.handle, crumb_holders)
+    trial.crumb_clients, trial.crumbs_lost = crumbs.clients, crumbs.lost
+    emitter.emit("verify.sessions", crumbs.line, target=victim)
     trial.agent_answered = trial.agent_s is not None
     # After: heal, let the victim rejoin, read everything back.
     if action in HEAL:
