@@ -166,3 +166,37 @@ def test_aiojenkins_views_builds_and_tokens(one: Instance) -> None:
             await client.close()
 
     asyncio.run(scenario())
+
+
+def test_the_rest_of_the_surface_a_ci_script_uses(one: Instance) -> None:
+    """Computer.doToggleOffline / doChangeOfflineCause (no build starts on an offline node),
+    AbstractProject.doDoWipeOutWorkspace, Run.doSubmitDescription and doToggleLogKeep (kept in build.xml);
+    plugin URLs (EnvInject's injectedEnvVars, next-build-number's nextbuildnumber/submit) are 404 as on a
+    2.190 without those plugins."""
+    server = jenkins.Jenkins(one.url, username=ADMIN, password=PASSWORD, timeout=5)
+    server.create_job("rest", job_xml("echo x > f"))
+    server.build_job("rest")
+    one.wait_build("rest", 1, timeout=15)
+    assert (one.home / "workspace" / "rest" / "f").exists()
+    server.wipeout_job_workspace("rest")
+    assert not (one.home / "workspace" / "rest").exists()
+    server.disable_node("(master)", "maintenance")
+    node = server.get_node_info("(master)")
+    assert node["offline"] is True and node["temporarilyOffline"] is True
+    assert node["offlineCauseReason"] == "Disconnected by admin : maintenance"
+    item = server.build_job("rest")
+    assert server.get_queue_item(item)["_class"] == "hudson.model.Queue$BuildableItem"  # nothing starts
+    server.enable_node("(master)")
+    one.wait_queue_item_left(item)
+    one.wait_build("rest", 2, timeout=15)
+    requester = CrumbRequester(username=ADMIN, password=PASSWORD, baseurl=one.url.rstrip("/"), timeout=5)
+    build = JenkinsApi(one.url, username=ADMIN, password=PASSWORD, requester=requester, timeout=5)["rest"].get_build(1)
+    build.set_description("released")
+    build.toggle_keep()
+    info = server.get_build_info("rest", 1)
+    assert info["description"] == "released" and info["keepLog"] is True
+    saved = (one.home / "jobs" / "rest" / "builds" / "1" / "build.xml").read_text()
+    assert "<description>released</description>" in saved and "<keepLog>true</keepLog>" in saved
+    assert server.get_build_env_vars("rest", 1) is None  # python-jenkins: None on the plugin URL's 404
+    with pytest.raises(jenkins.NotFoundException):
+        server.set_next_build_number("rest", 10)

@@ -44,6 +44,7 @@ class JenkinsLite:
         self.queue_file = QueueFile(config.home, config.queue_save_seconds, self.queue_xml, self.log)
         self.queue.replace(*self.queue_file.load())
         self.quieting_down = False  # Jenkins.isQuietingDown: in memory only
+        self.offline_cause: str | None = None  # the built-in node temporarily offline (in memory): why
         self.reloading = threading.Event()
         self.executors = Executors(self)
         self.owner = DoubleLaunchChecker(config.home, config.owner_check_seconds, self.log)

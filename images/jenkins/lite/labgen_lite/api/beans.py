@@ -87,14 +87,14 @@ def build_bean(app: JenkinsLite, job: Job, build: Build, root: str) -> Bean:
         actions=lambda: cause_action(build.user) + parameters_action(build.params, params.definitions(job.config)),
         artifacts=[],
         building=build.building,
-        description=None,
+        description=build.description,
         displayName=f"#{build.number}",
         duration=build.duration,
         estimatedDuration=lambda: job.estimated_duration(),
         executor=executor,
         fullDisplayName=f"{job.name} #{build.number}",
         id=str(build.number),
-        keepLog=False,
+        keepLog=build.keep_log,
         number=P(build.number, visibility=2),
         queueId=build.queue_id,
         result=build.result,
@@ -233,6 +233,8 @@ def master_bean(app: JenkinsLite, root: str) -> Bean:
         build, job = (execution.plan.build, app.jobs.get(execution.plan.job)) if execution else (None, None)
         busy += build is not None
         executors.append(executor_bean(app, job, build, root, number))
+    offline = app.offline_cause is not None
+    cause = bean("hudson.slaves.OfflineCause$UserCause", description=app.offline_cause) if offline else None
     return bean(
         "hudson.model.Hudson$MasterComputer",
         actions=[],
@@ -249,11 +251,11 @@ def master_bean(app: JenkinsLite, root: str) -> Bean:
         manualLaunchAllowed=True,
         monitorData=P({}, inline=True),
         numExecutors=app.executors.count,
-        offline=False,
-        offlineCause=None,
-        offlineCauseReason="",
+        offline=offline,
+        offlineCause=cause,
+        offlineCauseReason=app.offline_cause or "",
         oneOffExecutors=[],
-        temporarilyOffline=False,
+        temporarilyOffline=offline,
     )
 
 

@@ -173,3 +173,38 @@ def remove_tree(directory: Path) -> None:
             os.rmdir(os.path.join(parent, dir_name))
     with contextlib.suppress(FileNotFoundError):
         os.rmdir(directory)
+
+
+def post_wipe_out_workspace(app: JenkinsLite, request: Request, auth: Auth, name: str) -> Response:
+    """AbstractProject.doDoWipeOutWorkspace: the job's workspace is deleted, 302 to the job; with no
+    workspace (or, in lite, while it builds) the "wipe out blocked" page answers instead (200)."""
+    with app.lock:
+        job = app.jobs.get(name)
+        if job is None:
+            return not_found()
+        building = job.building
+    workspace = app.home.root / "workspace" / name
+    if building or not workspace.is_dir():
+        return html_page(200, name, "<h1>Error: Wipe Out Workspace blocked by SCM</h1>")
+    remove_tree(workspace)
+    app.log(f"{name}: workspace wiped out by {auth.name}")
+    return redirect(app.root_url(request) + job_path(name))
+
+
+def post_build_setting(app: JenkinsLite, request: Request, auth: Auth, name: str, ref: str, what: str) -> Response:
+    """Run.doSubmitDescription (`description`) and Run.doToggleLogKeep: in memory, and in build.xml once
+    the build has finished (a running build writes its build.xml at the end, with them)."""
+    with app.lock:
+        job = app.jobs.get(name)
+        build = job.find_build(ref) if job else None
+        if job is None or build is None:
+            return not_found()
+        if what == "description":
+            build.description = request.param("description") or None
+        else:
+            build.keep_log = not build.keep_log
+        if not build.building:
+            directory = app.home.job_dir(name) / "builds" / str(build.number)
+            app.home.write_build_xml(directory, build, app.version, app.node)
+    build_url = f"{app.root_url(request)}{job_path(name)}{build.number}/"
+    return redirect(build_url if what == "description" else request.header("referer") or build_url)

@@ -70,6 +70,11 @@ def route(app: JenkinsLite, segments: list[str], method: str) -> Route | None:
             return Route(computer.api_computers, read)
         case ["computer", "(master)", "api", kind] if kind in API:
             return Route(computer.api_computer, read)
+        case ["computer", "(master)"]:
+            return Route(computer.page_computer, read)
+        case ["computer", "(master)", "toggleOffline" | "changeOfflineCause" as what]:
+            offline = partial(computer.post_offline, toggle=what == "toggleOffline")
+            return Route(offline, Permission.ADMINISTER, post_only=True)
         case ["pluginManager", "api", kind] if kind in API:
             return Route(plugins.api_plugins, read)
         case ["view", name, *rest]:
@@ -126,6 +131,8 @@ def _job_route(name: str, rest: list[str], method: str) -> Route | None:
         case ["disable" | "enable" as what]:
             enable = partial(jobs.post_enable, name=name, disabled=what == "disable")
             return Route(enable, Permission.CONFIGURE, post_only=True)
+        case ["doWipeOutWorkspace"]:
+            return Route(partial(builds.post_wipe_out_workspace, name=name), Permission.BUILD, post_only=True)
         case ["doRename" | "confirmRename"]:
             return Route(partial(jobs.post_rename, name=name), Permission.CONFIGURE, post_only=True)
         case [ref]:
@@ -136,6 +143,9 @@ def _job_route(name: str, rest: list[str], method: str) -> Route | None:
             return Route(partial(builds.build_number, name=name, ref=ref), read)
         case [ref, "doDelete"]:
             return Route(partial(builds.post_delete_build, name=name, ref=ref), Permission.DELETE, post_only=True)
+        case [ref, "submitDescription" | "toggleLogKeep" as what]:
+            setting = partial(builds.post_build_setting, name=name, ref=ref, what=what.removeprefix("submit").lower())
+            return Route(setting, Permission.CONFIGURE, post_only=True)
         case [ref, "consoleText"]:
             return Route(partial(builds.console_text, name=name, ref=ref), read)
         case [ref, "logText", "progressiveText"]:
