@@ -26,7 +26,9 @@ import pytest
 import requests
 from jenkinsapi.jenkins import Jenkins as JenkinsApi
 
+from labgen import verify
 from labgen.chaos import apply
+from labgen.events import Emitter
 from labgen.lab.handle import LabHandle
 from labgen.verify.sessions import check_after, log_in
 from tests.integration.conftest import RunningLab, requires_docker, running_lab
@@ -231,3 +233,16 @@ def test_each_client_and_auth_across_a_failover(lab: RunningLab, tmp_path: Path)
         assert after == RECOVERY
     finally:
         clients.close()
+
+
+def test_verify_reports_the_sessions_and_crumbs_lost(lab: RunningLab) -> None:
+    """verify's failover trial: password clients logged in before the kill lose their session and crumb
+    (the line "sessions and crumbs lost: 3 of 3"), which is Jenkins' behaviour, not a failure."""
+    lines: list[str] = []
+    emitter = Emitter()
+    emitter.subscribe(lambda event: lines.append(event.message) if event.kind == "verify.sessions" else None)
+    result = verify.run_failover(lab.name, action="kill", trials=1, timeout=60, emitter=emitter)
+    trial = result.trials[0]
+    assert (trial.crumb_clients, trial.crumbs_lost) == (3, 3), trial.summary()
+    assert lines and lines[0].startswith("sessions and crumbs lost: 3 of 3"), lines
+    assert trial.verdict == "pass", trial.reasons
