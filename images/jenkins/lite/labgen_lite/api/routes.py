@@ -78,7 +78,7 @@ def route(app: JenkinsLite, segments: list[str], method: str) -> Route | None:
         case ["pluginManager", "api", kind] if kind in API:
             return Route(plugins.api_plugins, read)
         case ["view", name, *rest]:
-            return _view_route(name, rest)
+            return _view_route(name, rest, method)
         case ["job", name, *rest]:
             return _job_route(name, rest, method)
     return None
@@ -96,14 +96,15 @@ def _user_route(name: str | None, rest: list[str]) -> Route | None:
     return None
 
 
-def _view_route(name: str, rest: list[str]) -> Route | None:
+def _view_route(name: str, rest: list[str], method: str) -> Route | None:
     match rest:
         case [] | ["configure"]:
             return Route(partial(views.page_view, name=name), Permission.READ)
         case ["api", kind] if kind in API:
             return Route(partial(views.api_view, name=name), Permission.READ)
-        case ["config.xml"]:
-            return Route(partial(views.view_config, name=name), Permission.CONFIGURE)
+        case ["config.xml"]:  # View.doConfigDotXml: READ to read it, CONFIGURE to change it
+            permission = Permission.READ if method == "GET" else Permission.CONFIGURE
+            return Route(partial(views.view_config, name=name), permission)
         case ["addJobToView" | "removeJobFromView" as what]:
             change = partial(views.post_job_in_view, name=name, add=what == "addJobToView")
             return Route(change, Permission.CONFIGURE, post_only=True)
