@@ -153,3 +153,16 @@ def test_the_script_console_says_it_is_not_supported(one: Instance) -> None:
     for path in ("scriptText", "script"):
         answer = one.post(path, auth=AUTH, data={"script": "println 1"})
         assert answer.status_code == 501 and "no Groovy script console" in answer.text
+
+
+def test_create_item_knows_only_the_freestyle_item_type(one: Instance) -> None:
+    """ItemGroupMixIn.createTopLevelItem: a `mode` names a TopLevelItemDescriptor; lite has FreeStyleProject
+    only, so python-jenkins' create_folder (the cloudbees-folder plugin's type) is refused as on a 2.190
+    without that plugin, instead of quietly making a freestyle job."""
+    made = one.post("createItem?name=free&mode=hudson.model.FreeStyleProject", auth=AUTH, data={"x": "1"})
+    assert made.status_code == 302
+    folder = one.post("createItem?name=dir&mode=com.cloudbees.hudson.plugins.folder.Folder", auth=AUTH, data={"x": "1"})
+    assert folder.status_code == 400
+    assert folder.headers["X-Error"].startswith("No item type")  # a header is Latin-1: the quotes become ?
+    assert "No item type \u2018com.cloudbees.hudson.plugins.folder.Folder\u2019 is known" in folder.text
+    assert one.get("job/dir/api/json", auth=AUTH).status_code == 404

@@ -13,6 +13,8 @@ from labgen_lite.security import Auth
 from labgen_lite.views import save_views
 from labgen_lite.web import XML_TYPE, Request, Response, html_page, not_found, redirect, text_response
 
+FREESTYLE_MODE = "hudson.model.FreeStyleProject"  # the one item type lite has (no folders, no pipelines)
+
 
 def page_job(app: JenkinsLite, request: Request, auth: Auth, name: str) -> Response:
     with app.lock:
@@ -90,13 +92,15 @@ def _new_job_config(app: JenkinsLite, request: Request) -> bytes | str:
     if mode == "copy":
         source = app.jobs.get(request.param("from") or "")
         if source is None:
-            return f"No such job: {request.param('from')}"
+            return f"No such job: {request.param('from')}" if request.param("from") else "Specify which job to copy"
         return source.config
     if _has_xml_body(request):
         problem = xml_problem(request.body)
         return problem if problem else request.body
-    if mode:
+    if mode == FREESTYLE_MODE:
         return FREESTYLE_CONFIG.encode()
+    if mode:  # ItemGroupMixIn.createTopLevelItem: Items.all().findByName(mode)
+        return f"No item type \u2018{mode}\u2019 is known"
     return "No mode given" if request.header("content-type") else "No Content-Type header set"
 
 
