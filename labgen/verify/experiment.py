@@ -20,6 +20,7 @@ from labgen.events import NULL_EMITTER, Emitter
 from labgen.lab import journal
 from labgen.lab.handle import LabHandle
 from labgen.lab.runtime import artifact_origins, wait_healthy
+from labgen.verify import sessions
 from labgen.verify.builds import BuildPhase
 from labgen.verify.judge import check_writes, judge, relative_to_fault, survivor
 from labgen.verify.lab_view import LabView
@@ -153,6 +154,7 @@ class TrialPlan:
 class FailoverRun(TrialRun):
     plan: TrialPlan = field(kw_only=True)
     builds: BuildPhase | None = field(default=None, kw_only=True)
+    crumb_holders: list[sessions.CrumbClient] = field(default_factory=list, kw_only=True)
 
 
 def run_trial(lab: LabView, plan: TrialPlan, emitter: Emitter = NULL_EMITTER) -> Trial:
@@ -184,6 +186,7 @@ def seed(run: FailoverRun) -> None:
 
 def steady(run: FailoverRun) -> None:
     client, recorder = run.lab.client, run.recorder
+    run.crumb_holders = sessions.log_in(run.lab.handle)  # password clients on the active, before the fault
     load = Load(
         run.plan.rate,
         probe=lambda sent: recorder.probe(client, sent),
@@ -247,6 +250,9 @@ def recover(run: FailoverRun) -> None:
     stop_load(run)
     relative_to_fault(trial, recorder.fault_at)
     trial.survivor = survivor(trial, plan.victim)
+    crumbs = sessions.check_after(run.lab.handle, run.crumb_holders)
+    trial.crumb_clients, trial.crumbs_lost = crumbs.clients, crumbs.lost
+    run.emitter.emit("verify.sessions", crumbs.line, target=plan.victim)
     trial.agent_answered = trial.agent_s is not None
 
 

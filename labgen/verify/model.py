@@ -116,6 +116,10 @@ class Trial:
     agent_answered: bool = False
     agent_s: float | None = None  # first answer of the agent port through HAProxy after the fault
     flapped_back: bool = False
+    # password clients holding a session-bound crumb before the fault, and how many of those crumbs the
+    # lab refused after it (Jenkins keeps sessions per master: expected after a failover, not a failure)
+    crumb_clients: int = 0
+    crumbs_lost: int = 0
     verdict: Literal["pass", "fail"] = "fail"
     reasons: list[str] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)

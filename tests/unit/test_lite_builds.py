@@ -136,7 +136,8 @@ def test_parameters_through_build_with_parameters_and_build(one: Instance) -> No
     build = one.wait_build("greet", 1)
     assert "said=hi there loud=false" in one.get("job/greet/1/consoleText", auth=AUTH).text
     action = next(a for a in build["actions"] if a.get("_class") == "hudson.model.ParametersAction")
-    assert {p["name"]: p["value"] for p in action["parameters"]} == {"GREETING": "hi there", "LOUD": "false"}
+    # BooleanParameterValue exports `value` as a boolean (@Exported(visibility=4) public final boolean value)
+    assert {p["name"]: p["value"] for p in action["parameters"]} == {"GREETING": "hi there", "LOUD": False}
     # `build` of a parameterized job takes the form's json field, as the web form sends it
     form = {"json": '{"parameter": [{"name": "GREETING", "value": "form"}]}'}
     assert one.post("job/greet/build", auth=AUTH, data=form).status_code == 201

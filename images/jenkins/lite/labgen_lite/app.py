@@ -15,6 +15,8 @@ from labgen_lite.owner import DoubleLaunchChecker
 from labgen_lite.queue import Queue
 from labgen_lite.queuexml import QueueFile, dump
 from labgen_lite.security import Security, User
+from labgen_lite.users import TokenStore
+from labgen_lite.views import load_views
 from labgen_lite.web import Request
 
 
@@ -30,14 +32,19 @@ class JenkinsLite:
         self.home = Home(config.home)
         self.home.ensure_layout(config.version, self.agent_port)
         self.security = Security(self._users())
+        self.tokens = TokenStore(config.home)  # users' generated API tokens, read again on reload
+        self.tokens.load()
+        self.security.generated_token = self.tokens.matches
         self.identity = self.home.read_or_create_secret("labgen-lite-instance-identity", fake_instance_identity)
         self.lock = threading.RLock()
         self.settings: RootSettings = self.home.root_settings()
         self.jobs = self.home.load_jobs(config.load_concurrency)
+        self.views = load_views(self.home.root)  # read again on reload, like the jobs
         self.queue = Queue()
         self.queue_file = QueueFile(config.home, config.queue_save_seconds, self.queue_xml, self.log)
         self.queue.replace(*self.queue_file.load())
         self.quieting_down = False  # Jenkins.isQuietingDown: in memory only
+        self.offline_cause: str | None = None  # the built-in node temporarily offline (in memory): why
         self.reloading = threading.Event()
         self.executors = Executors(self)
         self.owner = DoubleLaunchChecker(config.home, config.owner_check_seconds, self.log)

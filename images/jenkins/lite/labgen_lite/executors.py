@@ -94,7 +94,7 @@ class Executors:
                 item.buildable_since = now
             blocked = _blocked_by(job)
             item.state, item.why_blocked = (BLOCKED, blocked) if blocked else (BUILDABLE, "")
-        if not (app.quieting_down or app.reloading.is_set() or self._stopping):
+        if not (app.quieting_down or app.reloading.is_set() or self._stopping or app.offline_cause is not None):
             for item in sorted(app.queue.items.values(), key=lambda i: (i.buildable_since, i.id)):
                 free = next((n for n in range(self.count) if n not in self.busy), None)
                 if free is None:

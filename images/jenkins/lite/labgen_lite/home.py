@@ -161,6 +161,8 @@ class Home:
             duration=_xml_int(text, "duration"),
             queue_id=_xml_int(text, "queueId"),
             user=_xml_text(text, "userId"),
+            description=_xml_text(text, "description") or None,
+            keep_log=_xml_text(text, "keepLog") == "true",
             params=tuple(
                 (html.unescape(n), html.unescape(v))
                 for n, v in re.findall(r"<name>([^<]*)</name>\s*<value>([^<]*)</value>", text)
@@ -261,6 +263,7 @@ def root_config_xml(version: str, agent_port: int) -> str:
 def build_xml(build: Build, version: str, node: str) -> str:
     user = html.escape(build.user)
     params_action = parameters_xml(build.params, "    ")
+    description = f"\n  <description>{html.escape(build.description)}</description>" if build.description else ""
     return (
         XML_HEADER
         + f"""<!-- run by {PRODUCT} on {html.escape(node)}, NOT Jenkins -->
@@ -283,7 +286,7 @@ def build_xml(build: Build, version: str, node: str) -> str:
   <result>{build.result}</result>
   <duration>{build.duration}</duration>
   <charset>UTF-8</charset>
-  <keepLog>false</keepLog>
+  <keepLog>{str(build.keep_log).lower()}</keepLog>{description}
   <builtOn></builtOn>
   <hudsonVersion>{html.escape(version)}</hudsonVersion>
   <scm class="hudson.scm.NullChangeLogParser"/>

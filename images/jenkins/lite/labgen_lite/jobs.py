@@ -56,6 +56,8 @@ class Build:
     params: tuple[tuple[str, str], ...] = ()  # (name, value) from ParametersAction
     building: bool = False
     executor: int | None = None  # executor number while it runs
+    description: str | None = None  # Run.doSubmitDescription
+    keep_log: bool = False  # Run.doToggleLogKeep
 
 
 # permalink name -> which builds it may point at (the newest of them)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from typing import Any
 
 PROPERTY = "hudson.model.ParametersDefinitionProperty"
 # definition element -> value class, for the kinds lite understands (all carried as strings)
@@ -29,21 +28,20 @@ class ParamDef:
     kind: str  # the definition's element name, e.g. hudson.model.StringParameterDefinition
     name: str
     default: str
-    description: str
+    description: str | None
+    choices: tuple[str, ...] = ()
 
     @property
     def value_class(self) -> str:
         return VALUE_CLASSES.get(self.kind, "hudson.model.StringParameterValue")
 
-    def to_json(self) -> dict[str, Any]:
-        value = self.default == "true" if self.kind.endswith("BooleanParameterDefinition") else self.default
-        return {
-            "_class": self.kind,
-            "defaultParameterValue": {"_class": self.value_class, "name": self.name, "value": value},
-            "description": self.description,
-            "name": self.name,
-            "type": self.kind.rsplit(".", 1)[-1],
-        }
+
+def typed(value_class: str, value: str) -> bool | str | None:
+    """A value as its ParameterValue exports it: BooleanParameterValue.value is a boolean;
+    PasswordParameterValue exports no value (a Secret) at all."""
+    if value_class.endswith("BooleanParameterValue"):
+        return value.strip().lower() == "true"
+    return None if value_class.endswith("PasswordParameterValue") else value
 
 
 def definitions(config: bytes) -> list[ParamDef]:
@@ -60,7 +58,13 @@ def definitions(config: bytes) -> list[ParamDef]:
             if default is None:
                 default = choices[0] if choices else ""
             found.append(
-                ParamDef(element.tag, element.findtext("name") or "", default, element.findtext("description") or "")
+                ParamDef(
+                    element.tag,
+                    element.findtext("name") or "",
+                    default,
+                    element.findtext("description"),
+                    tuple(choices) if element.tag.endswith("ChoiceParameterDefinition") else (),
+                )
             )
     return found
 
@@ -80,15 +84,3 @@ def from_form(defs: list[ParamDef], form_json: str | None) -> Values:
         for entry in data if isinstance(data, list) else [data]:
             given[str(entry.get("name"))] = str(entry.get("value", ""))
     return tuple((d.name, given.get(d.name, d.default)) for d in defs)
-
-
-def actions(values: Values, defs: list[ParamDef]) -> list[dict[str, Any]]:
-    """The ParametersAction of a queue item or a build, as JSON (nothing when there are no values)."""
-    if not values:
-        return []
-    classes = {d.name: d.value_class for d in defs}
-    parameters = [
-        {"_class": classes.get(name, "hudson.model.StringParameterValue"), "name": name, "value": value}
-        for name, value in values
-    ]
-    return [{"_class": "hudson.model.ParametersAction", "parameters": parameters}]

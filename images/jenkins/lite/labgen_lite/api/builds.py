@@ -3,15 +3,16 @@ and POST .../stop."""
 
 from __future__ import annotations
 
+import contextlib
 import html
+import os
 import re
-from typing import Any
+from pathlib import Path
 
 from labgen_lite import params
-from labgen_lite.api.common import build_ref, causes, reply
+from labgen_lite.api.beans import build_bean, job_path
+from labgen_lite.api.common import answer
 from labgen_lite.app import JenkinsLite
-from labgen_lite.jobs import Build, Job
-from labgen_lite.queue import now_ms
 from labgen_lite.security import Auth
 from labgen_lite.web import TEXT_TYPE, Request, Response, html_page, not_found, redirect, text_response
 
@@ -66,51 +67,6 @@ def _delay(text: str | None) -> int | None:
     return number * 60 if unit.startswith("m") else number
 
 
-def build_data(app: JenkinsLite, job: Job, build: Build, root: str, depth: int) -> dict[str, Any]:
-    """A FreeStyleBuild's JSON as 2.190 exports it. Call with app.lock held."""
-    executor: dict[str, Any] | None = None
-    if build.building:
-        executor = {"_class": "hudson.model.Executor"}
-        if depth > 0:
-            executor.update(executor_fields(app, job, build, root, build.executor or 0))
-    return {
-        **(build_ref(job, build, root) or {}),
-        "actions": causes(build.user) + params.actions(build.params, params.definitions(job.config)),
-        "artifacts": [],
-        "building": build.building,
-        "description": None,
-        "displayName": f"#{build.number}",
-        "duration": build.duration,
-        "estimatedDuration": job.estimated_duration(),
-        "executor": executor,
-        "fullDisplayName": f"{job.name} #{build.number}",
-        "id": str(build.number),
-        "keepLog": False,
-        "queueId": build.queue_id,
-        "result": build.result,
-        "timestamp": build.timestamp,
-        "builtOn": "",
-        "changeSet": {"_class": "hudson.scm.EmptyChangeLogSet", "items": [], "kind": None},
-        "culprits": [],
-    }
-
-
-def executor_fields(app: JenkinsLite, job: Job | None, build: Build | None, root: str, number: int) -> dict[str, Any]:
-    """An Executor's exported fields (idle when `build` is None)."""
-    progress = -1
-    if job is not None and build is not None:
-        estimate = job.estimated_duration()
-        if estimate > 0:
-            progress = min(99, (now_ms() - build.timestamp) * 100 // estimate)
-    return {
-        "currentExecutable": build_ref(job, build, root) if job is not None else None,
-        "idle": build is None,
-        "likelyStuck": False,
-        "number": number,
-        "progress": progress,
-    }
-
-
 def api_build(app: JenkinsLite, request: Request, auth: Auth, name: str, ref: str) -> Response:
     root = app.root_url(request)
     with app.lock:
@@ -118,8 +74,7 @@ def api_build(app: JenkinsLite, request: Request, auth: Auth, name: str, ref: st
         build = job.find_build(ref) if job else None
         if job is None or build is None:
             return not_found()
-        data = build_data(app, job, build, root, _depth(request))
-    return reply(request, data)
+        return answer(app, request, build_bean(app, job, build, root))
 
 
 def page_build(app: JenkinsLite, request: Request, auth: Auth, name: str, ref: str) -> Response:
@@ -130,11 +85,6 @@ def page_build(app: JenkinsLite, request: Request, auth: Auth, name: str, ref: s
             return not_found()
         state = "building" if build.building else build.result
     return html_page(200, f"{name} #{build.number}", f"<h1>Build #{build.number} ({html.escape(str(state))})</h1>")
-
-
-def _depth(request: Request) -> int:
-    depth = request.param("depth") or "0"
-    return int(depth) if depth.isdigit() else 0
 
 
 def _log_and_state(app: JenkinsLite, name: str, ref: str) -> tuple[bytes, bool] | None:
@@ -184,5 +134,77 @@ def post_stop(app: JenkinsLite, request: Request, auth: Auth, name: str, ref: st
     if execution is not None:
         app.log(f"{name} #{build.number}: aborted by {auth.name}")
         execution.abort(auth.name)
-    build_url = build_ref(job, build, app.root_url(request))
-    return redirect(request.header("referer") or (build_url or {}).get("url", app.root_url(request)))
+    build_url = f"{app.root_url(request)}{job_path(job.name)}{build.number}/"
+    return redirect(request.header("referer") or build_url)
+
+
+def build_number(app: JenkinsLite, request: Request, auth: Auth, name: str, ref: str) -> Response:
+    """Run.doBuildNumber: the number as text/plain (behind any permalink: lastBuild/buildNumber, ...)."""
+    with app.lock:
+        job = app.jobs.get(name)
+        build = job.find_build(ref) if job else None
+    if build is None:
+        return not_found()
+    return Response(200, str(build.number).encode("ascii"), "text/plain;charset=US-ASCII")
+
+
+def post_delete_build(app: JenkinsLite, request: Request, auth: Auth, name: str, ref: str) -> Response:
+    """Run.doDoDelete: builds/<n> removed from the home and from memory; 302 to the job."""
+    with app.lock:
+        job = app.jobs.get(name)
+        build = job.find_build(ref) if job else None
+        if job is None or build is None:
+            return not_found()
+        if build.building:  # lite cannot delete the folder its executor writes the log into
+            message = f"Unable to delete {job.name} #{build.number}: it is still building"
+            return html_page(400, "Error", f"<h1>Error</h1><p>{html.escape(message)}</p>")
+        job.builds.pop(build.number, None)
+        remove_tree(app.home.job_dir(name) / "builds" / str(build.number))
+    app.log(f"{name} #{build.number}: deleted by {auth.name}")
+    return redirect(app.root_url(request) + job_path(name))
+
+
+def remove_tree(directory: Path) -> None:
+    """Files first, then folders, bottom up (only unlink and rmdir: safe on the FUSE-mounted NFS home)."""
+    for parent, dirs, files in os.walk(directory, topdown=False):
+        for file_name in files:
+            os.unlink(os.path.join(parent, file_name))
+        for dir_name in dirs:
+            os.rmdir(os.path.join(parent, dir_name))
+    with contextlib.suppress(FileNotFoundError):
+        os.rmdir(directory)
+
+
+def post_wipe_out_workspace(app: JenkinsLite, request: Request, auth: Auth, name: str) -> Response:
+    """AbstractProject.doDoWipeOutWorkspace: the job's workspace is deleted, 302 to the job; with no
+    workspace (or, in lite, while it builds) the "wipe out blocked" page answers instead (200)."""
+    with app.lock:
+        job = app.jobs.get(name)
+        if job is None:
+            return not_found()
+        building = job.building
+    workspace = app.home.root / "workspace" / name
+    if building or not workspace.is_dir():
+        return html_page(200, name, "<h1>Error: Wipe Out Workspace blocked by SCM</h1>")
+    remove_tree(workspace)
+    app.log(f"{name}: workspace wiped out by {auth.name}")
+    return redirect(app.root_url(request) + job_path(name))
+
+
+def post_build_setting(app: JenkinsLite, request: Request, auth: Auth, name: str, ref: str, what: str) -> Response:
+    """Run.doSubmitDescription (`description`) and Run.doToggleLogKeep: in memory, and in build.xml once
+    the build has finished (a running build writes its build.xml at the end, with them)."""
+    with app.lock:
+        job = app.jobs.get(name)
+        build = job.find_build(ref) if job else None
+        if job is None or build is None:
+            return not_found()
+        if what == "description":
+            build.description = request.param("description") or None
+        else:
+            build.keep_log = not build.keep_log
+        if not build.building:
+            directory = app.home.job_dir(name) / "builds" / str(build.number)
+            app.home.write_build_xml(directory, build, app.version, app.node)
+    build_url = f"{app.root_url(request)}{job_path(name)}{build.number}/"
+    return redirect(build_url if what == "description" else request.header("referer") or build_url)

@@ -1,48 +1,29 @@
-"""Pieces of JSON more than one API area answers with: job and build references, causes, `?tree=`."""
+"""How every `api/json`, `api/python` and `api/xml` is answered: the bean exported under the app's lock,
+pruned by `?tree=` or `?depth=`, written in the flavour the URL names (hudson.model.Api)."""
 
 from __future__ import annotations
 
-import contextlib
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
 
-from labgen_lite.api.tree import apply_tree, parse_tree
-from labgen_lite.jobs import Build, Job
-from labgen_lite.web import Request, Response, json_response
+from labgen_lite.api.beans import job_path
+from labgen_lite.api.export import Bean, TreeSyntaxError, export, pruner_for
+from labgen_lite.api.formats import render
+from labgen_lite.app import JenkinsLite
+from labgen_lite.web import Request, Response, text_response
 
+FLAVOURS = ("json", "python", "xml")
 
-def job_path(name: str) -> str:
-    return f"job/{quote(name, safe='')}/"
-
-
-def reply(request: Request, data: dict[str, Any]) -> Response:
-    """`data` as JSON, cut down to the request's `?tree=` if it has one."""
-    tree = request.param("tree")
-    if tree:
-        with contextlib.suppress(ValueError):  # tolerate a tree we cannot parse: answer everything
-            data = apply_tree(data, parse_tree(tree))
-    return json_response(data)
+__all__ = ["FLAVOURS", "answer", "job_path"]
 
 
-def job_summary(job: Job, root: str) -> dict[str, Any]:
-    return {"_class": job.item_class, "name": job.name, "url": root + job_path(job.name), "color": job.color}
-
-
-def build_ref(job: Job, build: Build | None, root: str) -> dict[str, Any] | None:
-    if build is None:
-        return None
-    return {
-        "_class": job.build_class,
-        "number": build.number,
-        "url": f"{root}{job_path(job.name)}{build.number}/",
-    }
-
-
-def causes(user: str) -> list[dict[str, Any]]:
-    cause = {
-        "_class": "hudson.model.Cause$UserIdCause",
-        "shortDescription": f"Started by user {user}",
-        "userId": user,
-        "userName": user,
-    }
-    return [{"_class": "hudson.model.CauseAction", "causes": [cause]}]
+def answer(app: JenkinsLite, request: Request, data: Bean | dict[str, Any] | Callable[[], Any]) -> Response:
+    """`data` as the flavour of the URL's last segment, cut down by `?tree=` (else `?depth=`)."""
+    try:
+        pruner = pruner_for(request.param("tree"), request.param("depth"))
+    except TreeSyntaxError as problem:
+        return text_response(500, f"java.lang.IllegalArgumentException: {problem}")
+    with app.lock:
+        exported = export(data, pruner)
+    flavour = request.path.rstrip("/").rsplit("/", 1)[-1]
+    return render(flavour if flavour in FLAVOURS else "json", exported, request.query)

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import html
 import time
-from typing import Any
 
-from labgen_lite import params
-from labgen_lite.api.builds import build_data
-from labgen_lite.api.common import build_ref, job_path, job_summary, reply
-from labgen_lite.api.queue import item_data
+from labgen_lite.api.beans import job_bean, job_path
+from labgen_lite.api.common import answer
 from labgen_lite.app import JenkinsLite
-from labgen_lite.jobs import FREESTYLE_CONFIG, Build, Job, check_job_name, xml_problem
+from labgen_lite.jobs import FREESTYLE_CONFIG, Job, check_job_name, xml_problem
 from labgen_lite.security import Auth
+from labgen_lite.views import save_views
 from labgen_lite.web import XML_TYPE, Request, Response, html_page, not_found, redirect, text_response
 
-API_BUILDS_LIMIT = 100
+FREESTYLE_MODE = "hudson.model.FreeStyleProject"  # the one item type lite has (no folders, no pipelines)
 
 
 def page_job(app: JenkinsLite, request: Request, auth: Auth, name: str) -> Response:
@@ -33,61 +31,7 @@ def api_job(app: JenkinsLite, request: Request, auth: Auth, name: str) -> Respon
         job = app.jobs.get(name)
         if job is None:
             return not_found()
-        data = _job_data(app, job, root, full_builds=bool(request.param("tree")))
-    return reply(request, data)
-
-
-def _job_data(app: JenkinsLite, job: Job, root: str, full_builds: bool) -> dict[str, Any]:
-    """A FreeStyleProject's JSON. Call with app.lock held. With `full_builds` (a ?tree= will pick what it
-    wants) builds carry every field, and `allBuilds` (only ever shown when a tree names it) is there."""
-
-    def one(build: Build | None) -> dict[str, Any] | None:
-        if build is None or not full_builds:
-            return build_ref(job, build, root)
-        return build_data(app, job, build, root, 0)
-
-    def ref(ref_name: str) -> dict[str, Any] | None:
-        return one(job.find_build(ref_name))
-
-    newest = sorted(job.builds, reverse=True)[:API_BUILDS_LIMIT]
-    extra = {"allBuilds": [one(job.builds[n]) for n in sorted(job.builds, reverse=True)]} if full_builds else {}
-    queued = next(iter(app.queue.of_job(job.name)), None)
-    defs = params.definitions(job.config)
-    properties = []
-    if defs:
-        properties.append({"_class": params.PROPERTY, "parameterDefinitions": [d.to_json() for d in defs]})
-    return {
-        **job_summary(job, root),
-        "actions": list(properties),
-        "description": job.description,
-        "displayName": job.name,
-        "displayNameOrNull": None,
-        "fullDisplayName": job.name,
-        "fullName": job.name,
-        "buildable": not job.disabled,
-        "builds": [one(job.builds[n]) for n in newest],
-        "firstBuild": ref("firstBuild"),
-        "healthReport": [],
-        "inQueue": queued is not None,
-        "keepDependencies": False,
-        "lastBuild": ref("lastBuild"),
-        "lastCompletedBuild": ref("lastCompletedBuild"),
-        "lastFailedBuild": ref("lastFailedBuild"),
-        "lastStableBuild": ref("lastStableBuild"),
-        "lastSuccessfulBuild": ref("lastSuccessfulBuild"),
-        "lastUnstableBuild": ref("lastUnstableBuild"),
-        "lastUnsuccessfulBuild": ref("lastUnsuccessfulBuild"),
-        "nextBuildNumber": job.next_build_number,
-        "property": properties,
-        "queueItem": item_data(app, queued, root) if queued else None,
-        "concurrentBuild": job.concurrent,
-        "disabled": job.disabled,
-        "downstreamProjects": [],
-        "labelExpression": None,
-        "scm": {"_class": "hudson.scm.NullSCM"},
-        "upstreamProjects": [],
-        **extra,
-    }
+        return answer(app, request, job_bean(app, job, root))
 
 
 def job_config(app: JenkinsLite, request: Request, auth: Auth, name: str) -> Response:
@@ -148,13 +92,15 @@ def _new_job_config(app: JenkinsLite, request: Request) -> bytes | str:
     if mode == "copy":
         source = app.jobs.get(request.param("from") or "")
         if source is None:
-            return f"No such job: {request.param('from')}"
+            return f"No such job: {request.param('from')}" if request.param("from") else "Specify which job to copy"
         return source.config
     if _has_xml_body(request):
         problem = xml_problem(request.body)
         return problem if problem else request.body
-    if mode:
+    if mode == FREESTYLE_MODE:
         return FREESTYLE_CONFIG.encode()
+    if mode:  # ItemGroupMixIn.createTopLevelItem: Items.all().findByName(mode)
+        return f"No item type \u2018{mode}\u2019 is known"
     return "No mode given" if request.header("content-type") else "No Content-Type header set"
 
 
@@ -178,6 +124,8 @@ def post_delete(app: JenkinsLite, request: Request, auth: Auth, name: str) -> Re
     with app.lock:
         app.jobs.pop(name, None)
         app.home.delete_job(name)
+        if app.views.job_deleted(name):  # ListView.Listener.onDeleted
+            save_views(app.home.root, app.views)
     app.log(f"{name}: deleted")
     return redirect(app.root_url(request))
 
@@ -233,5 +181,7 @@ def post_rename(app: JenkinsLite, request: Request, auth: Auth, name: str) -> Re
         job.name = new_name
         app.jobs[new_name] = app.jobs.pop(name)
         app.queue.rename_job(name, new_name)
+        if app.views.job_renamed(name, new_name):  # ListView.Listener.onLocationChanged
+            save_views(app.home.root, app.views)
     app.log(f"{name}: renamed to {new_name} by {auth.name}")
     return redirect(app.root_url(request) + job_path(new_name).rstrip("/"))

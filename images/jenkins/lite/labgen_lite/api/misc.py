@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import html
-from urllib.parse import quote
 
-from labgen_lite.api.common import job_path, job_summary, reply
+from labgen_lite.api.beans import job_bean, job_path
+from labgen_lite.api.common import answer
+from labgen_lite.api.export import Bean, bean
+from labgen_lite.api.views import view_bean
 from labgen_lite.app import JenkinsLite
 from labgen_lite.identity import AGENT_PROTOCOLS, PRODUCT, REMOTING_MINIMUM_VERSION
 from labgen_lite.security import CRUMB_FIELD, Auth
-from labgen_lite.web import TEXT_TYPE, XML_TYPE, Request, Response, html_page, json_response
+from labgen_lite.web import TEXT_TYPE, Request, Response, html_page, text_response
 
 CRUMB_ISSUER = "hudson.security.csrf.DefaultCrumbIssuer"
 # the same bytes every time, built once: /login is what health checks poll
@@ -41,79 +43,70 @@ def page_root(app: JenkinsLite, request: Request, auth: Auth) -> Response:
     return html_page(200, "Dashboard", f"<h1>Jenkins on {html.escape(app.node)}</h1><ul>{rows}</ul>")
 
 
-def api_root(app: JenkinsLite, request: Request, auth: Auth) -> Response:
-    root = app.root_url(request)
-    with app.lock:
-        jobs = [job_summary(job, root) for job in app.sorted_jobs()]
-    view = {"_class": "hudson.model.AllView", "name": "all", "url": root}
-    return reply(
-        request,
-        {
-            "_class": "hudson.model.Hudson",
-            "assignedLabels": [{"name": "master"}],
-            "mode": "NORMAL",
-            "nodeDescription": f"the master Jenkins node ({PRODUCT} on {app.node}, NOT Jenkins)",
-            "nodeName": "",
-            "numExecutors": 2,
-            "description": None,
-            "jobs": jobs,
-            "overallLoad": {},
-            "primaryView": view,
-            "quietingDown": app.quieting_down,
-            "slaveAgentPort": app.agent_port,
-            "unlabeledLoad": {"_class": "jenkins.model.UnlabeledLoadStatistics"},
-            "useCrumbs": True,
-            "useSecurity": True,
-            "views": [view],
-        },
+def hudson_bean(app: JenkinsLite, root: str) -> Bean:
+    """jenkins.model.Jenkins (hudson.model.Hudson): jobs and views at visibility 1, so at depth 0 each shows
+    only what it exports at visibility 2 and more (a job's name, url and color; a view's name and url)."""
+    return bean(
+        "hudson.model.Hudson",
+        assignedLabels=[bean("hudson.model.labels.LabelAtom", name="master")],
+        mode="NORMAL",
+        nodeDescription=f"the master Jenkins node ({PRODUCT} on {app.node}, NOT Jenkins)",
+        nodeName="",
+        numExecutors=app.executors.count,
+        description=None,
+        jobs=lambda: [job_bean(app, job, root) for job in app.sorted_jobs()],
+        overallLoad=bean("hudson.model.OverallLoadStatistics"),
+        primaryView=lambda: view_bean(app, app.views.primary, root),
+        quietingDown=app.quieting_down,
+        slaveAgentPort=app.agent_port,
+        unlabeledLoad=bean("jenkins.model.UnlabeledLoadStatistics"),
+        useCrumbs=True,
+        useSecurity=True,
+        views=lambda: [view_bean(app, view, root) for view in app.views.views],
     )
+
+
+def api_root(app: JenkinsLite, request: Request, auth: Auth) -> Response:
+    return answer(app, request, lambda: hudson_bean(app, app.root_url(request)))
 
 
 def api_whoami(app: JenkinsLite, request: Request, auth: Auth) -> Response:
     authorities = ["authenticated"] if auth.user else []
-    return json_response(
-        {
-            "_class": "hudson.security.WhoAmI",
-            "anonymous": auth.user is None,
-            "authenticated": auth.user is not None,
-            "authorities": authorities,
-            "details": None,
-            "name": auth.name,
-            "toString": f"{PRODUCT} principal {auth.name}",
-        }
+    return answer(
+        app,
+        request,
+        bean(
+            "hudson.security.WhoAmI",
+            anonymous=auth.user is None,
+            authenticated=auth.user is not None,
+            authorities=authorities,
+            details=None,
+            name=auth.name,
+            toString=f"{PRODUCT} principal {auth.name}",
+        ),
     )
 
 
-def api_me(app: JenkinsLite, request: Request, auth: Auth) -> Response:
-    return json_response(
-        {
-            "_class": "hudson.model.User",
-            "absoluteUrl": f"{app.root_url(request)}user/{quote(auth.name)}",
-            "description": None,
-            "fullName": auth.name,
-            "id": auth.name,
-            "property": [],
-        }
-    )
-
-
-def api_crumb(app: JenkinsLite, request: Request, auth: Auth, kind: str) -> Response:
-    """A crumb for this user and HTTP session; a new session (Set-Cookie) when the request has none."""
+def api_crumb(app: JenkinsLite, request: Request, auth: Auth) -> Response:
+    """A crumb for this user and HTTP session; a new session (Set-Cookie) when the request has none.
+    CrumbIssuer.RestrictedApi lets `xpath=concat(//crumbRequestField,":",//crumb)` answer text."""
     session_id = app.security.session(request.cookies)
     headers = []
     if session_id is None:
         session_id = app.security.new_session()
         headers.append(("Set-Cookie", f"{app.security.cookie_name}={session_id}; Path=/; HttpOnly"))
     crumb = app.security.crumb(auth, session_id)
-    if kind == "json":
-        response = json_response({"_class": CRUMB_ISSUER, "crumb": crumb, "crumbRequestField": CRUMB_FIELD})
-    elif "concat" in (request.param("xpath") or ""):
+    if request.path.endswith("/xml") and "concat" in (request.param("xpath") or ""):
         response = Response(200, f"{CRUMB_FIELD}:{crumb}".encode(), TEXT_TYPE)
     else:
-        body = (
-            f'<defaultCrumbIssuer _class="{CRUMB_ISSUER}"><crumb>{crumb}</crumb>'
-            f"<crumbRequestField>{CRUMB_FIELD}</crumbRequestField></defaultCrumbIssuer>"
-        )
-        response = Response(200, body.encode(), XML_TYPE)
+        response = answer(app, request, bean(CRUMB_ISSUER, crumb=crumb, crumbRequestField=CRUMB_FIELD))
     response.headers += headers
+    return response
+
+
+def script_console(app: JenkinsLite, request: Request, auth: Auth) -> Response:
+    """/script and /scriptText run Groovy in Jenkins; lite has no Groovy: it says so, plainly."""
+    message = f"{PRODUCT} is not Jenkins: it has no Groovy script console ({request.path} is not supported)"
+    response = text_response(501, message)
+    response.headers.append(("X-Error", message))
     return response

@@ -3,9 +3,8 @@ them: each entry says so (`labgenFlavour`), and the response carries X-Labgen-Fl
 
 from __future__ import annotations
 
-from typing import Any
-
-from labgen_lite.api.common import reply
+from labgen_lite.api.common import answer
+from labgen_lite.api.export import Bean
 from labgen_lite.app import JenkinsLite
 from labgen_lite.identity import FLAVOUR
 from labgen_lite.security import Auth
@@ -28,30 +27,31 @@ PLUGINS: tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...] = (
 )
 
 
-def _plugin(short: str, version: str, long_name: str, deps: tuple[tuple[str, str], ...]) -> dict[str, Any]:
-    return {
-        "_class": "hudson.PluginWrapper",
-        "active": True,
-        "backupVersion": None,
-        "bundled": False,
-        "deleted": False,
-        "dependencies": [{"optional": False, "shortName": s, "version": v} for s, v in deps],
-        "downgradable": False,
-        "enabled": True,
-        "hasUpdate": False,
-        "longName": long_name,
-        "pinned": False,
-        "requiredCoreVersion": "2.138.4",
-        "shortName": short,
-        "supportsDynamicLoad": "MAYBE",
-        "url": f"https://plugins.jenkins.io/{short}",
-        "version": version,
-        "labgenFlavour": f"{FLAVOUR}: listed, not run",
-    }
+def _plugin(short: str, version: str, long_name: str, deps: tuple[tuple[str, str], ...]) -> Bean:
+    """PluginWrapper: every property at visibility 1, so a plugin shows its fields from depth 1."""
+    dependencies = [Bean(None, {"optional": False, "shortName": s, "version": v}) for s, v in deps]
+    return Bean(
+        "hudson.PluginWrapper",
+        {
+            "active": True,
+            "backupVersion": None,
+            "bundled": False,
+            "deleted": False,
+            "dependencies": dependencies,
+            "downgradable": False,
+            "enabled": True,
+            "hasUpdate": False,
+            "longName": long_name,
+            "pinned": False,
+            "requiredCoreVersion": "2.138.4",
+            "shortName": short,
+            "supportsDynamicLoad": "MAYBE",
+            "url": f"https://plugins.jenkins.io/{short}",
+            "version": version,
+            "labgenFlavour": f"{FLAVOUR}: listed, not run",
+        },
+    )
 
 
 def api_plugins(app: JenkinsLite, request: Request, auth: Auth) -> Response:
-    depth = request.param("depth") or "0"
-    shallow = not request.param("tree") and not (depth.isdigit() and int(depth) > 0)
-    plugins = [{"_class": "hudson.PluginWrapper"} if shallow else _plugin(*p) for p in PLUGINS]
-    return reply(request, {"_class": "hudson.LocalPluginManager", "plugins": plugins})
+    return answer(app, request, Bean("hudson.LocalPluginManager", {"plugins": [_plugin(*p) for p in PLUGINS]}))

@@ -18,6 +18,7 @@ import traceback
 from labgen_lite.app import JenkinsLite
 from labgen_lite.home import reactor_threads
 from labgen_lite.security import Auth
+from labgen_lite.views import load_views
 from labgen_lite.web import Request, Response, redirect
 
 
@@ -42,12 +43,14 @@ def _reload(app: JenkinsLite) -> None:
         loading = time.monotonic()
         jobs = app.home.load_jobs(app.config.load_concurrency)
         items_s = time.monotonic() - loading
+        views = load_views(app.home.root)
+        app.tokens.load()  # User.reload
         with app.lock:
             for name, job in app.jobs.items():  # builds running here are not on disk yet: keep them
                 running = {b.number: b for b in job.builds.loaded() if b.building}
                 if running and name in jobs:
                     jobs[name].builds.update(running)
-            app.jobs, app.settings = jobs, settings
+            app.jobs, app.settings, app.views = jobs, settings, views
             app.queue.replace(*app.queue_file.load())
         app.owner.showing = False  # Jenkins.reload ends with setApp(this)
         folders = sum(len(job.builds) for job in jobs.values())

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from labgen_lite.api import builds, computer, jobs, misc, plugins, queue, reload, system
+from labgen_lite.api import builds, computer, jobs, misc, plugins, queue, reload, system, users, views
 from labgen_lite.app import JenkinsLite
 from labgen_lite.security import Auth, Permission
 from labgen_lite.web import Request, Response
@@ -30,41 +30,86 @@ ADMIN_POSTS: dict[str, Handler] = {
 }
 
 
+API = ("json", "python", "xml")  # hudson.model.Api: doJson, doPython, doXml, wherever there is an `api/`
+
+
 def route(app: JenkinsLite, segments: list[str], method: str) -> Route | None:
     read = Permission.READ
     match segments:
         case []:
             return Route(misc.page_root, read)
-        case ["api", "json"]:
+        case ["api", kind] if kind in API:
             return Route(misc.api_root, read)
         case ["login"]:
             return Route(misc.page_login, None)
         case ["tcpSlaveAgentListener"]:
             return Route(misc.page_agent_listener, None) if app.agent_port > 0 else None
-        case ["whoAmI", "api", "json"]:
+        case ["whoAmI", "api", kind] if kind in API:
             return Route(misc.api_whoami, None)
-        case ["me", "api", "json"]:
-            return Route(misc.api_me, read)
-        case ["crumbIssuer", "api", "json" | "xml" as kind]:
-            return Route(partial(misc.api_crumb, kind=kind), read)
+        case ["me", *rest]:
+            return _user_route(None, rest)
+        case ["user", name, *rest]:
+            return _user_route(name, rest)
+        case ["crumbIssuer", "api", kind] if kind in API:
+            return Route(misc.api_crumb, read)
+        case ["script" | "scriptText"] | ["computer", _, "script" | "scriptText"]:
+            return Route(misc.script_console, read)
         case ["createItem"]:
             return Route(jobs.post_create_item, Permission.CREATE, post_only=True)
+        case ["createView"]:
+            return Route(views.post_create_view, Permission.CREATE, post_only=True)
         case [action] if action in ADMIN_POSTS:
             return Route(ADMIN_POSTS[action], Permission.ADMINISTER, post_only=True)
-        case ["queue", "api", "json"]:
+        case ["queue", "api", kind] if kind in API:
             return Route(queue.api_queue, read)
-        case ["queue", "item", item_id, "api", "json"] if item_id.isdigit():
+        case ["queue", "item", item_id, "api", kind] if item_id.isdigit() and kind in API:
             return Route(partial(queue.api_queue_item, item_id=int(item_id)), read)
         case ["queue", "cancelItem"]:
             return Route(queue.post_cancel_item, read, post_only=True)
-        case ["computer", "api", "json"]:
+        case ["computer", "api", kind] if kind in API:
             return Route(computer.api_computers, read)
-        case ["computer", "(master)", "api", "json"]:
+        case ["computer", "(master)", "api", kind] if kind in API:
             return Route(computer.api_computer, read)
-        case ["pluginManager", "api", "json"]:
+        case ["computer", "(master)"]:
+            return Route(computer.page_computer, read)
+        case ["computer", "(master)", "toggleOffline" | "changeOfflineCause" as what]:
+            offline = partial(computer.post_offline, toggle=what == "toggleOffline")
+            return Route(offline, Permission.ADMINISTER, post_only=True)
+        case ["pluginManager", "api", kind] if kind in API:
             return Route(plugins.api_plugins, read)
+        case ["view", name, *rest]:
+            return _view_route(name, rest, method)
         case ["job", name, *rest]:
             return _job_route(name, rest, method)
+    return None
+
+
+def _user_route(name: str | None, rest: list[str]) -> Route | None:
+    read = Permission.READ
+    match rest:
+        case ["api", kind] if kind in API:
+            return Route(partial(users.api_user, name=name), read)
+        case ["descriptorByName", "jenkins.security.ApiTokenProperty", "generateNewToken"]:
+            return Route(partial(users.post_generate_token, name=name), read, post_only=True)
+        case ["descriptorByName", "jenkins.security.ApiTokenProperty", "revoke"]:
+            return Route(partial(users.post_revoke_token, name=name), read, post_only=True)
+    return None
+
+
+def _view_route(name: str, rest: list[str], method: str) -> Route | None:
+    match rest:
+        case [] | ["configure"]:
+            return Route(partial(views.page_view, name=name), Permission.READ)
+        case ["api", kind] if kind in API:
+            return Route(partial(views.api_view, name=name), Permission.READ)
+        case ["config.xml"]:  # View.doConfigDotXml: READ to read it, CONFIGURE to change it
+            permission = Permission.READ if method == "GET" else Permission.CONFIGURE
+            return Route(partial(views.view_config, name=name), permission)
+        case ["addJobToView" | "removeJobFromView" as what]:
+            change = partial(views.post_job_in_view, name=name, add=what == "addJobToView")
+            return Route(change, Permission.CONFIGURE, post_only=True)
+        case ["doDelete"]:
+            return Route(partial(views.post_delete_view, name=name), Permission.DELETE, post_only=True)
     return None
 
 
@@ -73,7 +118,7 @@ def _job_route(name: str, rest: list[str], method: str) -> Route | None:
     match rest:
         case []:
             return Route(partial(jobs.page_job, name=name), read)
-        case ["api", "json"]:
+        case ["api", kind] if kind in API:
             return Route(partial(jobs.api_job, name=name), read)
         case ["config.xml"] if method == "POST":
             return Route(partial(jobs.update_config, name=name), Permission.CONFIGURE)
@@ -87,12 +132,21 @@ def _job_route(name: str, rest: list[str], method: str) -> Route | None:
         case ["disable" | "enable" as what]:
             enable = partial(jobs.post_enable, name=name, disabled=what == "disable")
             return Route(enable, Permission.CONFIGURE, post_only=True)
+        case ["doWipeOutWorkspace"]:
+            return Route(partial(builds.post_wipe_out_workspace, name=name), Permission.BUILD, post_only=True)
         case ["doRename" | "confirmRename"]:
             return Route(partial(jobs.post_rename, name=name), Permission.CONFIGURE, post_only=True)
         case [ref]:
             return Route(partial(builds.page_build, name=name, ref=ref), read)
-        case [ref, "api", "json"]:
+        case [ref, "api", kind] if kind in API:
             return Route(partial(builds.api_build, name=name, ref=ref), read)
+        case [ref, "buildNumber"]:
+            return Route(partial(builds.build_number, name=name, ref=ref), read)
+        case [ref, "doDelete"]:
+            return Route(partial(builds.post_delete_build, name=name, ref=ref), Permission.DELETE, post_only=True)
+        case [ref, "submitDescription" | "toggleLogKeep" as what]:
+            setting = partial(builds.post_build_setting, name=name, ref=ref, what=what.removeprefix("submit").lower())
+            return Route(setting, Permission.CONFIGURE, post_only=True)
         case [ref, "consoleText"]:
             return Route(partial(builds.console_text, name=name, ref=ref), read)
         case [ref, "logText", "progressiveText"]:
