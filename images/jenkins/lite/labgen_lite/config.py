@@ -10,6 +10,8 @@ from pathlib import Path
 
 from labgen_lite.security import User
 
+STATS_URL_ENV = "LABGEN_STATS_URL"  # labgen.model.names.LITE_STATS_URL_ENV: HAProxy's stats page, for the pages' link
+
 
 @dataclass(frozen=True)
 class Config:
@@ -29,6 +31,7 @@ class Config:
     owner_check_seconds: float = 3600.0  # DoubleLaunchChecker: every 1 to 1.5 times this, random
     quiet_period: int | None = None  # None: <quietPeriod> of config.xml (Jenkins' default 5)
     shell: str = "/bin/sh"  # hudson.tasks.Shell's default shell on Unix
+    stats_url: str | None = None  # HAProxy's stats page as a browser reaches it (lite's pages link it)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], argv: Sequence[str] = ()) -> Config:
@@ -56,6 +59,7 @@ class Config:
             owner_check_seconds=float(env.get("JENKINS_OWNER_CHECK_SECONDS") or 3600),
             quiet_period=int(quiet) if quiet else None,
             shell=env.get("JENKINS_SHELL") or "/bin/sh",
+            stats_url=env.get(STATS_URL_ENV) or None,
         )
 
 
