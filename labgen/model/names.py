@@ -45,6 +45,8 @@ NFS_PSEUDO_PATH = "/data"
 JENKINS_HOME_DIR = "/var/lib/data/jenkins"
 SECRETS_FILE = "secrets.env"
 STATS_PATH = "/haproxy?stats"
+# a master's environment: HAProxy's stats page as a browser reaches it (lite's pages link it)
+LITE_STATS_URL_ENV = "LABGEN_STATS_URL"
 
 # ---- HAProxy's proxies -------------------------------------------------------------------------------
 STATS_PROXY = "admin_stats"

@@ -170,13 +170,14 @@ vertical-align:middle;flex:none}
 .ball.big{width:26px;height:26px}
 .ball-blue{background:#3b7dd8}.ball-red{background:#d24939}.ball-yellow{background:#f0c419}
 .ball-aborted{background:#9e9e9e}.ball-notbuilt{background:#fff;border-style:dashed}
-.ball-disabled{background:#ddd}
+.ball-disabled{background:#ddd}.ball-notbuilt.anime{background:#8fb8ec;border-style:solid}
 .anime{animation:pulse 1s ease-in-out infinite alternate}@keyframes pulse{from{opacity:1}to{opacity:.25}}
 .button{background:#335a8f;color:#fff;border:0;border-radius:4px;padding:5px 12px;cursor:pointer;font:inherit}
 .button:hover{background:#244570}.button.small{padding:2px 9px;font-size:13px}
 .button.danger{background:#b03a2e}
 form.inline{display:inline;margin:0}
 .card{background:#fff;border:1px solid #ccc;border-radius:4px;padding:12px 16px;margin:0 0 16px}
+.card h2{margin-top:0}.card ul{margin:0;padding-left:20px}ul.plain{list-style:none;padding-left:0}
 .muted{color:#777}.notice{background:#dff0d8;border:1px solid #b2d8a6;padding:6px 12px;border-radius:4px}
 .error{background:#f2dede;border:1px solid #d9a3a3;padding:6px 12px;border-radius:4px;color:#8a1f11}
 pre.console{background:#1e1e1e;color:#e6e6e6;padding:12px;border-radius:4px;overflow:auto;
@@ -209,7 +210,7 @@ document.querySelectorAll('form[data-follow]').forEach(function(form){
     if(form.classList.contains('params')){
       var parameter=[];
       form.querySelectorAll('[data-param]').forEach(function(input){
-        var value=input.type==='checkbox'?input.checked:input.value;
+        var value=input.type==='checkbox'?String(input.checked):input.value;
         parameter.push({name:input.dataset.param,value:value});
       });
       data=new FormData();

@@ -102,7 +102,7 @@ def _executors_card(app: JenkinsLite) -> str:
         )
     return (
         f"<div class='card' id='executors'><h2>Build Executor Status</h2><p class='muted'>master "
-        f"(on {esc(app.node)})</p><ol class='plain'>{''.join(rows)}</ol></div>"
+        f"(on {esc(app.node)})</p><ul class='plain'>{''.join(rows)}</ul></div>"
     )
 
 
