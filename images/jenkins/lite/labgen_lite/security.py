@@ -11,7 +11,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 CRUMB_FIELD = "Jenkins-Crumb"
 NO_CRUMB = "No valid crumb was included in the request"
@@ -59,7 +59,6 @@ class Session:
 
     user: str | None = None
     login_from: str | None = None
-    created: float = field(default_factory=time.time)
 
 
 class AuthFailure(Exception):

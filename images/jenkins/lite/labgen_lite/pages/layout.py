@@ -197,6 +197,7 @@ padding:6px;border:1px solid #bbb;border-radius:4px;font:inherit}
 # open the page they name; a running build's console follows logText/progressiveText (X-Text-Size, X-More-Data).
 SCRIPT = """
 (function(){
+var FOLLOW_TRIES=5;
 var body=document.body;
 function post(form,data){
   var fields=new URLSearchParams(data||new FormData(form));
@@ -227,8 +228,8 @@ document.querySelectorAll('form[data-follow]').forEach(function(form){
 });
 var log=document.getElementById('console');
 if(log&&log.dataset.follow){
-  var start=parseInt(log.dataset.start,10)||0;
-  var decoder=new TextDecoder();
+  // a failed poll is tried again a few times (a master busy reloading answers 503) before giving up
+  var start=parseInt(log.dataset.start,10)||0, failures=0, decoder=new TextDecoder();
   var follow=function(){
     fetch(log.dataset.follow+'?start='+start,{credentials:'same-origin'}).then(function(answer){
       if(answer.status!==200){
@@ -237,6 +238,7 @@ if(log&&log.dataset.follow){
       var more=answer.headers.get('X-More-Data')==='true';
       var size=parseInt(answer.headers.get('X-Text-Size'),10);
       return answer.arrayBuffer().then(function(bytes){
+        failures=0;
         if(bytes.byteLength){log.appendChild(document.createTextNode(decoder.decode(bytes,{stream:more})));
           log.scrollTop=log.scrollHeight;}
         if(!isNaN(size)){start=size;}
@@ -244,6 +246,8 @@ if(log&&log.dataset.follow){
         if(more){setTimeout(follow,1000);}else{window.location.reload();}
       });
     }).catch(function(problem){
+      failures+=1;
+      if(failures<FOLLOW_TRIES){setTimeout(follow,1000);return;}
       var note=document.getElementById('follow-problem');
       note.textContent='Stopped following the console: '+problem.message+'. Reload the page.';note.hidden=false;
     });
