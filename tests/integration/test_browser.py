@@ -181,6 +181,8 @@ def person_logs_in_builds_and_follows_a_failover(
         if "logText" in line
     ]
     print("console polls answered by a standby:", standby_reads)
+    if standby_reads:  # seen when the machine is loaded: for whoever looks at HAProxy's routing
+        print(lab.container("haproxy").logs(tail=200).decode(errors="replace"))
     wait_until(lambda: "Finished: SUCCESS" in browser.find_element(By.ID, "console").text, what="the build's end")
     wait_until(lambda: browser.find_element(By.ID, "build-state").text == "SUCCESS", what="the finished page")
     shots(browser, "4-build-done")
