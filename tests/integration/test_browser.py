@@ -110,6 +110,7 @@ def test_a_person_logs_in_builds_and_follows_a_failover(
         person_logs_in_builds_and_follows_a_failover(lab, browser, shots)
     except Exception:  # what the browser and the masters saw, for the report
         shots(browser, "failure")
+        print("active master now:", LabHandle.open(lab.name).active_master(None))
         print(browser.page_source)
         for service in [*lab.lab.masters, "haproxy"]:
             print(f"--- {service}:", lab.container(service).logs(tail=400).decode(errors="replace"))
@@ -186,6 +187,8 @@ def person_logs_in_builds_and_follows_a_failover(
     wait_until(lambda: "Finished: SUCCESS" in browser.find_element(By.ID, "console").text, what="the build's end")
     wait_until(lambda: browser.find_element(By.ID, "build-state").text == "SUCCESS", what="the finished page")
     shots(browser, "4-build-done")
+
+    assert handle.active_master(None) == first, "the lab failed over by itself before the kill"
 
     # the active master dies: a reload is answered by the other one, which asks for a new login
     apply(handle, "kill", first)
