@@ -61,6 +61,8 @@ HAPROXY_RUN_DIR = "/var/run/haproxy"  # the runtime API socket's folder (volume 
 HAPROXY_ADMIN_SOCKET = f"{HAPROXY_RUN_DIR}/admin.sock"
 SECRETS_FILE = "secrets.env"
 STATS_PATH = "/haproxy?stats"
+# a master's environment: HAProxy's stats page as a browser reaches it (lite's pages link it)
+LITE_STATS_URL_ENV = "LABGEN_STATS_URL"
 
 # ---- HAProxy's proxies -------------------------------------------------------------------------------
 STATS_PROXY = "admin_stats"

@@ -31,7 +31,8 @@ class JenkinsLite:
         self.session_hash = secrets.token_hex(4)
         self.home = Home(config.home)
         self.home.ensure_layout(config.version, self.agent_port)
-        self.security = Security(self._users())
+        remember_key = self.home.read_or_create_secret("labgen-lite-remember-me-key", lambda: secrets.token_hex(32))
+        self.security = Security(self._users(), remember_key.encode())
         self.tokens = TokenStore(config.home)  # users' generated API tokens, read again on reload
         self.tokens.load()
         self.security.generated_token = self.tokens.matches

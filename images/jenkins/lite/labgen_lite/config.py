@@ -10,6 +10,8 @@ from pathlib import Path
 
 from labgen_lite.security import User
 
+STATS_URL_ENV = "LABGEN_STATS_URL"  # labgen.model.names.LITE_STATS_URL_ENV: HAProxy's stats page, for the pages' link
+
 
 @dataclass(frozen=True)
 class Config:
@@ -30,6 +32,7 @@ class Config:
     quiet_period: int | None = None  # None: <quietPeriod> of config.xml (Jenkins' default 5)
     shell: str = "/bin/sh"  # hudson.tasks.Shell's default shell on Unix
     load_concurrency: int | None = None  # InitReactorRunner's threads; None: twice the CPUs (TWICE_CPU_NUM)
+    stats_url: str | None = None  # HAProxy's stats page as a browser reaches it (lite's pages link it)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], argv: Sequence[str] = ()) -> Config:
@@ -61,6 +64,7 @@ class Config:
             quiet_period=int(quiet) if quiet else None,
             shell=env.get("JENKINS_SHELL") or "/bin/sh",
             load_concurrency=int(concurrency) if concurrency else None,
+            stats_url=env.get(STATS_URL_ENV) or None,
         )
 
 

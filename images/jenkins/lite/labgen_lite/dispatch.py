@@ -9,6 +9,7 @@ from urllib.parse import unquote
 from labgen_lite.api import system
 from labgen_lite.api.routes import route
 from labgen_lite.app import JenkinsLite
+from labgen_lite.pages import login
 from labgen_lite.security import CRUMB_FIELD, NO_CRUMB, Auth, AuthFailure, Permission
 from labgen_lite.web import TEXT_TYPE, Request, Response, html_page, not_found, text_response
 
@@ -34,27 +35,29 @@ def _dispatch(app: JenkinsLite, request: Request) -> Response:
     if app.reloading.is_set():
         return _loading_page()
     try:
-        auth = app.security.authenticate(request.header("authorization"))
+        auth = app.security.identify(request.header("authorization"), request.cookies)
     except AuthFailure as failure:
         return Response(401, f"{failure}\n".encode(), TEXT_TYPE, [("WWW-Authenticate", 'Basic realm="Jenkins"')])
+    segments = [unquote(part) for part in request.path.split("/") if part]
+    if segments == [login.LOGIN_URL]:  # the security filter's own URL: before the CrumbFilter, as in Jenkins
+        return login.post_login(app, request)
     if request.method == "POST" and not auth.via_token:
         supplied = request.header(CRUMB_FIELD) or request.param(CRUMB_FIELD)
         if not app.security.crumb_valid(auth, request.cookies, supplied):
             return _forbidden(auth, NO_CRUMB)
-    segments = [unquote(part) for part in request.path.split("/") if part]
     if app.owner.showing:  # DoubleLaunchChecker is the web app: every URL but POST /ignore is its page
         if segments == ["ignore"] and request.method == "POST":
             return system.post_ignore(app, request, auth)
         return system.collision_page(app)
     found = route(app, segments, request.method)
     if (found is None or found.permission is not None) and not auth.has(Permission.READ):
-        return _denied(auth, Permission.READ)
+        return _denied(auth, Permission.READ, request)
     if found is None:
         return not_found()
     if found.post_only and request.method != "POST":
         return html_page(405, "This URL requires POST", "<h1>This URL requires POST</h1>")
     if found.permission is not None and not auth.has(found.permission):
-        return _denied(auth, found.permission)
+        return _denied(auth, found.permission, request)
     return found.handler(app, request, auth)
 
 
@@ -70,7 +73,9 @@ def _forbidden(auth: Auth, message: str) -> Response:
     return response
 
 
-def _denied(auth: Auth, permission: Permission) -> Response:
+def _denied(auth: Auth, permission: Permission, request: Request) -> Response:
+    if auth.user is None and request.header("x-requested-with") != "XMLHttpRequest":
+        return login.entry_point(request, auth, permission)
     if auth.user is None:
         message = "Authentication required"
     else:

@@ -62,6 +62,7 @@ class LiteRequestHandler(BaseHTTPRequestHandler):
             headers={name.lower(): value for name, value in self.headers.items()},
             body=body,
             client=self.client_address[0],
+            query_string=url.query,
         )
         self._send(dispatch.handle(self.app, request))
 

@@ -24,6 +24,7 @@ class Request:
     headers: dict[str, str]  # lower-case names
     body: bytes = b""
     client: str = ""
+    query_string: str = ""  # as sent, for the login form's `from`
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())

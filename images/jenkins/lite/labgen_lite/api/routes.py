@@ -8,6 +8,7 @@ from functools import partial
 
 from labgen_lite.api import builds, computer, jobs, misc, plugins, queue, reload, system, users, views
 from labgen_lite.app import JenkinsLite
+from labgen_lite.pages import page_route
 from labgen_lite.security import Auth, Permission
 from labgen_lite.web import Request, Response
 
@@ -35,6 +36,8 @@ API = ("json", "python", "xml")  # hudson.model.Api: doJson, doPython, doXml, wh
 
 def route(app: JenkinsLite, segments: list[str], method: str) -> Route | None:
     read = Permission.READ
+    if (page := page_route(segments, method)) is not None:  # the HTML pages (labgen_lite.pages)
+        return Route(*page)
     match segments:
         case []:
             return Route(misc.page_root, read)
