@@ -37,7 +37,14 @@ def environment() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["yaml"] = _yaml_scalar
+    env.filters["compose"] = compose_scalar
     return env
+
+
+def compose_scalar(value: object) -> str:
+    """A value as compose.yaml must hold it: a YAML scalar with `$` doubled, so that Compose's
+    interpolation gives back the text as it is."""
+    return _yaml_scalar(str(value).replace("$", "$$"))
 
 
 def _yaml_scalar(value: object) -> str:
@@ -64,6 +71,7 @@ def render_files(topology: Topology) -> dict[str, str]:
         "jenkins_url": topology.urls["jenkins"],
         "nfs_client": topology.nfs_client,
         "nfs_address": topology.nfs_address,
+        "published": _published_ports(lab),
     }
     return {
         COMPOSE_FILE: env.get_template("compose.yaml.j2").render(context),
@@ -78,6 +86,13 @@ def render_spec_file(lab: Lab) -> str:
     if lab_from_text(text, "the spec labgen init writes") != lab:
         raise SpecError("these values cannot be written as a spec that reads back the same; change them")
     return text
+
+
+def _published_ports(lab: Lab) -> list[str]:
+    """compose.yaml's `ports` entries, HOST_IP:HOST_PORT:CONTAINER_PORT (an IPv6 host in brackets)."""
+    host = f"[{lab.ports.bind}]" if ":" in lab.ports.bind else lab.ports.bind
+    ports = lab.ports
+    return [f"{host}:{ports.http}:80", f"{host}:{ports.stats}:8001", f"{host}:{ports.agent}:8181"]
 
 
 def _seconds(ms: int) -> str:

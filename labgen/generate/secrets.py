@@ -17,11 +17,15 @@ ADMIN_TOKEN = "JENKINS_ADMIN_TOKEN"
 
 
 def parse_secrets(text: str) -> dict[str, str]:
+    """KEY=VALUE lines; a value in single or double quotes is the text between them (as Compose reads it)."""
     values: dict[str, str] = {}
     for line in text.splitlines():
         key, sep, value = line.partition("=")
         if sep and not line.startswith("#"):
-            values[key.strip()] = value.strip()
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1]
+            values[key.strip()] = value
     return values
 
 
@@ -70,5 +74,15 @@ def lab_secrets(lab: Lab, existing: dict[str, str]) -> dict[str, str]:
     }
 
 
+def env_line(key: str, value: str) -> str:
+    """One line of an env file, single-quoted: Compose takes the text as it is (no `$` interpolation)."""
+    if "'" in value or not value.isprintable() or not value.isascii():
+        raise EnvironmentProblem(
+            f"{key}: a value with a single quote, a control or a non-ASCII character cannot be kept in {SECRETS_FILE}",
+            hint=f"edit {SECRETS_FILE}: remove the line (labgen generates a new value) or choose a plainer one",
+        )
+    return f"{key}='{value}'\n"
+
+
 def secrets_text(values: dict[str, str]) -> str:
-    return "".join(f"{k}={v}\n" for k, v in values.items())
+    return "".join(env_line(k, v) for k, v in values.items())
