@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import lzma
 import os
 import re
 import shutil
@@ -24,6 +25,7 @@ import tarfile
 import tempfile
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -226,20 +228,21 @@ class HAProxySource:
 def haproxy_tarball_version(path: Path) -> str:
     """The version in a HAProxy source tarball's top-level VERSION file."""
     try:
+        found = None
         with tarfile.open(path) as tar:
-            for member in tar:
+            for member in tar:  # every member, to the end: a truncated tarball fails here, not in the build
                 parts = member.name.strip("./").split("/")
-                if len(parts) == 2 and parts[1] == "VERSION" and member.isfile():
+                if found is None and len(parts) == 2 and parts[1] == "VERSION" and member.isfile():
                     handle = tar.extractfile(member)
                     if handle is not None:
                         text = handle.read(200).decode("ascii", "replace").strip()
-                        if re.fullmatch(r"\d+\.\d+(\.\d+)?[\w.+~-]*", text):
-                            return text
-                if len(parts) > 2 and member.isfile() and parts[1] == "src":
-                    break  # VERSION sits before src/ in every release tarball
-    except (tarfile.TarError, OSError) as exc:
+                        if re.fullmatch(r"[0-9]{1,3}\.[0-9]{1,3}(\.[0-9]{1,3})?[A-Za-z0-9_.+~-]{0,40}", text):
+                            found = text
+    except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError) as exc:  # EOFError: truncated
         raise LabgenError(f"{path}: not a readable source tarball ({_first_line(exc)})", exit_code=EXIT_USAGE) from None
-    match = re.search(r"haproxy[-_](\d+\.\d+\.\d+)", path.name)
+    if found is not None:
+        return found
+    match = re.search(r"haproxy[-_]([0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})", path.name)
     if match:
         return match.group(1)
     raise LabgenError(
@@ -847,7 +850,7 @@ class JdkTarball:
 
     @property
     def major(self) -> int:
-        return java_major(self.version)
+        return java_major(self.version) or 0
 
 
 def _first_line(exc: BaseException) -> str:
@@ -855,9 +858,12 @@ def _first_line(exc: BaseException) -> str:
     return " ".join((str(exc).strip().splitlines() or [type(exc).__name__])[0].split()).rstrip(": ")
 
 
-def java_major(version: str) -> int:
-    parts = version.split(".")
-    return int(parts[1]) if parts[0] == "1" and len(parts) > 1 else int(re.match(r"\d+", parts[0]).group())  # type: ignore[union-attr]
+def java_major(version: str) -> int | None:
+    """8 for "1.8.0_232", 11 for "11.0.5"; None for what is not a Java version."""
+    found = re.fullmatch(r"(?:1\.([0-9]{1,3})|([0-9]{1,3}))([._+-][0-9A-Za-z._+-]{0,60})?", version)
+    if not found:
+        return None
+    return int(found.group(1) or found.group(2))
 
 
 def inspect_jdk(path: Path) -> JdkTarball:
@@ -885,7 +891,7 @@ def inspect_jdk(path: Path) -> JdkTarball:
                     version = found.group(1) if found else None
                 if has_java and version:
                     break
-    except (tarfile.TarError, OSError, io.UnsupportedOperation) as exc:
+    except (tarfile.TarError, OSError, io.UnsupportedOperation, EOFError, zlib.error, lzma.LZMAError) as exc:
         raise LabgenError(f"--jdk {path}: not a readable tarball ({_first_line(exc)})", exit_code=EXIT_USAGE) from None
     if not has_java or top is None:
         raise LabgenError(
@@ -894,6 +900,12 @@ def inspect_jdk(path: Path) -> JdkTarball:
         )
     if version is None:
         raise LabgenError(f"--jdk {path}: no release file telling its Java version", exit_code=EXIT_USAGE)
+    if java_major(version) is None:
+        raise LabgenError(
+            f"--jdk {path}: its release file says JAVA_VERSION={version[:40]!r}, which is not a Java version",
+            hint="use a Java 8 or 11 JDK tarball (e.g. Eclipse Temurin 8 or 11 for Linux x64)",
+            exit_code=EXIT_USAGE,
+        )
     if java_major(version) not in (8, 11):
         raise LabgenError(
             f"--jdk {path} is Java {version}; Jenkins 2.190.2 runs on Java 8 or 11 only",

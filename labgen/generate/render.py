@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
+import os
+import signal
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,14 +104,86 @@ def _seconds(ms: int) -> str:
     return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
 
 
-def generate(topology: Topology, out_dir: Path, *, option: str = "--out") -> RenderedLab:
-    """Write the lab folder, each file atomically. Every path is checked before the first write,
-    and a failure midway restores the files already replaced: the folder is left as it was."""
+def generate(topology: Topology, out_dir: Path, *, option: str = "--out", inputs: tuple[Path, ...] = ()) -> RenderedLab:
+    """Write the lab folder whole, or leave it as it was.
+
+    Every path is checked before the first write; writers of one folder take turns (a lock on
+    the folder); SIGINT and SIGTERM wait until the files are written (a few milliseconds); any
+    failure midway restores the files already replaced. `inputs` (the spec file) are never
+    overwritten."""
     files = {rel: text.encode("utf-8") for rel, text in render_files(topology).items()}
     check_output_folder(out_dir, option, [*files, names.SECRETS_FILE])
-    secret_values = lab_secrets(topology.lab, read_secrets(out_dir))
-    files[names.SECRETS_FILE] = secrets_text(secret_values).encode("utf-8")
+    _refuse_inputs(out_dir, [*files, names.SECRETS_FILE], inputs, option)
+    with folder_lock(out_dir) as created, signals_deferred():
+        try:
+            secret_values = lab_secrets(topology.lab, read_secrets(out_dir))
+            files[names.SECRETS_FILE] = secrets_text(secret_values).encode("utf-8")
+        except BaseException:
+            _restore([], created)
+            raise
+        _write_files(out_dir, files, created)
+    return RenderedLab(out_dir=out_dir, files=tuple(out_dir / rel for rel in files))
+
+
+def _refuse_inputs(out_dir: Path, rels: list[str], inputs: tuple[Path, ...], option: str) -> None:
+    for given in inputs:
+        for rel in rels:
+            target = out_dir / rel
+            if target.exists() and given.exists() and os.path.samefile(target, given):
+                raise SpecError(
+                    f"{option} {out_dir}: labgen would overwrite {target}, which is the spec it reads",
+                    hint="keep the spec outside the lab folder, or generate into another folder",
+                )
+
+
+@contextlib.contextmanager
+def folder_lock(out_dir: Path) -> Iterator[list[Path]]:
+    """Hold an exclusive lock on `out_dir`, created first (with its missing parents, under a lock
+    on their nearest existing ancestor) when needed; yields the folders created, for a rollback."""
     created: list[Path] = []
+    with signals_deferred():
+        ancestor = out_dir
+        while not ancestor.exists():
+            ancestor = ancestor.parent
+        if ancestor != out_dir:
+            with _flock(ancestor):
+                try:
+                    for folder in reversed([out_dir, *out_dir.parents]):
+                        if not folder.exists():
+                            folder.mkdir()
+                            created.append(folder)
+                except OSError as exc:
+                    _restore([], created)
+                    raise os_problem(exc, "create the lab folder", out_dir) from None
+    with _flock(out_dir):
+        yield created
+
+
+@contextlib.contextmanager
+def _flock(folder: Path) -> Iterator[None]:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP held back (not lost) while the block runs, in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)  # a signal that came meanwhile is delivered now
+
+
+def _write_files(out_dir: Path, files: dict[str, bytes], created: list[Path]) -> None:
     previous: list[tuple[Path, bytes | None, int]] = []  # (file, its old content, its old mode)
     try:
         for rel, data in files.items():
@@ -119,10 +196,11 @@ def generate(topology: Topology, out_dir: Path, *, option: str = "--out") -> Ren
             previous.append((target, *old))
             mode = 0o600 if rel == names.SECRETS_FILE else None
             write_atomic(target, data, mode=mode, fsync=False, fsync_dir=False)
-    except OSError as exc:
+    except BaseException as exc:
         _restore(previous, created)
-        raise os_problem(exc, "write the lab folder", out_dir) from None
-    return RenderedLab(out_dir=out_dir, files=tuple(out_dir / rel for rel in files))
+        if isinstance(exc, OSError):
+            raise os_problem(exc, "write the lab folder", out_dir) from None
+        raise
 
 
 def _restore(previous: list[tuple[Path, bytes | None, int]], created: list[Path]) -> None:

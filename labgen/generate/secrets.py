@@ -5,9 +5,12 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from labgen.errors import EnvironmentProblem, os_problem
+from labgen.errors import EnvironmentProblem
 from labgen.model.names import SECRETS_FILE
 from labgen.model.spec import Lab
+from labgen.paths import read_regular_file
+
+MAX_SECRETS_BYTES = 64 * 1024  # five short lines
 
 STATS_USER = "LABGEN_STATS_USER"
 STATS_PASSWORD = "LABGEN_STATS_PASSWORD"
@@ -46,12 +49,11 @@ class Secrets(dict[str, str]):
 def read_secrets(folder: Path) -> Secrets:
     """The lab folder's secrets; empty when there are none yet."""
     path = folder / SECRETS_FILE
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return Secrets({}, path)
+    raw = read_regular_file(path, MAX_SECRETS_BYTES, "the lab's credentials", EnvironmentProblem)
     try:
-        return Secrets(parse_secrets(path.read_text(encoding="utf-8")), path)
-    except OSError as exc:
-        raise os_problem(exc, "read the lab's credentials", path) from None
+        return Secrets(parse_secrets(raw.decode("utf-8")), path)
     except UnicodeDecodeError:
         raise EnvironmentProblem(
             f"{path} is not UTF-8 text: it was not written by labgen", hint="move it away; labgen writes a new one"

@@ -16,6 +16,7 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 
 from labgen.errors import SpecError
 from labgen.model.names import master_names, project_name
+from labgen.paths import read_regular_file
 
 DEFAULT_SPEC_FILE = "labgen.yaml"
 HAPROXY_SERIES = ("2.0", "2.6")
@@ -410,19 +411,11 @@ def safe_yaml(text: str, source: str) -> Any:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    if path.exists() and not path.is_file() and not path.is_dir():  # a FIFO or a device would block or never end
-        raise SpecError(f"{path}: not a regular file; --spec needs a YAML file")
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_SPEC_BYTES + 1)
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such spec file", hint="create one with `labgen init`") from None
-    except IsADirectoryError:
-        raise SpecError(f"{path}: is a folder; --spec needs a YAML file") from None
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read the spec: {exc.strerror or exc}") from None
-    if len(raw) > MAX_SPEC_BYTES:
-        raise SpecError(f"{path}: larger than {MAX_SPEC_BYTES} bytes; a lab spec is a short YAML file")
+    if not path.exists() and not path.is_symlink():
+        raise SpecError(f"{path}: no such spec file", hint="create one with `labgen init`")
+    if path.is_dir():
+        raise SpecError(f"{path}: is a folder; --spec needs a YAML file")
+    raw = read_regular_file(path, MAX_SPEC_BYTES, "a lab spec (a short YAML file)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
