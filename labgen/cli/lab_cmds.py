@@ -28,6 +28,7 @@ from labgen.cli.options import (
     spec_options,
 )
 from labgen.cli.output import print_json, progress
+from labgen.cli.spec_cmds import warn_if_exposed
 from labgen.errors import EXIT_ENVIRONMENT, LabgenError
 from labgen.lab import runtime
 from labgen.lab.doctor import run_checks
@@ -134,6 +135,7 @@ def up(
     check_number("--timeout", timeout, minimum=0, maximum=24 * 3600, exclusive=True)
     lab = spec_args.load()
     args = _build_args(lab, build_options, default_jenkins=lab.jenkins.flavour)
+    warn_if_exposed(lab)
     with progress(quiet=json_output, verbose=verbose) as emitter:
         result = runtime.up(lab, build_options=args.options, timeout=timeout, emitter=emitter)
     result.notes[:0] = args.notes

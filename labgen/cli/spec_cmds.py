@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from labgen.cli.app import app, out
+from labgen.cli.app import app, err, out
 from labgen.cli.options import ALL_SPEC_OPTIONS, JsonOpt, SpecArgs, check_choice, input_file, spec_options
 from labgen.cli.output import print_json
 from labgen.errors import EXIT_FAILED, EXIT_USAGE, LabgenError, SpecError, os_problem
@@ -17,12 +17,31 @@ from labgen.generate import generate as render_lab
 from labgen.generate import render_files
 from labgen.generate.lint import Finding, article_config, lint_text
 from labgen.generate.render import HAPROXY_CONFIG, render_spec_file
-from labgen.model.spec import DEFAULT_SPEC_FILE
+from labgen.model.spec import DEFAULT_SPEC_FILE, Lab
 from labgen.model.topology import Topology
 from labgen.paths import check_output_file, read_regular_file, user_path
 from labgen.wire.files import write_atomic
 
 MAX_CONFIG_BYTES = 1 << 20  # a haproxy.cfg is a few kB
+
+
+def exposure_warning(lab: Lab) -> str | None:
+    """What a non-loopback --bind publishes beyond this machine (None for a loopback bind)."""
+    if lab.ports.loopback:
+        return None
+    ports = lab.ports
+    return (
+        f"WARNING: ports.bind {ports.bind} is not a loopback address: this publishes, to every "
+        f"network that reaches it, an old Jenkins (2.190.2, port {ports.http}), HAProxy's stats admin "
+        f"page (basic auth over plain HTTP, port {ports.stats}) and the inbound agent port ({ports.agent}). "
+        "Use it on a network you trust only; the default is 127.0.0.1."
+    )
+
+
+def warn_if_exposed(lab: Lab) -> None:
+    warning = exposure_warning(lab)
+    if warning:
+        err.print(Text(warning, style="bold yellow"))
 
 
 @app.command(rich_help_panel="spec")
@@ -61,6 +80,7 @@ def generate(
     target = chosen or Path(lab.name)
     spec_file = spec_args.spec_file()
     result = render_lab(Topology.resolve(lab), target, inputs=(spec_file,) if spec_file else ())
+    warn_if_exposed(lab)
     if json_output:
         print_json(
             {"lab": lab.name, "profile": lab.profile, "out": str(target), "files": [str(f) for f in result.files]}

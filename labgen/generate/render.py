@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import fcntl
 import json
@@ -15,7 +16,13 @@ from pathlib import Path
 import jinja2
 
 from labgen.errors import SpecError, os_problem
-from labgen.generate.secrets import lab_secrets, read_secrets, secrets_text
+from labgen.generate.secrets import (
+    SERVICE_SECRETS_DIR,
+    lab_secrets,
+    read_secrets,
+    secrets_text,
+    service_secret_files,
+)
 from labgen.model import names
 from labgen.model.spec import Lab, lab_from_text
 from labgen.model.topology import Topology
@@ -23,6 +30,7 @@ from labgen.paths import check_output_folder
 from labgen.wire.files import write_atomic
 
 COMPOSE_FILE = "compose.yaml"
+NFS_NETWORK_PLACEHOLDER = "@LAB_NETWORK@"  # the NFS server's entrypoint puts its network's subnet there
 HAPROXY_CONFIG = "haproxy/haproxy.cfg"
 GANESHA_CONFIG = "nfs/ganesha.conf"
 
@@ -77,6 +85,7 @@ def render_files(topology: Topology) -> dict[str, str]:
         "nfs_client": topology.nfs_client,
         "nfs_address": topology.nfs_address,
         "published": _published_ports(lab),
+        "nfs_clients": lab.nfs.subnet if topology.nfs_client == "kernel" else NFS_NETWORK_PLACEHOLDER,
     }
     return {
         COMPOSE_FILE: env.get_template("compose.yaml.j2").render(context),
@@ -112,12 +121,15 @@ def generate(topology: Topology, out_dir: Path, *, option: str = "--out", inputs
     failure midway restores the files already replaced. `inputs` (the spec file) are never
     overwritten."""
     files = {rel: text.encode("utf-8") for rel, text in render_files(topology).items()}
-    check_output_folder(out_dir, option, [*files, names.SECRETS_FILE])
-    _refuse_inputs(out_dir, [*files, names.SECRETS_FILE], inputs, option)
+    secret_files = [names.SECRETS_FILE, *service_secret_files(_PLACEHOLDERS)]
+    check_output_folder(out_dir, option, [*files, *secret_files])
+    _refuse_inputs(out_dir, [*files, *secret_files], inputs, option)
     with folder_lock(out_dir) as created, signals_deferred():
         try:
             secret_values = lab_secrets(topology.lab, read_secrets(out_dir))
             files[names.SECRETS_FILE] = secrets_text(secret_values).encode("utf-8")
+            for rel, text in service_secret_files(secret_values).items():
+                files[rel] = text.encode("utf-8")
         except BaseException:
             _restore([], created)
             raise
@@ -190,17 +202,30 @@ def _write_files(out_dir: Path, files: dict[str, bytes], created: list[Path]) ->
             target = out_dir / rel
             for folder in reversed([target.parent, *target.parent.parents]):
                 if not folder.exists():
-                    folder.mkdir()
+                    folder.mkdir(mode=0o700 if folder.name == SERVICE_SECRETS_DIR else 0o777)
                     created.append(folder)
             old = (target.read_bytes(), target.stat().st_mode & 0o777) if target.exists() else (None, 0)
             previous.append((target, *old))
-            mode = 0o600 if rel == names.SECRETS_FILE else None
+            mode = _secret_mode(rel)
             write_atomic(target, data, mode=mode, fsync=False, fsync_dir=False)
+        if (out_dir / SERVICE_SECRETS_DIR).is_dir():
+            os.chmod(out_dir / SERVICE_SECRETS_DIR, 0o700)
     except BaseException as exc:
         _restore(previous, created)
         if isinstance(exc, OSError):
             raise os_problem(exc, "write the lab folder", out_dir) from None
         raise
+
+
+_PLACEHOLDERS: dict[str, str] = collections.defaultdict(str)
+
+
+def _secret_mode(rel: str) -> int | None:
+    """secrets.env: the owner's alone. A service's secrets file: readable inside its container by
+    a root without CAP_DAC_OVERRIDE (HAProxy drops it), so 644, in a folder of mode 700."""
+    if rel == names.SECRETS_FILE:
+        return 0o600
+    return 0o644 if rel.startswith(f"{SERVICE_SECRETS_DIR}/") else None
 
 
 def _restore(previous: list[tuple[Path, bytes | None, int]], created: list[Path]) -> None:

@@ -76,6 +76,27 @@ def lab_secrets(lab: Lab, existing: dict[str, str]) -> dict[str, str]:
     }
 
 
+# Each service's secrets, a file of its own in the lab folder's secrets/ (mode 700), mounted
+# read-only as a Compose secret (/run/secrets/labgen.env) and exported by the image's
+# entrypoint: nothing secret in the container's configuration (docker inspect), and each
+# service holds only what it uses.
+SERVICE_SECRETS_DIR = "secrets"
+SECRET_TARGET = "labgen.env"
+SERVICE_SECRETS = {
+    "jenkins": (ADMIN_USER, ADMIN_PASSWORD, ADMIN_TOKEN),  # every master: its administrator
+    # HAProxy: the stats login, and the admin's API token for the promoter's POST /reload
+    "haproxy": (STATS_USER, STATS_PASSWORD, ADMIN_USER, ADMIN_TOKEN),
+}
+
+
+def service_secret_files(values: dict[str, str]) -> dict[str, str]:
+    """{path in the lab folder: content} of each service's secrets file."""
+    return {
+        f"{SERVICE_SECRETS_DIR}/{service}.env": "".join(env_line(k, values[k]) for k in keys)
+        for service, keys in SERVICE_SECRETS.items()
+    }
+
+
 def env_line(key: str, value: str) -> str:
     """One line of an env file, single-quoted: Compose takes the text as it is (no `$` interpolation)."""
     if "'" in value or not value.isprintable() or not value.isascii():

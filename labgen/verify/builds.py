@@ -23,6 +23,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
+from labgen.generate import secrets as secret_keys
 from labgen.lab.handle import LabHandle
 from labgen.model.names import JENKINS_HOME_DIR, JENKINS_HTTP_PORT, NFS, NFS_EXPORT_DIR
 from labgen.verify.model import BuildFate, BuildsView, Trial
@@ -33,7 +34,7 @@ WATCH_MARGIN = 2.5  # the promoter looks at the active's queue and executors eve
 COLLISION = "JENKINS-23152"
 
 # A request to one master from inside its own container, as its administrator (the API token is in
-# the container's environment, from the lab's secrets.env): prints the status, then the body.
+# the exec's environment, from the lab's secrets.env): prints the status, then the body.
 _DIRECT = """
 import base64, os, sys, urllib.request, urllib.error
 auth = base64.b64encode((os.environ["JENKINS_ADMIN_USER"] + ":" + os.environ["JENKINS_ADMIN_TOKEN"]).encode())
@@ -67,7 +68,8 @@ def direct(handle: LabHandle, master: str, method: str, path: str, body: str | N
     """One request to `master` itself (not through HAProxy); status 0 when it cannot be asked."""
     argv = ["python3", "-c", _DIRECT, method, path] + ([body] if body is not None else [])
     try:
-        code, out = handle.exec_in(master, argv)
+        keys = (secret_keys.ADMIN_USER, secret_keys.ADMIN_TOKEN)  # not in the container's env (a file there)
+        code, out = handle.exec_in(master, argv, env={key: handle.secrets[key] for key in keys})
     except Exception as error:  # a dead or paused container: not askable
         return 0, str(error)
     status, _, text = out.partition("\n")
