@@ -217,3 +217,16 @@ def test_lab_json_is_private_and_holds_no_password(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert "s3cret-Pass" not in path.read_text()
     assert Topology.from_json(json.loads(path.read_text())).lab.stats.password is None
+
+
+@pytest.mark.parametrize("kind", SPECIAL)
+def test_a_special_event_log_is_refused_not_read(world: Path, kind: str) -> None:  # noqa: F811
+    from labgen.errors import EnvironmentProblem
+    from labgen.lab import journal
+
+    path = world / "state/labgen/labs/unit-lab/events.jsonl"
+    _special(kind, path)
+    started = time.monotonic()
+    with pytest.raises(EnvironmentProblem, match=MESSAGES[kind]):
+        journal.read("unit-lab")
+    assert time.monotonic() - started < 5
