@@ -1,3 +1,3 @@
-from labgen.cli import main
+from labgen.launch import main
 
 main()

@@ -11,17 +11,46 @@
 # 4. exec the given command, or the flavour's Jenkins: lite = python3 -m labgen_lite,
 #    real = python3 -m labgen_launcher: checks the war, then java -jar jenkins.war with the article's options.
 #
-# JENKINS_UID / JENKINS_GID (default 0, as the article ran it): the identity sent to the
-# NFS server and the one Jenkins runs as (privileges are dropped with setpriv).
+# JENKINS_UID / JENKINS_GID (default 1000, the image's jenkins user, as the official image):
+# the identity sent to the NFS server and the one Jenkins and every build run as. The FUSE
+# mount is the only thing done as root (with CAP_SYS_ADMIN); Jenkins and the home check are
+# started with setpriv: that uid and gid, an empty bounding and inheritable capability set
+# and no_new_privs, so no build can gain a capability back (setuid binaries included).
+# JENKINS_UID=0 keeps the article's root Jenkins (for comparison only).
+# /run/secrets/labgen.env (a Compose secret): KEY='VALUE' lines exported before Jenkins
+# starts, so the credentials are not in the container's configuration (docker inspect).
 set -eu
 
 log() { echo "labgen-jenkins: $*" >&2; }
 
 export JENKINS_HOME="${JENKINS_HOME:-/var/lib/data/jenkins}"
 mountpoint_dir="${NFS_MOUNTPOINT:-/var/lib/data}"
-run_uid="${JENKINS_UID:-0}"
+run_uid="${JENKINS_UID:-1000}"
 run_gid="${JENKINS_GID:-$run_uid}"
 flavour="${LABGEN_JENKINS_FLAVOUR:-lite}"
+
+secrets_file="${LABGEN_SECRETS_FILE:-/run/secrets/labgen.env}"
+if [ -r "$secrets_file" ]; then
+    while IFS= read -r line || [ -n "$line" ]; do
+        key=${line%%=*}
+        value=${line#*=}
+        case "$key" in "" | *[!A-Z0-9_]*) continue ;; esac
+        value=${value#\'}
+        value=${value%\'}
+        export "$key=$value"  # taken as it is: no expansion of $, ` or \ in the value
+    done <"$secrets_file"
+fi
+
+# Run a command as the jenkins user, without any capability (see above).
+as_jenkins() {
+    if [ "$run_uid" = 0 ]; then
+        "$@"
+        return
+    fi
+    if getent passwd "$run_uid" >/dev/null 2>&1; then groups_opt=--init-groups; else groups_opt=--clear-groups; fi
+    setpriv --reuid="$run_uid" --regid="$run_gid" "$groups_opt" \
+        --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@"
+}
 
 if [ -n "${NFS_URL:-}" ]; then
     mkdir -p "$mountpoint_dir"
@@ -50,24 +79,24 @@ if [ -n "${NFS_URL:-}" ]; then
     fi
 fi
 
-mkdir -p "$JENKINS_HOME"
-if [ "$run_uid" != 0 ]; then
-    chown "$run_uid:$run_gid" "$JENKINS_HOME" 2>/dev/null || true
+# JENKINS_HOME belongs to the jenkins user: made by it where it may (an NFS export with root
+# squashed), else by root and handed over (a local volume).
+if ! as_jenkins mkdir -p "$JENKINS_HOME" 2>/dev/null; then
+    mkdir -p "$JENKINS_HOME"
+fi
+if [ "$run_uid" != 0 ] && [ "$(stat -c %u "$JENKINS_HOME")" != "$run_uid" ]; then
+    chown "$run_uid:$run_gid" "$JENKINS_HOME" 2>/dev/null || log "cannot give $JENKINS_HOME to uid $run_uid"
 fi
 
 if [ "$flavour" = real ]; then
     # First-start settings (admin user, API token, URL, agent port) as init scripts, like
     # the official image's /usr/share/jenkins/ref; refreshed on every start.
-    mkdir -p "$JENKINS_HOME/init.groovy.d"
-    cp /usr/share/jenkins/ref/init.groovy.d/*.groovy "$JENKINS_HOME/init.groovy.d/"
+    as_jenkins mkdir -p "$JENKINS_HOME/init.groovy.d"
+    as_jenkins cp /usr/share/jenkins/ref/init.groovy.d/*.groovy "$JENKINS_HOME/init.groovy.d/"
 fi
 
 # The home check runs as Jenkins does (its probe writes into JENKINS_HOME like Jenkins).
-if [ "$run_uid" != 0 ]; then
-    setpriv --reuid="$run_uid" --regid="$run_gid" --clear-groups -- python3 -m labgen_homecheck serve &
-else
-    python3 -m labgen_homecheck serve &
-fi
+as_jenkins python3 -m labgen_homecheck serve &
 
 if [ "$#" -eq 0 ]; then
     if [ "$flavour" = real ]; then
@@ -79,6 +108,9 @@ if [ "$#" -eq 0 ]; then
 fi
 
 if [ "$run_uid" != 0 ]; then
-    exec setpriv --reuid="$run_uid" --regid="$run_gid" --clear-groups -- "$@"
+    if getent passwd "$run_uid" >/dev/null 2>&1; then groups_opt=--init-groups; else groups_opt=--clear-groups; fi
+    export HOME="$JENKINS_HOME"
+    exec setpriv --reuid="$run_uid" --regid="$run_gid" "$groups_opt" \
+        --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@"
 fi
 exec "$@"

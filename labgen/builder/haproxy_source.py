@@ -3,8 +3,10 @@ the official tarball (sha256-pinned) > Debian's source package (another version:
 
 from __future__ import annotations
 
+import lzma
 import re
 import tarfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -67,20 +69,21 @@ class HAProxySource:
 def haproxy_tarball_version(path: Path) -> str:
     """The version in a HAProxy source tarball's top-level VERSION file."""
     try:
+        found = None
         with tarfile.open(path) as tar:
-            for member in tar:
+            for member in tar:  # every member, to the end: a truncated tarball fails here, not in the build
                 parts = member.name.strip("./").split("/")
-                if len(parts) == 2 and parts[1] == "VERSION" and member.isfile():
+                if found is None and len(parts) == 2 and parts[1] == "VERSION" and member.isfile():
                     handle = tar.extractfile(member)
                     if handle is not None:
                         text = handle.read(200).decode("ascii", "replace").strip()
-                        if re.fullmatch(r"\d+\.\d+(\.\d+)?[\w.+~-]*", text):
-                            return text
-                if len(parts) > 2 and member.isfile() and parts[1] == "src":
-                    break  # VERSION sits before src/ in every release tarball
-    except (tarfile.TarError, OSError) as exc:
+                        if re.fullmatch(r"[0-9]{1,3}\.[0-9]{1,3}(\.[0-9]{1,3})?[A-Za-z0-9_.+~-]{0,40}", text):
+                            found = text
+    except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError) as exc:  # EOFError: truncated
         raise ArtifactRefused(f"{path}: not a readable source tarball ({first_error_line(exc)})") from None
-    match = re.search(r"haproxy[-_](\d+\.\d+\.\d+)", path.name)
+    if found is not None:
+        return found
+    match = re.search(r"haproxy[-_]([0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})", path.name)
     if match:
         return match.group(1)
     raise ArtifactRefused(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import lzma
 import re
 import tarfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -141,12 +143,15 @@ class JdkTarball:
 
     @property
     def major(self) -> int:
-        return java_major(self.version)
+        return java_major(self.version) or 0
 
 
-def java_major(version: str) -> int:
-    parts = version.split(".")
-    return int(parts[1]) if parts[0] == "1" and len(parts) > 1 else int(re.match(r"\d+", parts[0]).group())  # type: ignore[union-attr]
+def java_major(version: str) -> int | None:
+    """8 for "1.8.0_232", 11 for "11.0.5"; None for what is not a Java version."""
+    found = re.fullmatch(r"(?:1\.([0-9]{1,3})|([0-9]{1,3}))([._+-][0-9A-Za-z._+-]{0,60})?", version)
+    if not found:
+        return None
+    return int(found.group(1) or found.group(2))
 
 
 def inspect_jdk(path: Path) -> JdkTarball:
@@ -174,7 +179,7 @@ def inspect_jdk(path: Path) -> JdkTarball:
                     version = found.group(1) if found else None
                 if has_java and version:
                     break
-    except (tarfile.TarError, OSError, io.UnsupportedOperation) as exc:
+    except (tarfile.TarError, OSError, io.UnsupportedOperation, EOFError, zlib.error, lzma.LZMAError) as exc:
         raise ArtifactRefused(f"--jdk {path}: not a readable tarball ({first_error_line(exc)})") from None
     if not has_java or top is None:
         raise ArtifactRefused(
@@ -182,6 +187,11 @@ def inspect_jdk(path: Path) -> JdkTarball:
         )
     if version is None:
         raise ArtifactRefused(f"--jdk {path}: no release file telling its Java version")
+    if java_major(version) is None:
+        raise ArtifactRefused(
+            f"--jdk {path}: its release file says JAVA_VERSION={version[:40]!r}, which is not a Java version",
+            hint="use a Java 8 or 11 JDK tarball (e.g. Eclipse Temurin 8 or 11 for Linux x64)",
+        )
     if java_major(version) not in (8, 11):
         raise ArtifactRefused(
             f"--jdk {path} is Java {version}; Jenkins 2.190.2 runs on Java 8 or 11 only",

@@ -275,9 +275,11 @@ def read_manifest(file: Path) -> dict[str, Any]:
                     f"{file} is not a file saved by `labgen images save` (its first member is not {MANIFEST})"
                 )
             handle = tar.extractfile(member)
-            manifest = json.loads(handle.read() if handle else b"{}")
-    except (OSError, tarfile.TarError, json.JSONDecodeError) as exc:
+            manifest = json.loads(handle.read(1 << 20) if handle else b"{}")
+    except (OSError, EOFError, tarfile.TarError, ValueError, RecursionError) as exc:
         raise LabgenError(f"cannot read {file}: {exc}", hint="save one with `labgen images save FILE`") from None
+    if not isinstance(manifest, dict):
+        raise LabgenError(f"{file}: its manifest is not a JSON object", hint="save one with `labgen images save FILE`")
     if manifest.get("format") != SAVE_FORMAT or not isinstance(manifest.get("images"), list):
         raise LabgenError(f"{file}: format {manifest.get('format')!r} is not one this labgen reads ({SAVE_FORMAT})")
     return manifest
@@ -287,10 +289,10 @@ def load_images(
     file: Path, *, client: docker.DockerClient | None = None, emitter: Emitter = NULL_EMITTER
 ) -> LoadResult:
     """``docker load`` a saved file, then check every image it names: tag, id and content hash."""
-    client = client or engine_client()
     file = Path(file)
     started = time.monotonic()
-    manifest = read_manifest(file)
+    manifest = read_manifest(file)  # the file first: a missing or foreign one is bad input, Docker or not
+    client = client or engine_client()
     images = manifest["images"]
     already = [image["tag"] for image in images if _matches(client, image)]
     emitter.emit(

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 from typer.exceptions import TyperException
 
 from labgen import __version__
@@ -26,6 +26,7 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 _debug = {"on": False}
+stdout_json = {"written": False}  # set by output.print_json: with --json, stdout holds one document
 
 
 def _show_version(value: bool) -> None:
@@ -51,12 +52,16 @@ def run(argv: list[str] | None = None) -> int:
     {"error": ..., "hint": ..., "exit_code": ...}; without it, text on stderr."""
     args = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in args
+    stdout_json["written"] = False
     try:
         code = app(args=args, prog_name="labgen", standalone_mode=False)
         return code if isinstance(code, int) else 0
     except typer.Exit as exc:  # --version, --help, typer.Exit(n)
         return int(getattr(exc, "exit_code", 0))
-    except typer.Abort:
+    except typer.Abort as exc:  # click turns an EOFError into Abort too: a truncated file is bad input
+        if isinstance(exc.__cause__, EOFError):
+            problem = LabgenError(f"a file ended early (truncated?): {exc.__cause__}", exit_code=EXIT_USAGE)
+            return _report(problem, as_json)
         err.print("interrupted")
         return 130
     except TyperException as exc:  # usage errors: unknown option, a number that is not one, ...
@@ -84,7 +89,7 @@ def run(argv: list[str] | None = None) -> int:
         message = f"{type(exc).__name__}: {exc}"
         if as_json:
             return _error_json(f"internal error: {message}", "run with --debug for the traceback, and report it", 1)
-        err.print(f"[bold red]internal error:[/] {escape(message)} (run with --debug for the traceback)")
+        err.print(Text.assemble(("internal error:", "bold red"), f" {message} (run with --debug for the traceback)"))
         return 1
 
 
@@ -93,13 +98,17 @@ def _report(exc: LabgenError, as_json: bool) -> int:
         traceback.print_exc()
     if as_json:
         return _error_json(exc.message, exc.hint, exc.exit_code)
-    err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
+    err.print(Text.assemble(("error:", "bold red"), " ", exc.message), highlight=False)  # Text: no markup
     if exc.hint:
-        err.print(f"[dim]hint:[/] {escape(exc.hint)}", highlight=False)
+        err.print(Text.assemble(("hint:", "dim"), " ", exc.hint), highlight=False)
     return exc.exit_code
 
 
 def _error_json(message: str, hint: str | None, exit_code: int) -> int:
+    if stdout_json["written"]:  # the result is on stdout already (e.g. a failed verdict): the error goes to stderr
+        err.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False)
+        return exit_code
+    stdout_json["written"] = True
     sys.stdout.write(json.dumps({"error": message, "hint": hint, "exit_code": exit_code}, indent=2) + "\n")
     return exit_code
 

@@ -10,8 +10,10 @@ from rich.table import Table
 
 from labgen.builder import store
 from labgen.cli.app import app, out
-from labgen.cli.options import JsonOpt, SpecArgs, spec_options
+from labgen.cli.options import JsonOpt, SpecArgs, input_file, spec_options
 from labgen.cli.output import print_json, progress
+from labgen.errors import LabgenError, SpecError
+from labgen.paths import check_output_file, user_path
 
 images_app = typer.Typer(
     help="labgen's images: list them, save them to a file for a CI cache, load them back, prune old ones.",
@@ -61,8 +63,10 @@ def key(json_output: JsonOpt = False, *, spec_args: SpecArgs) -> None:
 @spec_options(*IMAGE_SPEC_OPTIONS)
 def save(file: FileArg, json_output: JsonOpt = False, *, spec_args: SpecArgs) -> None:
     """docker save the images the spec needs into FILE, with each one's content hash."""
+    check_output_file(user_path(str(file), "FILE"), "FILE")  # before Docker: a bad path is bad input
+    lab = spec_args.load()
     with progress(quiet=json_output) as emitter:
-        result = store.save_images(spec_args.load(), file, emitter=emitter)
+        result = store.save_images(lab, file, emitter=emitter)
     if json_output:
         print_json(
             {
@@ -74,12 +78,18 @@ def save(file: FileArg, json_output: JsonOpt = False, *, spec_args: SpecArgs) ->
             }
         )
         return
-    out.print(f"saved {len(result.images)} images ({result.bytes / 1e6:.0f} MB) to {result.file}")
+    out.print(f"saved {len(result.images)} images ({result.bytes / 1e6:.0f} MB) to {result.file}", markup=False)
 
 
 @images_app.command("load")
 def load(file: FileArg, json_output: JsonOpt = False) -> None:
     """docker load FILE, then check that each image has the id and content hash the file records."""
+    given = input_file("FILE", str(file))  # before Docker: a missing or foreign file is bad input (exit 2)
+    assert given is not None
+    try:
+        store.read_manifest(given)
+    except LabgenError as exc:
+        raise SpecError(exc.message, hint=exc.hint) from None
     with progress(quiet=json_output) as emitter:
         result = store.load_images(file, emitter=emitter)
     if json_output:
@@ -94,7 +104,7 @@ def load(file: FileArg, json_output: JsonOpt = False) -> None:
         )
         return
     tags = ", ".join(image["tag"] for image in result.images)
-    out.print(f"loaded and checked {len(result.images)} images in {result.seconds:.0f} s: {tags}")
+    out.print(f"loaded and checked {len(result.images)} images in {result.seconds:.0f} s: {tags}", markup=False)
 
 
 @images_app.command("prune")

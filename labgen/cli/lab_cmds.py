@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass
 from typing import Annotated, Any, cast
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from labgen.builder import BuildOptions, build_images
 from labgen.builder.options import MIRRORS, JenkinsRequest
@@ -29,6 +29,7 @@ from labgen.cli.options import (
     spec_options,
 )
 from labgen.cli.output import print_json, progress
+from labgen.cli.spec_cmds import warn_if_exposed
 from labgen.errors import MachineUnfit
 from labgen.lab import runtime
 from labgen.lab.doctor import run_checks
@@ -122,7 +123,7 @@ def build(
         print_json({**result.to_json(), "notes": args.notes})
         return
     for note in args.notes:
-        err.print(f"[bold yellow]![/] {escape(note)}")
+        err.print(Text.assemble(("!", "bold yellow"), " ", note), highlight=False)
     table = Table("image", "result", "seconds", title="labgen build")
     for item in result.images:
         table.add_row(item.tag, "cached" if item.cached else "built", f"{item.seconds:.1f}")
@@ -146,6 +147,7 @@ def up(
     check_number("--timeout", timeout, minimum=0, maximum=24 * 3600, exclusive=True)
     lab = spec_args.load()
     args = _build_args(lab, build_options)
+    warn_if_exposed(lab)
     with progress(quiet=json_output, verbose=verbose) as emitter:
         result = runtime.up(lab, build_options=args.options, timeout=timeout, emitter=emitter)
     result.notes[:0] = args.notes
@@ -167,7 +169,7 @@ def up(
         )
         return
     for note in result.notes:
-        err.print(f"[yellow]![/] {note}")
+        err.print(Text.assemble(("!", "yellow"), " ", note), highlight=False)
     out.print(
         f"\n[bold green]lab {running.name} is up[/] in {result.seconds:.0f} s "
         f"(profile {running.profile}, HAProxy {running.haproxy.version}, Jenkins flavour {topology.flavour})"
@@ -177,7 +179,9 @@ def up(
     out.print(f"  Jenkins (through HAProxy): {topology.urls['jenkins']}")
     out.print(f"  HAProxy stats:             {topology.urls['stats']}")
     out.print(f"  inbound agents:            {topology.urls['agent']}")
-    out.print(f"  credentials:               {result.credentials_file} (admin user, API token, stats login)")
+    out.print(
+        f"  credentials:               {result.credentials_file} (admin user, API token, stats login)", markup=False
+    )
     out.print(f"  next: labgen status --lab {running.name} | labgen chaos kill jenkins01 | labgen down")
 
 
@@ -223,14 +227,15 @@ def status(lab_name: LabOpt = None, json_output: JsonOpt = False, *, spec_args: 
             out.print(f"[yellow]{what}: a local file, unverified (labgen pins no sha256 for its version)[/]")
     services = Table("service", "container", "state", "image")
     for svc in result.services:
-        services.add_row(svc.service, svc.container or "-", svc.state, svc.image or "-")
+        services.add_row(*(Text(str(v)) for v in (svc.service, svc.container or "-", svc.state, svc.image or "-")))
     out.print(services)
     if result.servers is None:
         out.print("[yellow]HAProxy's stats page does not answer[/]")
         return
     servers = Table("proxy", "server", "status", "last check", "since (s)", title="HAProxy's view")
     for server in result.servers:
-        servers.add_row(server.proxy, server.server, server.status, server.check_status, str(server.last_change_s))
+        row = (server.proxy, server.server, server.status, server.check_status, str(server.last_change_s))
+        servers.add_row(*(Text(str(v)) for v in row))
     out.print(servers)
 
 
@@ -274,7 +279,7 @@ def doctor(
         colours = {"ok": "green", "warn": "yellow", "fail": "red"}
         table = Table("check", "", "detail", "what to do")
         for c in checks:
-            table.add_row(c.name, f"[{colours[c.verdict]}]{c.verdict}[/]", c.detail, c.fix)
+            table.add_row(Text(c.name), Text(c.verdict, colours[c.verdict]), Text(c.detail), Text(c.fix))
         out.print(table)
     failed = [c.name for c in checks if c.verdict == "fail"]
     if failed:

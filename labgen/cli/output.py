@@ -8,7 +8,9 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from labgen.cli.app import err
+from rich.text import Text
+
+from labgen.cli.app import err, stdout_json
 from labgen.events import Emitter, Event
 
 
@@ -21,7 +23,7 @@ class ProgressPrinter:
 
     def __call__(self, event: Event) -> None:
         if event.kind.endswith(".progress") and not self.verbose:
-            text = event.message.strip()[:100]
+            text = Text(event.message.strip()[:100])
             if self.status is None:
                 self.status = err.status(text)
                 self.status.start()
@@ -30,7 +32,7 @@ class ProgressPrinter:
             return
         style = {"warn": "bold yellow", "step": "cyan", "done": "green"}.get(event.level, "dim")
         prefix = "!" if event.level == "warn" else "•"
-        err.print(f"[{style}]{prefix}[/] {event.message}", highlight=False)
+        err.print(Text.assemble((prefix, style), " ", event.message), highlight=False)
 
     def close(self) -> None:
         if self.status is not None:
@@ -51,4 +53,6 @@ def progress(quiet: bool = False, verbose: bool = False) -> Iterator[Emitter]:
 
 
 def print_json(data: Any) -> None:
+    """The command's one JSON document on stdout (an error after it goes to stderr: see app.run)."""
+    stdout_json["written"] = True
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")

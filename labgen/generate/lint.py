@@ -83,11 +83,19 @@ class Config:
         for source in (proxy, *reversed(self.defaults)):
             modes = source.find("mode")
             if modes:
-                return modes[-1].words[1]
+                return modes[-1].words[1] if len(modes[-1].words) > 1 else "tcp"
         return "tcp"
 
     def has_timeout(self, proxy: Section, which: str) -> bool:
         return proxy.has("timeout", which) or self.default_has("timeout", which)
+
+
+def _count(line: Line) -> int | None:
+    """A directive's number (`maxconn 4096`): ASCII digits only, else None (HAProxy refuses the line)."""
+    words = line.words
+    if len(words) < 2 or not (words[1].isascii() and words[1].isdigit()) or len(words[1]) > 12:
+        return None
+    return int(words[1])
 
 
 Rule = Callable[[Config], Iterator[Finding]]
@@ -207,14 +215,15 @@ def daemon(cfg: Config) -> Iterator[Finding]:
 
 @rule
 def ulimit_below_maxconn(cfg: Config) -> Iterator[Finding]:
-    maxconn = cfg.global_.find("maxconn")
+    maxconn = [n for n in (_count(line) for line in cfg.global_.find("maxconn")) if n is not None]
     for line in cfg.global_.find("ulimit-n"):
-        if maxconn and int(line.words[1]) < 2 * int(maxconn[-1].words[1]):
+        limit = _count(line)
+        if maxconn and limit is not None and limit < 2 * maxconn[-1]:
             yield _finding(
                 line,
                 "error",
-                f"ulimit-n {line.words[1]} is below the ~{2 * int(maxconn[-1].words[1])} file descriptors "
-                f"'maxconn {maxconn[-1].words[1]}' needs (two per proxied connection); HAProxy >= 2.3 "
+                f"ulimit-n {limit} is below the ~{2 * maxconn[-1]} file descriptors "
+                f"'maxconn {maxconn[-1]}' needs (two per proxied connection); HAProxy >= 2.3 "
                 "refuses to start (strict-limits)",
                 "no ulimit-n: HAProxy computes it from a realistic 'maxconn 4096'",
             )

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import fcntl
 import json
+import os
+import signal
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
-from labgen.errors import BadSpecField, os_problem
-from labgen.generate.secrets import lab_secrets, read_secrets, secrets_text
+from labgen.errors import BadSpecField, SpecError, os_problem
+from labgen.generate.secrets import (
+    SERVICE_SECRETS_DIR,
+    lab_secrets,
+    read_secrets,
+    secrets_text,
+    service_secret_files,
+)
 from labgen.model import names
 from labgen.model.spec import LabSpec, lab_from_text
 from labgen.model.topology import Topology
@@ -18,6 +30,7 @@ from labgen.paths import check_output_folder
 from labgen.wire.files import write_atomic
 
 COMPOSE_FILE = "compose.yaml"
+NFS_NETWORK_PLACEHOLDER = "@LAB_NETWORK@"  # the NFS server's entrypoint puts its network's subnet there
 HAPROXY_CONFIG = "haproxy/haproxy.cfg"
 GANESHA_CONFIG = "nfs/ganesha.conf"
 
@@ -38,7 +51,14 @@ def environment() -> jinja2.Environment:
     )
     env.filters["yaml"] = _yaml_scalar
     env.filters["env"] = _env_reference
+    env.filters["compose"] = compose_scalar
     return env
+
+
+def compose_scalar(value: object) -> str:
+    """A value as compose.yaml must hold it: a YAML scalar with `$` doubled, so that Compose's
+    interpolation gives back the text as it is."""
+    return _yaml_scalar(str(value).replace("$", "$$"))
 
 
 def _yaml_scalar(value: object) -> str:
@@ -72,6 +92,8 @@ def render_files(topology: Topology) -> dict[str, str]:
         "nfs_address": topology.nfs_address,
         "haproxy_config": HAPROXY_CONFIG,
         "ganesha_config": GANESHA_CONFIG,
+        "published": _published_ports(lab),
+        "nfs_clients": lab.nfs.subnet if topology.nfs_client == "kernel" else NFS_NETWORK_PLACEHOLDER,
     }
     return {
         COMPOSE_FILE: env.get_template("compose.yaml.j2").render(context),
@@ -88,34 +110,134 @@ def render_spec_file(lab: LabSpec) -> str:
     return text
 
 
+def _published_ports(lab: LabSpec) -> list[str]:
+    """compose.yaml's `ports` entries, HOST_IP:HOST_PORT:CONTAINER_PORT (an IPv6 host in brackets)."""
+    host = f"[{lab.ports.bind}]" if ":" in lab.ports.bind else lab.ports.bind
+    ports = lab.ports
+    return [
+        f"{host}:{ports.http}:{names.HAPROXY_HTTP_PORT}",
+        f"{host}:{ports.stats}:{names.HAPROXY_STATS_PORT}",
+        f"{host}:{ports.agent}:{names.HAPROXY_AGENT_PORT}",
+    ]
+
+
 def _seconds(ms: int) -> str:
     return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
 
 
-def generate(topology: Topology, out_dir: Path, *, option: str = "--out") -> RenderedLab:
-    """Write the lab folder, each file atomically. Every path is checked before the first write,
-    and a failure midway restores the files already replaced: the folder is left as it was."""
+def generate(topology: Topology, out_dir: Path, *, option: str = "--out", inputs: tuple[Path, ...] = ()) -> RenderedLab:
+    """Write the lab folder whole, or leave it as it was.
+
+    Every path is checked before the first write; writers of one folder take turns (a lock on
+    the folder); SIGINT and SIGTERM wait until the files are written (a few milliseconds); any
+    failure midway restores the files already replaced. `inputs` (the spec file) are never
+    overwritten."""
     files = {rel: text.encode("utf-8") for rel, text in render_files(topology).items()}
-    check_output_folder(out_dir, option, [*files, names.SECRETS_FILE])
-    secret_values = lab_secrets(topology.lab, read_secrets(out_dir))
-    files[names.SECRETS_FILE] = secrets_text(secret_values).encode("utf-8")
+    secret_files = [names.SECRETS_FILE, *service_secret_files(_PLACEHOLDERS)]
+    check_output_folder(out_dir, option, [*files, *secret_files])
+    _refuse_inputs(out_dir, [*files, *secret_files], inputs, option)
+    with folder_lock(out_dir) as created, signals_deferred():
+        try:
+            secret_values = lab_secrets(topology.lab, read_secrets(out_dir))
+            files[names.SECRETS_FILE] = secrets_text(secret_values).encode("utf-8")
+            for rel, text in service_secret_files(secret_values).items():
+                files[rel] = text.encode("utf-8")
+        except BaseException:
+            _restore([], created)
+            raise
+        _write_files(out_dir, files, created)
+    return RenderedLab(out_dir=out_dir, files=tuple(out_dir / rel for rel in files))
+
+
+def _refuse_inputs(out_dir: Path, rels: list[str], inputs: tuple[Path, ...], option: str) -> None:
+    for given in inputs:
+        for rel in rels:
+            target = out_dir / rel
+            if target.exists() and given.exists() and os.path.samefile(target, given):
+                raise SpecError(
+                    f"{option} {out_dir}: labgen would overwrite {target}, which is the spec it reads",
+                    hint="keep the spec outside the lab folder, or generate into another folder",
+                )
+
+
+@contextlib.contextmanager
+def folder_lock(out_dir: Path) -> Iterator[list[Path]]:
+    """Hold an exclusive lock on `out_dir`, created first (with its missing parents, under a lock
+    on their nearest existing ancestor) when needed; yields the folders created, for a rollback."""
     created: list[Path] = []
+    with signals_deferred():
+        ancestor = out_dir
+        while not ancestor.exists():
+            ancestor = ancestor.parent
+        if ancestor != out_dir:
+            with _flock(ancestor):
+                try:
+                    for folder in reversed([out_dir, *out_dir.parents]):
+                        if not folder.exists():
+                            folder.mkdir()
+                            created.append(folder)
+                except OSError as exc:
+                    _restore([], created)
+                    raise os_problem(exc, "create the lab folder", out_dir) from None
+    with _flock(out_dir):
+        yield created
+
+
+@contextlib.contextmanager
+def _flock(folder: Path) -> Iterator[None]:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP held back (not lost) while the block runs, in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)  # a signal that came meanwhile is delivered now
+
+
+def _write_files(out_dir: Path, files: dict[str, bytes], created: list[Path]) -> None:
     previous: list[tuple[Path, bytes | None, int]] = []  # (file, its old content, its old mode)
     try:
         for rel, data in files.items():
             target = out_dir / rel
             for folder in reversed([target.parent, *target.parent.parents]):
                 if not folder.exists():
-                    folder.mkdir()
+                    folder.mkdir(mode=0o700 if folder.name == SERVICE_SECRETS_DIR else 0o777)
                     created.append(folder)
             old = (target.read_bytes(), target.stat().st_mode & 0o777) if target.exists() else (None, 0)
             previous.append((target, *old))
-            mode = 0o600 if rel == names.SECRETS_FILE else None
+            mode = _secret_mode(rel)
             write_atomic(target, data, mode=mode, fsync=False, fsync_dir=False)
-    except OSError as exc:
+        if (out_dir / SERVICE_SECRETS_DIR).is_dir():
+            os.chmod(out_dir / SERVICE_SECRETS_DIR, 0o700)
+    except BaseException as exc:
         _restore(previous, created)
-        raise os_problem(exc, "write the lab folder", out_dir) from None
-    return RenderedLab(out_dir=out_dir, files=tuple(out_dir / rel for rel in files))
+        if isinstance(exc, OSError):
+            raise os_problem(exc, "write the lab folder", out_dir) from None
+        raise
+
+
+_PLACEHOLDERS: dict[str, str] = collections.defaultdict(str)
+
+
+def _secret_mode(rel: str) -> int | None:
+    """secrets.env: the owner's alone. A service's secrets file: readable inside its container by
+    a root without CAP_DAC_OVERRIDE (HAProxy drops it), so 644, in a folder of mode 700."""
+    if rel == names.SECRETS_FILE:
+        return 0o600
+    return 0o644 if rel.startswith(f"{SERVICE_SECRETS_DIR}/") else None
 
 
 def _restore(previous: list[tuple[Path, bytes | None, int]], created: list[Path]) -> None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from labgen.errors import LabDamaged, os_problem
+from labgen.errors import EnvironmentProblem, LabDamaged
 from labgen.model import names
 from labgen.model.names import SECRETS_FILE
 from labgen.model.spec import LabSpec
+from labgen.paths import read_regular_file
+
+MAX_SECRETS_BYTES = 64 * 1024  # five short lines
 
 # The variables of secrets.env, declared in the model (HAProxy and the masters read them too)
 STATS_USER = names.STATS_USER_ENV
@@ -19,11 +22,15 @@ ADMIN_TOKEN = names.ADMIN_TOKEN_ENV
 
 
 def parse_secrets(text: str) -> dict[str, str]:
+    """KEY=VALUE lines; a value in single or double quotes is the text between them (as Compose reads it)."""
     values: dict[str, str] = {}
     for line in text.splitlines():
         key, sep, value = line.partition("=")
         if sep and not line.startswith("#"):
-            values[key.strip()] = value.strip()
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1]
+            values[key.strip()] = value
     return values
 
 
@@ -44,12 +51,11 @@ class Secrets(dict[str, str]):
 def read_secrets(folder: Path) -> Secrets:
     """The lab folder's secrets; empty when there are none yet."""
     path = folder / SECRETS_FILE
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return Secrets({}, path)
+    raw = read_regular_file(path, MAX_SECRETS_BYTES, "the lab's credentials", EnvironmentProblem)
     try:
-        return Secrets(parse_secrets(path.read_text(encoding="utf-8")), path)
-    except OSError as exc:
-        raise os_problem(exc, "read the lab's credentials", path) from None
+        return Secrets(parse_secrets(raw.decode("utf-8")), path)
     except UnicodeDecodeError:
         raise LabDamaged(
             f"{path} is not UTF-8 text: it was not written by labgen", hint="move it away; labgen writes a new one"
@@ -72,5 +78,36 @@ def lab_secrets(lab: LabSpec, existing: dict[str, str]) -> dict[str, str]:
     }
 
 
+# Each service's secrets, a file of its own in the lab folder's secrets/ (mode 700), mounted
+# read-only as a Compose secret (/run/secrets/labgen.env) and exported by the image's
+# entrypoint: nothing secret in the container's configuration (docker inspect), and each
+# service holds only what it uses.
+SERVICE_SECRETS_DIR = "secrets"
+SECRET_TARGET = "labgen.env"
+SERVICE_SECRETS = {
+    "jenkins": (ADMIN_USER, ADMIN_PASSWORD, ADMIN_TOKEN),  # every master: its administrator
+    # HAProxy: the stats login, and the admin's API token for the promoter's POST /reload
+    "haproxy": (STATS_USER, STATS_PASSWORD, ADMIN_USER, ADMIN_TOKEN),
+}
+
+
+def service_secret_files(values: dict[str, str]) -> dict[str, str]:
+    """{path in the lab folder: content} of each service's secrets file."""
+    return {
+        f"{SERVICE_SECRETS_DIR}/{service}.env": "".join(env_line(k, values[k]) for k in keys)
+        for service, keys in SERVICE_SECRETS.items()
+    }
+
+
+def env_line(key: str, value: str) -> str:
+    """One line of an env file, single-quoted: Compose takes the text as it is (no `$` interpolation)."""
+    if "'" in value or not value.isprintable() or not value.isascii():
+        raise EnvironmentProblem(
+            f"{key}: a value with a single quote, a control or a non-ASCII character cannot be kept in {SECRETS_FILE}",
+            hint=f"edit {SECRETS_FILE}: remove the line (labgen generates a new value) or choose a plainer one",
+        )
+    return f"{key}='{value}'\n"
+
+
 def secrets_text(values: dict[str, str]) -> str:
-    return "".join(f"{k}={v}\n" for k, v in values.items())
+    return "".join(env_line(k, v) for k, v in values.items())

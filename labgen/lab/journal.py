@@ -7,9 +7,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from labgen.paths import lab_dir
+from labgen.errors import EnvironmentProblem
+from labgen.paths import lab_dir, read_regular_file
 
 JOURNAL_FILE = "events.jsonl"
+MAX_JOURNAL_BYTES = 64 << 20  # a soak of hours writes a few MB
 
 
 def journal_path(name: str) -> Path:
@@ -26,7 +28,17 @@ def record(name: str, kind: str, message: str, **data: Any) -> dict[str, Any]:
 
 
 def read(name: str) -> list[dict[str, Any]]:
+    """The lab's events; a line that is not an event (an edit, a cut-off write) is skipped."""
     path = journal_path(name)
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    raw = read_regular_file(path, MAX_JOURNAL_BYTES, f"lab {name}'s event log", EnvironmentProblem)
+    entries = []
+    for line in raw.decode("utf-8", "replace").splitlines():
+        try:
+            entry = json.loads(line) if line.strip() else None
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(entry, dict):
+            entries.append(entry)
+    return entries

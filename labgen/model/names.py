@@ -63,6 +63,7 @@ SECRETS_FILE = "secrets.env"
 STATS_PATH = "/haproxy?stats"
 # a master's environment: HAProxy's stats page as a browser reaches it (lite's pages link it)
 LITE_STATS_URL_ENV = "LABGEN_STATS_URL"
+NFS_MOUNT_OPTIONS_ENV = "NFS_MOUNT_OPTIONS"  # the userspace NFS client's mount options (nfs.mount_options)
 
 # ---- HAProxy's proxies -------------------------------------------------------------------------------
 STATS_PROXY = "admin_stats"

@@ -17,6 +17,7 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 from labgen.errors import BadSpecField, SpecError
 from labgen.model import names
 from labgen.model.names import master_names, project_name
+from labgen.paths import read_regular_file
 from labgen.wire.nfs_options import parse_mount_options
 
 DEFAULT_SPEC_FILE = "labgen.yaml"
@@ -26,6 +27,20 @@ DEBIAN_HAPROXY_VERSION = "2.6.12"
 JENKINS_VERSIONS = (names.JENKINS_VERSION,)
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 NAME_RULE = "2 to 32 lowercase letters, digits and dashes, starting with a letter and not ending with a dash"
+# Every value that reaches a generated file has a grammar of ASCII characters that no file's
+# syntax treats specially (YAML, HAProxy, ganesha, Compose's `$`, an env file).
+VERSION_PATTERN = re.compile(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}")  # [0-9], not \d: no Unicode digits
+MAX_ADDRESS_CHARS = 45  # the longest textual IPv6 address
+PASSWORD_CHARS = "A-Za-z0-9!#%&()*+,./;<=>?@^_{|}~[\\]-"
+PASSWORD_PATTERN = re.compile(f"[{PASSWORD_CHARS}]+")
+PASSWORD_RULE = (
+    "1 to 128 ASCII letters, digits and punctuation other than spaces, ':', quotes, '`', '$' and backslashes"
+)
+SUBNET_PREFIXES = (8, 28)
+MAX_KEY_PARTS = 8  # a --set key: haproxy.check.rise is three
+MAX_KEY_CHARS = 200
+# Fields only the `ha` profile reads: set with --profile article, they would silently do nothing.
+HA_ONLY_FIELDS = ("haproxy.read_timeout_ms", "jenkins.requeue_interrupted")
 
 # What a spec file may be: a lab spec is a few hundred bytes, three levels deep, without aliases.
 MAX_SPEC_BYTES = 64 * 1024
@@ -70,7 +85,7 @@ class HAProxySpec(_Strict):
     @field_validator("version")
     @classmethod
     def _supported_version(cls, value: str) -> str:
-        if not re.fullmatch(r"\d+\.\d+\.\d+", value) or value.rsplit(".", 1)[0] not in HAPROXY_SERIES:
+        if not VERSION_PATTERN.fullmatch(value) or value.rsplit(".", 1)[0] not in HAPROXY_SERIES:
             raise ValueError(
                 f"HAProxy {excerpt(value)} is not supported; allowed: 2.0.x (the article's "
                 f"{ARTICLE_HAPROXY_VERSION}) or 2.6.x (Debian 12's {DEBIAN_HAPROXY_VERSION})"
@@ -129,11 +144,11 @@ class PortsSpec(_Strict):
     @field_validator("bind")
     @classmethod
     def _ip_address(cls, value: str) -> str:
-        try:
-            ipaddress.ip_address(value)
-        except ValueError:
-            raise ValueError(f"{excerpt(value)} is not an IP address (e.g. 127.0.0.1, or 0.0.0.0 for all)") from None
-        return value
+        return check_bind_address(value)
+
+    @property
+    def loopback(self) -> bool:
+        return ipaddress.ip_address(self.bind).is_loopback
 
     @model_validator(mode="after")
     def _distinct(self) -> PortsSpec:
@@ -149,16 +164,21 @@ class PortsSpec(_Strict):
 
 
 class StatsSpec(_Strict):
-    user: str = Field("admin", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
-    password: str | None = Field(None, min_length=1, max_length=128)
+    user: str = "admin"
+    password: str | None = None
+
+    @field_validator("user")
+    @classmethod
+    def _user_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", value):
+            raise ValueError(f"{excerpt(value)} is not allowed; allowed: 1 to 32 ASCII letters, digits, '_', '.', '-'")
+        return value
 
     @field_validator("password")
     @classmethod
     def _safe_characters(cls, value: str | None) -> str | None:
-        if value is not None and (re.search(r"[\s:\"'$\\]", value) or not value.isprintable()):
-            raise ValueError(
-                "must not contain spaces, ':', quotes, '$', backslashes or control characters (HAProxy config syntax)"
-            )
+        if value is not None and not (len(value) <= 128 and PASSWORD_PATTERN.fullmatch(value)):
+            raise ValueError(f"not allowed (the value is not shown); allowed: {PASSWORD_RULE}")
         return value
 
 
@@ -183,13 +203,7 @@ class NfsSpec(_Strict):
     @field_validator("subnet")
     @classmethod
     def _network(cls, value: str) -> str:
-        try:
-            network = ipaddress.IPv4Network(value)
-        except ValueError:
-            raise ValueError(f"{excerpt(value)} is not an IPv4 network (e.g. 172.30.213.0/24)") from None
-        if network.num_addresses < 16:
-            raise ValueError(f"{excerpt(value)} is too small: use a /28 or larger")
-        return value
+        return check_subnet(value)
 
 
 class LabSpec(_Strict):
@@ -210,6 +224,18 @@ class LabSpec(_Strict):
             raise ValueError(f"{excerpt(value)} is not a valid lab name; allowed: {NAME_RULE}")
         return value
 
+    @model_validator(mode="after")
+    def _profile_reads_every_field(self) -> LabSpec:
+        if self.profile != "ha":
+            unread = [f for f in HA_ONLY_FIELDS if _field(self, f) != _field(LabSpec(), f)]
+            if unread:
+                raise ValueError(
+                    f"{', '.join(unread)}: only the ha profile reads {'these' if len(unread) > 1 else 'this'}; "
+                    f"with profile {self.profile!r} leave {'them' if len(unread) > 1 else 'it'} unset "
+                    "(or use profile ha)"
+                )
+        return self
+
     @property
     def masters(self) -> list[str]:
         return master_names(self.jenkins.masters)
@@ -219,9 +245,54 @@ class LabSpec(_Strict):
         return project_name(self.name)
 
 
-# The spec's name before it became LabSpec (`labgen.Lab` is the running lab): kept only so that
-# branches written before the rename still import; remove once they are merged.
-Lab = LabSpec
+def _field(lab: LabSpec, dotted: str) -> object:
+    value: object = lab
+    for part in dotted.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def check_bind_address(value: str) -> str:
+    """An address Docker can publish ports on: an IPv4 or IPv6 address in plain ASCII, no zone, one
+    this host could own (not multicast, broadcast or reserved); returned in its canonical form."""
+    allowed = "allowed: an IPv4 or IPv6 address of this host (e.g. 127.0.0.1, ::1), or 0.0.0.0 or :: for all"
+    if len(value) > MAX_ADDRESS_CHARS or not value.isascii() or not re.fullmatch(r"[0-9A-Fa-f.:]+", value):
+        raise ValueError(f"{excerpt(value)} is not an IP address; {allowed}")
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError(f"{excerpt(value)} is not an IP address; {allowed}") from None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        raise ValueError(f"{excerpt(value)} is an IPv4-mapped IPv6 address: give the IPv4 address itself; {allowed}")
+    if address.is_multicast:
+        raise ValueError(f"{excerpt(value)} is a multicast address, which no port can bind; {allowed}")
+    ordinary = address.is_loopback or address.is_unspecified
+    if address == ipaddress.IPv4Address("255.255.255.255") or (address.is_reserved and not ordinary):
+        raise ValueError(f"{excerpt(value)} is a broadcast or reserved address, which no port can bind; {allowed}")
+    if isinstance(address, ipaddress.IPv6Address) and address.is_link_local:
+        raise ValueError(f"{excerpt(value)} is an IPv6 link-local address (it needs a zone); {allowed}")
+    return str(address)
+
+
+def check_subnet(value: str) -> str:
+    """The lab network: a private IPv4 network in prefix form that Docker can give a bridge."""
+    low, high = SUBNET_PREFIXES
+    allowed = (
+        f"allowed: a private IPv4 network as ADDRESS/PREFIX with a prefix from /{low} to /{high}, e.g. 172.30.213.0/24"
+    )
+    if len(value) > 18 or not re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}", value):
+        raise ValueError(f"{excerpt(value)} is not an IPv4 network in prefix form; {allowed}")
+    try:
+        network = ipaddress.IPv4Network(value)
+    except ValueError as exc:
+        raise ValueError(f"{excerpt(value)} is not an IPv4 network ({exc}); {allowed}") from None
+    if not low <= network.prefixlen <= high:
+        raise ValueError(f"{excerpt(value)}: a /{network.prefixlen} network; {allowed}")
+    if network.is_loopback or network.is_link_local or network.is_multicast or network.is_reserved:
+        raise ValueError(f"{excerpt(value)} is a loopback, link-local, multicast or reserved network; {allowed}")
+    if not network.is_private or network.overlaps(ipaddress.IPv4Network("0.0.0.0/8")):
+        raise ValueError(f"{excerpt(value)} is not a private network; {allowed}")
+    return str(network)
 
 
 def load_lab(path: Path | None = None, overrides: dict[str, Any] | None = None) -> LabSpec:
@@ -258,6 +329,11 @@ def parse_override(assignment: str) -> tuple[str, Any]:
         raise BadSpecField(f"--set {excerpt(assignment)}: expected KEY=VALUE, e.g. --set haproxy.check.rise=2")
     if any(not part.strip() for part in key.split(".")):
         raise BadSpecField(f"--set {excerpt(key)}: empty field name; expected dotted names, e.g. haproxy.check.rise")
+    if len(key) > MAX_KEY_CHARS or key.count(".") >= MAX_KEY_PARTS:
+        raise BadSpecField(
+            f"--set {excerpt(key)}: a spec field is at most {MAX_KEY_PARTS} names deep and "
+            f"{MAX_KEY_CHARS} characters long, e.g. haproxy.check.rise"
+        )
     try:
         value = safe_yaml(raw, f"--set {key}") if raw.strip() else raw
     except _Refused:
@@ -353,19 +429,11 @@ def safe_yaml(text: str, source: str) -> Any:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    if path.exists() and not path.is_file() and not path.is_dir():  # a FIFO or a device would block or never end
-        raise SpecError(f"{path}: not a regular file; --spec needs a YAML file")
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_SPEC_BYTES + 1)
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such spec file", hint="create one with `labgen init`") from None
-    except IsADirectoryError:
-        raise SpecError(f"{path}: is a folder; --spec needs a YAML file") from None
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read the spec: {exc.strerror or exc}") from None
-    if len(raw) > MAX_SPEC_BYTES:
-        raise SpecError(f"{path}: larger than {MAX_SPEC_BYTES} bytes; a lab spec is a short YAML file")
+    if not path.exists() and not path.is_symlink():
+        raise SpecError(f"{path}: no such spec file", hint="create one with `labgen init`")
+    if path.is_dir():
+        raise SpecError(f"{path}: is a folder; --spec needs a YAML file")
+    raw = read_regular_file(path, MAX_SPEC_BYTES, "a lab spec (a short YAML file)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -385,6 +453,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     keys = dotted.split(".")
+    if len(dotted) > MAX_KEY_CHARS or len(keys) > MAX_KEY_PARTS:
+        raise SpecError(f"override {excerpt(dotted)}: a spec field is at most {MAX_KEY_PARTS} names deep")
     node = data
     for key in keys[:-1]:
         child = node.setdefault(key, {})

@@ -23,6 +23,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
+from labgen.generate import secrets as secret_keys
 from labgen.lab.handle import LabHandle
 from labgen.model.names import (
     ADMIN_TOKEN_ENV,
@@ -78,7 +79,8 @@ def direct(handle: LabHandle, master: str, method: str, path: str, body: str | N
     """One request to `master` itself (not through HAProxy); status 0 when it cannot be asked."""
     argv = ["python3", "-c", _DIRECT, method, path] + ([body] if body is not None else [])
     try:
-        code, out = handle.exec_in(master, argv)
+        keys = (secret_keys.ADMIN_USER, secret_keys.ADMIN_TOKEN)  # not in the container's env (a file there)
+        code, out = handle.exec_in(master, argv, env={key: handle.secrets[key] for key in keys})
     except Exception as error:  # a dead or paused container: not askable
         return 0, str(error)
     status, _, text = out.partition("\n")

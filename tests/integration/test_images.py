@@ -8,12 +8,14 @@ when the test ends, whatever happened.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import shutil
 import subprocess
 import tarfile
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -229,16 +231,23 @@ def test_haproxy_accepts_a_lab_config(built: builder.BuildResult, resources: Res
 
 def test_haproxy_runs_as_uid_200_chrooted_in_var_empty(built: builder.BuildResult, resources: Resources) -> None:
     port = free_port()
-    container = resources.run(built.tags["haproxy"], ports={"8001/tcp": ("127.0.0.1", port)})
+    env = {"LABGEN_STATS_USER": "admin", "LABGEN_STATS_PASSWORD": "image-check"}
+    container = resources.run(built.tags["haproxy"], ports={"8001/tcp": ("127.0.0.1", port)}, environment=env)
     body = b""
+    url = f"http://127.0.0.1:{port}/haproxy?stats;csv"
+    auth = base64.b64encode(b"admin:image-check").decode()
     for _ in range(50):
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/haproxy?stats;csv", timeout=2) as response:
+            request = urllib.request.Request(url, headers={"Authorization": f"Basic {auth}"})
+            with urllib.request.urlopen(request, timeout=2) as response:
                 body = response.read()
                 break
         except OSError:
             time.sleep(0.2)
     assert body.startswith(b"# pxname,svname"), container.logs().decode()[-2000:]
+    with pytest.raises(urllib.error.HTTPError) as refused:  # issue 19: never without authentication
+        urllib.request.urlopen(url, timeout=2)
+    assert refused.value.code == 401
     top = container.top(ps_args="-o pid,uid,comm")
     rows = [row for row in top["Processes"] if row[2] == "haproxy"]
     assert sorted(row[1] for row in rows) == ["0", "200"], top  # master root (to reload), worker uid 200

@@ -20,7 +20,7 @@ import pytest
 from bench._seed import create_jobs, job_names, run_builds, write_history
 from labgen import verify
 from labgen.lab.handle import LabHandle
-from labgen.verify.experiment import RELOADING
+from labgen.verify.lab_view import RELOADING
 from labgen.verify.model import Trial
 from tests.integration.conftest import RunningLab, requires_docker, running_lab
 

@@ -96,7 +96,7 @@ ROWS: list[tuple[str, list[str], int, str]] = [
     ("alias bomb", ["generate", "--spec", "bomb.yaml"], 2, "an alias bomb"),
     ("deep YAML", ["generate", "--spec", "deep.yaml"], 2, "nested deeper than"),
     ("duplicate keys", ["generate", "--spec", "dup.yaml"], 2, "duplicate key 'name' (line 3)"),
-    ("spec too big", ["generate", "--spec", "big.yaml"], 2, "larger than 65536 bytes"),
+    ("spec too big", ["generate", "--spec", "big.yaml"], 2, "is at most 65536 bytes"),
     ("long bad value quoted short", ["generate", "--spec", "long-value.yaml"], 2, "(5002 chars)"),
     ("--set not KEY=VALUE", ["generate", "--set", "haproxy.check.rise"], 2, "expected KEY=VALUE"),
     ("--set into a value", ["generate", "--set", "name=a1", "--set", "name.x=1"], 2, "'name' is not a section"),

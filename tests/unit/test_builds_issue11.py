@@ -48,8 +48,9 @@ def test_compressed_periods_reach_every_master_and_requeue_reaches_haproxy() -> 
 
 
 def test_article_has_no_promoter_to_tell() -> None:
-    lab = load_lab(None, {"profile": "article", "jenkins.requeue_interrupted": True})
-    compose = yaml.safe_load(render_files(Topology.resolve(lab))["compose.yaml"])
+    with pytest.raises(SpecError, match="only the ha profile reads this"):
+        load_lab(None, {"profile": "article", "jenkins.requeue_interrupted": True})  # issue 19: refused, not ignored
+    compose = yaml.safe_load(render_files(Topology.resolve(load_lab(None, {"profile": "article"})))["compose.yaml"])
     assert "environment" not in compose["services"]["haproxy"]
 
 

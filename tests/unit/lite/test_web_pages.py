@@ -18,7 +18,7 @@ import requests
 
 from labgen.generate.render import render_files
 from labgen.model import names
-from labgen.model.spec import Lab
+from labgen.model.spec import LabSpec
 from labgen.model.topology import Topology
 from tests.unit import test_jenkins_lite as base
 from tests.unit.lite.test_web_login import browser_of, log_in
@@ -61,7 +61,7 @@ def test_every_page_says_lite_which_master_and_links_the_stats(lab: Instance, br
 def test_the_stats_variable_is_the_one_the_lab_passes() -> None:
     sys_config = pytest.importorskip("labgen_lite.config")
     assert sys_config.STATS_URL_ENV == names.LITE_STATS_URL_ENV
-    topology = Topology.resolve(Lab(), flavour="lite", nfs_client="fuse")
+    topology = Topology.resolve(LabSpec(), flavour="lite", nfs_client="fuse")
     compose = render_files(topology)["compose.yaml"]
     assert f'{names.LITE_STATS_URL_ENV}: "{topology.urls["stats"]}"' in compose
 

@@ -1,0 +1,111 @@
+"""Issue 19, items 9 to 12, on a running lab: a build runs unprivileged (uid not 0, no effective
+capability, no_new_privs) while the FUSE mount helper stays root; no secret in `docker inspect`;
+each service holds only its own secrets; HAProxy runs with the capabilities it needs and serves;
+the NFS export is limited to the lab network and squashes root."""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from labgen.verify.builds import shell_job_xml
+from tests.integration.conftest import RunningLab, requires_docker, running_lab
+
+pytestmark = [requires_docker, pytest.mark.integration]
+
+PROCESSES = """
+import os
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        uid = next(l.split()[1] for l in open(f"/proc/{pid}/status") if l.startswith("Uid:"))
+        args = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\\0", b" ").decode().strip()
+    except OSError:
+        continue
+    print(uid, args)
+"""
+PROBE = "id -u; id -g; grep -E '^(CapEff|CapBnd|NoNewPrivs):' /proc/self/status"
+
+
+@pytest.fixture(scope="module")
+def lab(state_home: Path) -> Iterator[RunningLab]:
+    with running_lab(f"lg-harden-sec-{uuid.uuid4().hex[:6]}") as started:
+        yield started
+
+
+def _console(lab: RunningLab, job: str, number: int = 1, timeout: float = 60) -> str:
+    client = lab.client()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        reply = client.request("GET", f"/job/{urllib.parse.quote(job)}/{number}/consoleText")
+        text = reply.body.decode("utf-8", "replace") if reply.body else ""
+        if reply.status == 200 and "Finished:" in text:
+            return text
+        time.sleep(0.5)
+    raise AssertionError(f"build {job} #{number} did not finish within {timeout} s")
+
+
+def test_a_build_runs_unprivileged(lab: RunningLab) -> None:
+    job = f"whoami-{uuid.uuid4().hex[:6]}"
+    client = lab.client()
+    created = client.request("POST", f"/createItem?name={job}", shell_job_xml(PROBE).encode(), "application/xml")
+    assert created.status == 200, created
+    assert client.build_job(job).status in (200, 201)
+    console = _console(lab, job)
+    fields = dict(line.split(":\t", 1) for line in console.splitlines() if ":\t" in line)
+    numbers = [line for line in console.splitlines() if line.strip().isdigit()]
+    assert numbers[:2] == ["1000", "1000"], console
+    assert int(fields["CapEff"], 16) == 0 and int(fields["CapBnd"], 16) == 0, console
+    assert fields["NoNewPrivs"].strip() == "1", console
+
+
+def test_the_fuse_helper_alone_stays_root(lab: RunningLab) -> None:
+    for master in lab.lab.masters:
+        result = lab.container(master).exec_run(["python3", "-c", PROCESSES])
+        processes = [line.split(" ", 1) for line in result.output.decode().splitlines() if " " in line]
+        python_as_root = [
+            args for uid, args in processes if uid == "0" and "python3" in args and not args.startswith("python3 -c")
+        ]
+        assert python_as_root and all("labgen_nfsmount" in a for a in python_as_root), processes
+        assert any(uid == "1000" and "labgen_lite" in args for uid, args in processes), processes
+
+
+def test_no_secret_in_docker_inspect_and_each_service_holds_its_own(lab: RunningLab) -> None:
+    secrets = lab.secrets
+    values = {k: v for k, v in secrets.items() if "PASSWORD" in k or "TOKEN" in k}
+    for service in ("nfs", *lab.lab.masters, "haproxy"):
+        attrs = str(lab.container(service).attrs)
+        leaked = [k for k, v in values.items() if v in attrs]
+        assert not leaked, f"{service}: {leaked} in docker inspect"
+    haproxy = lab.container("haproxy").exec_run(["cat", "/run/secrets/labgen.env"]).output.decode()
+    assert "LABGEN_STATS_PASSWORD" in haproxy and "JENKINS_ADMIN_PASSWORD" not in haproxy
+    master = lab.container("jenkins01").exec_run(["cat", "/run/secrets/labgen.env"]).output.decode()
+    assert "JENKINS_ADMIN_PASSWORD" in master and "LABGEN_STATS" not in master
+
+
+def test_haproxy_runs_with_few_capabilities(lab: RunningLab) -> None:
+    host_config = lab.container("haproxy").attrs["HostConfig"]
+    assert host_config["CapDrop"] == ["ALL"]
+    assert {c.removeprefix("CAP_") for c in host_config["CapAdd"]} == {
+        "NET_BIND_SERVICE",
+        "SETUID",
+        "SETGID",
+        "SYS_CHROOT",
+        "KILL",
+    }
+    assert not host_config["Privileged"]
+    with_auth = lab.client().request("GET", "/login")
+    assert with_auth.status == 200
+
+
+def test_the_export_admits_the_lab_network_only_and_squashes_root(lab: RunningLab) -> None:
+    logs = lab.container("nfs").logs().decode("utf-8", "replace")
+    assert "the export allows clients in " in logs, logs[-2000:]
+    config = lab.container("nfs").exec_run(["cat", "/var/run/ganesha/ganesha.conf"]).output.decode()
+    assert "Root_Squash" in config and "@LAB_NETWORK@" not in config
+    owner = lab.container("nfs").exec_run(["stat", "-c", "%u", "/export/jenkins/config.xml"]).output.decode()
+    assert owner.strip() == "1000", owner
