@@ -19,12 +19,18 @@ if [ -r "$secrets_file" ]; then
         export "$key=$value"  # taken as it is: no expansion of $, ` or \ in the value
     done <"$secrets_file"
 fi
-if [ -z "${LABGEN_STATS_PASSWORD:-}" ]; then
-    LABGEN_STATS_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=\n')
-    export LABGEN_STATS_PASSWORD
-    echo "labgen-haproxy: no LABGEN_STATS_PASSWORD given; the stats page's password is $LABGEN_STATS_PASSWORD" >&2
+# The stats login's variables are named by the image (LABGEN_STATS_*_VARIABLE, from labgen's model).
+user_var=${LABGEN_STATS_USER_VARIABLE:?the image names the stats user variable}
+password_var=${LABGEN_STATS_PASSWORD_VARIABLE:?the image names the stats password variable}
+case "$user_var$password_var" in *[!A-Z0-9_]*) echo "labgen-haproxy: bad variable names" >&2; exit 1 ;; esac
+eval "password=\${$password_var:-}"
+if [ -z "$password" ]; then
+    password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=\n')
+    export "$password_var=$password"
+    echo "labgen-haproxy: no $password_var given; the stats page's password is $password" >&2
 fi
-export LABGEN_STATS_USER="${LABGEN_STATS_USER:-admin}"
+eval "user=\${$user_var:-admin}"
+export "$user_var=$user"
 if [ "${1#-}" != "$1" ]; then
     set -- haproxy "$@"
 fi

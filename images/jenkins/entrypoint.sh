@@ -63,9 +63,9 @@ if [ -n "${NFS_URL:-}" ]; then
         fi
         log "mounting $NFS_URL at $mountpoint_dir"
         # shellcheck disable=SC2086  # NFS_MOUNT_OPTS holds extra options, split on purpose
-        # NFS_MOUNT_OPTIONS: the kernel client's caching options (spec nfs.mount_options, e.g. noac)
+        # the kernel client's caching options (spec nfs.mount_options, e.g. noac) come in the environment
         python3 -m labgen_nfsmount "$NFS_URL" "$mountpoint_dir" \
-            --wait "${NFS_WAIT:-60}" --uid "$run_uid" --gid "$run_gid" -o "${NFS_MOUNT_OPTIONS:-}" ${NFS_MOUNT_OPTS:-}
+            --wait "${NFS_WAIT:-60}" --uid "$run_uid" --gid "$run_gid" ${NFS_MOUNT_OPTS:-}
         tries=0
         until mountpoint -q "$mountpoint_dir" && grep -qs " $mountpoint_dir fuse" /proc/mounts; do
             tries=$((tries + 1))

@@ -172,9 +172,12 @@ def jenkins_run_options() -> dict[str, object]:
 
 def image_buildargs() -> dict[str, str]:
     """What every Dockerfile reads from the model, as build args: each label key (FLAVOUR_LABEL as
-    LABEL_FLAVOUR: `LABEL ${LABEL_FLAVOUR}=...`) and the paths the images share with labgen."""
+    LABEL_FLAVOUR: `LABEL ${LABEL_FLAVOUR}=...`), each environment variable's name (STATS_USER_ENV
+    as STATS_USER_ENV) and the paths the images share with labgen."""
     found = {f"LABEL_{key.removesuffix('_LABEL')}": value for key, value in globals().items() if key.endswith("_LABEL")}
-    return {**found, "PROMOTER_DIR": PROMOTER_DIR, "PROMOTER_LUA": PROMOTER_LUA, "JENKINS_HOME_DIR": JENKINS_HOME_DIR}
+    variables = {key: value for key, value in globals().items() if key.endswith("_ENV") and isinstance(value, str)}
+    shared = {"PROMOTER_DIR": PROMOTER_DIR, "PROMOTER_LUA": PROMOTER_LUA, "JENKINS_HOME_DIR": JENKINS_HOME_DIR}
+    return {**found, **variables, **shared}
 
 
 def master_names(count: int) -> list[str]:

@@ -10,6 +10,7 @@ import sys
 import urllib.parse
 from types import ModuleType
 
+from labgen.model.names import NFS_MOUNT_OPTIONS_ENV
 from labgen_nfsmount import PROG
 from labgen_nfsmount.cache import CacheOptions, parse_mount_options
 from labgen_nfsmount.errors import NfsError
@@ -82,7 +83,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "-o",
         "--options",
-        default="",
+        default=os.environ.get(NFS_MOUNT_OPTIONS_ENV, ""),
         metavar="OPTS",
         help="the kernel NFS client's caching options, as mount -o takes them: actimeo, acregmin (3), "
         "acregmax (60), acdirmin (30), acdirmax (60), noac, cto/nocto, lookupcache=all|positive|none, "
