@@ -6,6 +6,7 @@ import collections
 import contextlib
 import fcntl
 import json
+import math
 import os
 import signal
 import threading
@@ -85,6 +86,7 @@ def render_files(topology: Topology) -> dict[str, str]:
         "series": lab.haproxy.series,
         "check": lab.haproxy.check,
         "read_timeout": _seconds(lab.haproxy.read_timeout_ms),
+        "hold": _hold(lab.haproxy.hold_timeout_s, lab.haproxy.read_timeout_ms),
         "check_inter_s": _seconds(lab.haproxy.check.inter_ms),
         "images": topology.images,
         "jenkins_url": topology.urls["jenkins"],
@@ -119,6 +121,20 @@ def _published_ports(lab: LabSpec) -> list[str]:
         f"{host}:{ports.stats}:{names.HAPROXY_STATS_PORT}",
         f"{host}:{ports.agent}:{names.HAPROXY_AGENT_PORT}",
     ]
+
+
+def _hold(timeout_s: int, read_timeout_ms: int) -> dict[str, object]:
+    """How the ha profile holds requests: the promoter's bound and slice, HAProxy's retries that
+    cover the slices, and the client and agent timeouts that outlast the hold."""
+    timeout_ms = timeout_s * 1000
+    slice_ms = min(names.HOLD_SLICE_MS, read_timeout_ms // 2)
+    return {
+        "timeout_ms": timeout_ms,
+        "slice_ms": slice_ms,
+        "retries": names.HOLD_RETRIES + math.ceil(timeout_ms / slice_ms),
+        "client_timeout": _seconds(max(60_000, timeout_ms + 10_000)),
+        "agent_delay": _seconds(timeout_ms + 5_000),
+    }
 
 
 def _seconds(ms: int) -> str:

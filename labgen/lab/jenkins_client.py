@@ -6,7 +6,7 @@ import json
 import urllib.parse
 from dataclasses import dataclass
 
-from labgen.model.names import NODE_HEADER, SERVED_BY_HEADER
+from labgen.model.names import HELD_HEADER, NODE_HEADER, SERVED_BY_HEADER
 from labgen.wire import http
 
 JOB_XML = (
@@ -28,6 +28,13 @@ class Reply:
     @property
     def served_by(self) -> str | None:
         return self.headers.get(SERVED_BY_HEADER.lower()) or self.headers.get(NODE_HEADER.lower())
+
+    @property
+    def held_ms(self) -> int | None:
+        """How long HAProxy held the request while no master could serve (ha profile); None without
+        the header (the article's profile, a master asked directly, no answer)."""
+        value = self.headers.get(HELD_HEADER.lower())
+        return int(value) if value and value.isdigit() else None
 
     @property
     def session(self) -> str | None:

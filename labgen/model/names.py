@@ -81,7 +81,16 @@ PROMOTER = HAPROXY  # the service that promotes a standby: `labgen chaos kill` i
 PROMOTER_DIR = "/usr/local/share/labgen"  # promoter.lua and its modules (labgen/*.lua) in HAProxy's image
 PROMOTER_LUA = f"{PROMOTER_DIR}/promoter.lua"
 PROMOTER_SERVICE = "labgen"  # core.register_service name (promoter.lua)
-PROMOTER_HOLD_ACTION = "labgen_hold"  # core.register_action name: writes wait while no master serves
+PROMOTER_HOLD_ACTION = "labgen_hold"  # core.register_action name: requests wait while no master serves
+PROMOTER_HOLD_AGAIN_ACTION = "labgen_hold_again"  # in the hold proxy: a request back from a dead master
+PROMOTER_AGENT_HOLD_ACTION = "labgen_hold_agent"  # tcp-request: agent connections wait the same way
+PROMOTER_HELD_ACTION = "labgen_held"  # http-response: says how long the request was held (HELD_HEADER)
+PROMOTER_UNAVAILABLE_SERVICE = "labgen_unavailable"  # the 503 of a request held too long, saying why
+HOLD_GAVE_UP_VAR = "txn.labgen_gave_up"  # set by the hold actions when the hold timeout passed
+HOLD_ID_VAR = "txn.labgen_hold_id"  # the frontend's id of a held request (HOLD_HEADER)
+HELD_MS_VAR = "txn.labgen_held_ms"  # how long the frontend held it
+HOLD_HEADER = "X-Labgen-Hold"  # request: "<id> <ms since the epoch>", from the frontend to the hold proxy
+HELD_HEADER = "X-Labgen-Held-Ms"  # response: how long HAProxy held the request before a master took it
 PROMOTER_PATH = "/labgen/"  # on the stats port: GET state, POST switchover?to=MASTER
 PROMOTER_STATE_PATH = PROMOTER_PATH + "state"
 PROMOTER_SWITCHOVER_PATH = PROMOTER_PATH + "switchover"
@@ -97,9 +106,14 @@ HTTP_BACKEND_ENV = "LABGEN_HTTP_BACKEND"
 WRITE_BACKEND_ENV = "LABGEN_WRITE_BACKEND"
 HOMECHECK_PORT_ENV = "LABGEN_HOMECHECK_PORT"
 REQUEUE_INTERRUPTED_ENV = "LABGEN_REQUEUE_INTERRUPTED"
+HOLD_TIMEOUT_ENV = "LABGEN_HOLD_TIMEOUT_MS"  # haproxy.hold_timeout_s, in ms
+HOLD_SLICE_ENV = "LABGEN_HOLD_SLICE_MS"
 # Its timings: environment variable -> default in milliseconds (names.lua carries both to the Lua)
 RELOAD_TIMEOUT_MS = 120_000  # a standby's reload, from POST /reload to its first 200
 DRAIN_TIMEOUT_MS = 5_000  # a planned switchover waits this long for the old active's sessions
+HOLD_TIMEOUT_MS = RELOAD_TIMEOUT_MS  # a request waits this long at most (the default of haproxy.hold_timeout_s)
+HOLD_SLICE_MS = 2_000  # one visit to the hold proxy, at most (below the backends' server timeouts)
+HOLD_RETRIES = 40  # L7 retries besides those the hold slices need (connect failures to a dead master)
 PROMOTER_TIMINGS_MS = {
     "LABGEN_POLL_MS": 100,
     "LABGEN_PROBE_TIMEOUT_MS": 1_000,
@@ -108,7 +122,9 @@ PROMOTER_TIMINGS_MS = {
     "LABGEN_RETRY_MS": 2_000,
     "LABGEN_DRAIN_TIMEOUT_MS": DRAIN_TIMEOUT_MS,
     "LABGEN_ELECT_GRACE_MS": 10_000,
-    "LABGEN_HOLD_MS": 15_000,
+    "LABGEN_HOLD_MS": 15_000,  # a standby's home that failed with the active's this recently: one outage
+    HOLD_TIMEOUT_ENV: HOLD_TIMEOUT_MS,
+    HOLD_SLICE_ENV: HOLD_SLICE_MS,
     "LABGEN_SETTLE_MS": 5_000,
     "LABGEN_BUILD_WATCH_MS": 1_000,
     "LABGEN_COLLISION_CHECK_MS": 2_000,

@@ -74,6 +74,9 @@ class CheckSpec(_Strict):
     fall: int = Field(1, ge=1, le=10)
 
 
+HOLD_TIMEOUT_S = names.HOLD_TIMEOUT_MS // 1000  # as long as the promoter waits for a standby's reload
+
+
 class HAProxySpec(_Strict):
     version: str = ARTICLE_HAPROXY_VERSION
     check: CheckSpec = CheckSpec()
@@ -81,6 +84,10 @@ class HAProxySpec(_Strict):
     # new active. Bounds what a read in flight to a paused or cut-off master costs; a Jenkins page
     # slower than this is retried and may fail, so lower it only for a Jenkins that answers fast.
     read_timeout_ms: int = Field(5000, ge=1000, le=600000)
+    # ha profile: the longest a request or an agent connection waits in HAProxy while no master may
+    # serve (a standby being promoted, however long its reload takes; the election at start); past
+    # it the request gets one HTTP 503 whose body says why.
+    hold_timeout_s: int = Field(HOLD_TIMEOUT_S, ge=10, le=3600)
 
     @field_validator("version")
     @classmethod

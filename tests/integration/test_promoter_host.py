@@ -92,14 +92,17 @@ class Reply:
     node: str | None
     served_by: str | None
     flavour: str | None
+    held_ms: int | None  # how long HAProxy held the request (names.HELD_HEADER)
     body: bytes
 
     def jobs(self) -> set[str]:
         return {job["name"] for job in json.loads(self.body).get("jobs", [])}
 
 
-def request(port: int, method: str = "GET", path: str = "/api/json", body: bytes | None = None) -> Reply:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)  # held requests take longer
+def request(
+    port: int, method: str = "GET", path: str = "/api/json", body: bytes | None = None, timeout: float = 10
+) -> Reply:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)  # held requests take longer
     token = base64.b64encode(f"{ADMIN[0]}:{TOKEN}".encode()).decode()
     headers = {"Authorization": f"Basic {token}", "Content-Type": "application/xml"}
     try:
@@ -111,6 +114,7 @@ def request(port: int, method: str = "GET", path: str = "/api/json", body: bytes
             response.getheader(names.NODE_HEADER),
             response.getheader(names.SERVED_BY_HEADER),
             response.getheader(names.FLAVOUR_HEADER),
+            int(response.getheader(names.HELD_HEADER) or -1),
             response.read(),
         )
     finally:
@@ -139,10 +143,15 @@ def promoter_folder(target: Path) -> Path:
 
 
 def haproxy_config(
-    sock: Path, ports: dict[int, int], masters: dict[str, tuple[int, int]], hold: int, promoter: Path
+    sock: Path,
+    ports: dict[int, int],
+    masters: dict[str, tuple[int, int]],
+    hold: int,
+    promoter: Path,
+    haproxy_spec: dict[str, Any] | None = None,
 ) -> str:
     """The lab's `ha` haproxy.cfg, moved to loopback and made runnable without root."""
-    lab = LabSpec.model_validate({"haproxy": {"version": _series()}})
+    lab = LabSpec.model_validate({"haproxy": {"version": _series(), **(haproxy_spec or {})}})
     text = render_files(Topology.resolve(lab))["haproxy/haproxy.cfg"]
     text = re.sub(r"(?ms)^resolvers \S+\n.*?(?=^\S|\Z)", "", text)  # the resolvers section
     text = re.sub(r"(?m)^\s*(uid|gid|chroot)\s.*\n", "", text)  # not the userlist's `user` line
@@ -224,6 +233,8 @@ class HostLab:
     masters: dict[str, Process] = field(default_factory=dict)
     haproxy: Process | None = None
     master_env: dict[str, str] = field(default_factory=dict)  # extra environment of every master
+    env_of: dict[str, dict[str, str]] = field(default_factory=dict)  # extra environment of one master
+    haproxy_spec: dict[str, Any] = field(default_factory=dict)  # the spec's haproxy section
     haproxy_env: dict[str, str] = field(default_factory=dict)  # extra environment of HAProxy
 
     def __post_init__(self) -> None:
@@ -233,7 +244,7 @@ class HostLab:
         self.haproxy_log = self.tmp / "haproxy.log"
         ports = {80: self.front, 8001: self.stats, 8181: self.agent}
         promoter = promoter_folder(self.tmp / "promoter")
-        self.config = haproxy_config(self.sock, ports, self.ports, self.hold, promoter)
+        self.config = haproxy_config(self.sock, ports, self.ports, self.hold, promoter, self.haproxy_spec)
         self.config_file = self.tmp / "haproxy.cfg"
         self.config_file.write_text(self.config)
 
@@ -255,6 +266,7 @@ class HostLab:
             "JENKINS_NODE_NAME": name,
             "JENKINS_RELOAD_SECONDS": str(RELOAD_SECONDS),
             **self.master_env,
+            **self.env_of.get(name, {}),
         }
         env["PYTHONPATH"] = str(JENKINS_LITE.parent)
         self.masters[name] = self._spawn(name, [sys.executable, "-m", "labgen_lite"], env)
@@ -310,8 +322,10 @@ class HostLab:
         found: dict[str, str] = wait_for(f"promoter event {kind} {match}", check, timeout)
         return found
 
-    def through_haproxy(self, method: str = "GET", path: str = "/api/json", body: bytes | None = None) -> Reply:
-        return request(self.front, method, path, body)
+    def through_haproxy(
+        self, method: str = "GET", path: str = "/api/json", body: bytes | None = None, timeout: float = 10
+    ) -> Reply:
+        return request(self.front, method, path, body, timeout)
 
     def create_job(self, name: str) -> None:
         reply = self.through_haproxy("POST", f"/createItem?name={name}", FREESTYLE)
@@ -331,10 +345,12 @@ class HostLab:
 class Watcher:
     """Reads (every 10 ms) and writes (a new job every 100 ms) through HAProxy; keeps every reply."""
 
-    def __init__(self, lab: HostLab) -> None:
+    def __init__(self, lab: HostLab, timeout: float = 10) -> None:
         self.lab = lab
+        self.timeout = timeout  # of each request: a held one takes as long as the promotion
         self.replies: list[Reply] = []
         self.writes: dict[str, tuple[float, int]] = {}  # job -> (sent at, status; 0: no answer)
+        self.held: list[int] = []  # of the writes, ms
         self.failures = 0
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=fn, daemon=True) for fn in (self._read, self._write)]
@@ -342,7 +358,7 @@ class Watcher:
     def _read(self) -> None:
         while not self._stop.is_set():
             try:
-                self.replies.append(self.lab.through_haproxy(path="/api/json?tree=jobs[name]"))
+                self.replies.append(self.lab.through_haproxy(path="/api/json?tree=jobs[name]", timeout=self.timeout))
             except (OSError, http.client.HTTPException):
                 self.failures += 1
             self._stop.wait(0.01)
@@ -351,7 +367,9 @@ class Watcher:
         while not self._stop.wait(0.1):
             job, sent = f"w-{uuid.uuid4().hex[:8]}", time.monotonic()
             try:
-                self.writes[job] = (sent, self.lab.through_haproxy("POST", f"/createItem?name={job}", FREESTYLE).status)
+                reply = self.lab.through_haproxy("POST", f"/createItem?name={job}", FREESTYLE, self.timeout)
+                self.writes[job] = (sent, reply.status)
+                self.held.append(reply.held_ms or 0)
             except (OSError, http.client.HTTPException):
                 self.writes[job] = (sent, 0)
 
@@ -669,3 +687,83 @@ def test_a_paused_active_that_comes_back_does_not_build_its_old_queue(lab: HostL
     assert old["builds"] == [] and not old["inQueue"], "the old active built or kept its queue"
     new = json.loads(request(lab.ports["jenkins02"][0], path=f"/job/{job}/api/json").body)
     assert len(new["builds"]) == 1
+
+
+# --------------------------------------------------------------------------- issue 17: held while it promotes
+
+SLOW_RELOAD_SECONDS = 20.0
+
+
+def agent_banner(port: int, timeout: float) -> bytes:
+    """What the agent port answers (a master's agent listener answers a request with its headers)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
+        conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        data = b""
+        while chunk := conn.recv(4096):
+            data += chunk
+        return data
+
+
+def test_a_slow_reload_holds_requests_and_agents_for_all_of_it(tmp_path: Path) -> None:
+    """jenkins02 takes 20 s to reload: every read, write and agent connection made while it is
+    promoted waits in HAProxy and is answered by it, none refused; the responses say how long."""
+    host_lab = HostLab(tmp_path, env_of={"jenkins02": {"JENKINS_RELOAD_SECONDS": str(SLOW_RELOAD_SECONDS)}})
+    try:
+        for name in MASTERS:
+            host_lab.start_master(name)
+        host_lab.start_haproxy()
+        job = f"p-{uuid.uuid4().hex[:8]}"
+        host_lab.create_job(job)
+        assert host_lab.through_haproxy().held_ms == 0  # a master serves: no wait
+        mark = host_lab.log_mark()
+        with Watcher(host_lab, timeout=90) as watcher:
+            time.sleep(0.5)
+            killed_at = time.monotonic()
+            host_lab.masters["jenkins01"].kill()
+            host_lab.wait_event("promote.start", after=mark, timeout=10, new="jenkins02")
+            started = time.monotonic()
+            banner = agent_banner(host_lab.agent, timeout=90)  # opened while jenkins02 reloads
+            agent_answered = time.monotonic() - started
+            done = host_lab.wait_event("promote.done", after=mark, timeout=60, new="jenkins02")
+            wait_for("answers from jenkins02", lambda: sum(r.node == "jenkins02" for r in watcher.replies) >= 20)
+        held = [r.held_ms or 0 for r in watcher.replies] + watcher.held
+        print(
+            f"\nslow reload: promotion {done['ms']} ms, {len(watcher.replies)} reads and {len(watcher.writes)} "
+            f"writes, longest held {max(held)} ms, agent answered after {agent_answered:.1f} s"
+        )
+        # a write jenkins01 had when it was killed has an unknown outcome (it may have applied it)
+        assert_consistent(host_lab, watcher, {job}, killed_at)
+        assert all(status == 200 for sent, status in watcher.writes.values() if sent > killed_at)
+        assert b"Jenkins-Agent-Protocols" in banner and agent_answered >= SLOW_RELOAD_SECONDS / 2
+        assert int(done["ms"]) >= SLOW_RELOAD_SECONDS * 1000
+        assert max(held) >= (SLOW_RELOAD_SECONDS - 2) * 1000, "no request was held for the reload"
+        assert all(r.node == "jenkins02" for r in watcher.replies if (r.held_ms or 0) > 1000)
+    finally:
+        host_lab.stop_all()
+
+
+def test_a_request_held_past_the_bound_gets_one_clear_503(tmp_path: Path) -> None:
+    """haproxy.hold_timeout_s bounds the wait: past it, one 503 that says why; then service again."""
+    host_lab = HostLab(
+        tmp_path,
+        env_of={"jenkins02": {"JENKINS_RELOAD_SECONDS": "30"}},
+        haproxy_spec={"hold_timeout_s": 10},
+    )
+    try:
+        for name in MASTERS:
+            host_lab.start_master(name)
+        host_lab.start_haproxy()
+        mark = host_lab.log_mark()
+        host_lab.masters["jenkins01"].kill()
+        host_lab.wait_event("promote.start", after=mark, timeout=10, new="jenkins02")
+        sent = time.monotonic()
+        reply = host_lab.through_haproxy(timeout=60)
+        waited = time.monotonic() - sent
+        print(f"\nheld past the bound: HTTP {reply.status} after {waited:.1f} s: {reply.body.decode()!r}")
+        assert reply.status == 503
+        assert b"within 10 s (haproxy.hold_timeout_s)" in reply.body and b"jenkins02 is being promoted" in reply.body
+        assert 9 <= waited <= 20
+        host_lab.wait_event("promote.done", after=mark, timeout=60, new="jenkins02")
+        assert host_lab.through_haproxy().status == 200
+    finally:
+        host_lab.stop_all()

@@ -81,7 +81,7 @@ def test_ha_profile_is_active_passive(version: str) -> None:
     assert "server jenkins01 jenkins01:8080 check disabled agent-check agent-port 8199 agent-inter 1s\n" in cfg
     assert "server jenkins02 jenkins02:8080 check disabled agent-check agent-port 8199 agent-inter 1s\n" in cfg
     assert "lua-load /usr/local/share/labgen/promoter.lua" in cfg
-    assert "mode http" in cfg and "timeout connect" in cfg and "retries 40" in cfg
+    assert "mode http" in cfg and "timeout connect" in cfg and "retries 100" in cfg  # 40 + 120 s in 2 s slices
     backend = cfg.split("\nbackend jenkins\n")[1].split("\nbackend ")[0]
     writes = cfg.split("\nbackend jenkins_write\n")[1].split("\nlisten ")[0]
     assert "option redispatch" in backend and "server hold 127.0.0.1:8099 backup" in backend
@@ -94,6 +94,27 @@ def test_ha_profile_is_active_passive(version: str) -> None:
     assert "server-state" not in cfg  # nothing to load at the first start: no warning
     assert "stats socket /var/run/haproxy/admin.sock" in cfg
     assert "nbproc" not in cfg and "reqadd" not in cfg
+
+
+def test_the_hold_timeout_bounds_every_wait() -> None:
+    """haproxy.hold_timeout_s reaches the promoter, HAProxy's retries and its client-side timeouts."""
+    cfg = _haproxy(load_lab(None, {"haproxy.hold_timeout_s": 300, "haproxy.read_timeout_ms": 1000}))
+    assert f"setenv {names.HOLD_TIMEOUT_ENV} 300000\n" in cfg
+    assert f"setenv {names.HOLD_SLICE_ENV} 500\n" in cfg  # a visit to the hold proxy stays below the read timeout
+    assert cfg.count("  retries 640\n") == 2  # 40 + 300 s in 0.5 s slices, for reads and writes
+    frontend = cfg.split("\nfrontend jenkins_http\n")[1].split("\nbackend ")[0]
+    assert "timeout client 310s" in frontend
+    assert f"http-request lua.{names.PROMOTER_HOLD_ACTION}\n" in frontend  # every request, reads too
+    assert f"http-response lua.{names.PROMOTER_HELD_ACTION}\n" in frontend
+    agent = cfg.split(f"\nlisten {names.AGENT_PROXY}\n")[1]
+    assert "tcp-request inspect-delay 305s" in agent and f"lua.{names.PROMOTER_AGENT_HOLD_ACTION}" in agent
+    hold = cfg.split(f"\nlisten {names.HOLD_PROXY}\n")[1].split("\nfrontend ")[0]
+    assert f"lua.{names.PROMOTER_HOLD_AGAIN_ACTION}" in hold and "tarpit" not in hold
+    short = _haproxy(load_lab(None, {"haproxy.hold_timeout_s": 10}))
+    assert "timeout client 60s" in short.split("\nfrontend jenkins_http\n")[1].split("\nbackend ")[0]
+    for bad in (5, 3601):
+        with pytest.raises(SpecError, match="hold_timeout_s"):
+            load_lab(None, {"haproxy.hold_timeout_s": bad})
 
 
 def test_check_settings_reach_every_server() -> None:

@@ -7,6 +7,7 @@ local http = require("labgen.http")
 local servers = require("labgen.servers")
 local state = require("labgen.state")
 local builds = require("labgen.builds")
+local hold = require("labgen.hold")
 
 local service = {}
 
@@ -47,6 +48,21 @@ local function switchover(target)
     return 504, "the promoter did not answer"
   end
   return state.answer[1], state.answer[2]
+end
+
+-- HTTP 503 for a request that found no master: past the hold timeout it says why (and HAProxy
+-- gives it to the client); before, HAProxy retries it on the active of that moment.
+function service.unavailable(applet)
+  local body = "labgen: no Jenkins master may serve yet; HAProxy retries this request\n"
+  if applet:get_var(names.HOLD_GAVE_UP_VAR) then
+    body = hold.why()
+  end
+  applet:set_status(503)
+  applet:add_header("content-type", "text/plain; charset=utf-8")
+  applet:add_header("content-length", tostring(#body))
+  applet:add_header("cache-control", "no-cache")
+  applet:start_response()
+  applet:send(body)
 end
 
 function service.serve(applet)
