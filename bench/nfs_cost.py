@@ -87,16 +87,16 @@ def _timed(names: list[str], call: Callable[[str], Reply], expected: int, what: 
     started = time.monotonic()
     for name in names:
         reply = call(name)
-        for _ in range(3):
+        for attempt in range(4):
             if reply.status == expected or (what == "create" and reply.status == 400 and name in _retrying):
                 break
+            if attempt == 3:
+                raise SystemExit(f"{what} {name}: HTTP {reply.status} {reply.error or ''}")
             print(f"  {what} {name}: HTTP {reply.status} {reply.error or ''}; retrying", flush=True)
             _retried[what] = _retried.get(what, 0) + 1
             _retrying.add(name)
             time.sleep(2)
             reply = call(name)
-        else:
-            raise SystemExit(f"{what} {name}: HTTP {reply.status} {reply.error or ''}")
     return time.monotonic() - started
 
 
