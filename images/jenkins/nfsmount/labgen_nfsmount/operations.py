@@ -418,7 +418,8 @@ class NfsOperations:
                 return 0
             session.check(ret, "create", path)
             session.close_fh(ctx, fhp.value, path)
-            session.renew_path = path  # the keep-alive renews the lease with it
+            for each in self.pool.sessions:  # every context's keep-alive renews its lease with it
+                each.renew_path = path
             # libnfs 4.0 creates EXCLUSIVE4 style: mode 0600, verifier in the times; set the real ones
             return self._raw(session).setattr(path, mode=mode & 0o7777, atime=None, mtime=None)
 
