@@ -83,21 +83,25 @@ def _reload_seconds(handle: LabHandle, client: JenkinsClient) -> float:
 
 def _timed(names: list[str], call: Callable[[str], Reply], expected: int, what: str) -> float:
     """Seconds to run `call` on every name in turn.  An unexpected answer is retried once after a second
-    (a busy shared machine makes HAProxy answer 502/503 now and then) and counted; a second one stops."""
+    (a busy shared machine makes HAProxy answer 502/503 now and then) up to 3 times and counted."""
     started = time.monotonic()
     for name in names:
         reply = call(name)
-        if reply.status != expected:
+        for attempt in range(4):
+            if reply.status == expected or (what == "create" and reply.status == 400 and name in _retrying):
+                break
+            if attempt == 3:
+                raise SystemExit(f"{what} {name}: HTTP {reply.status} {reply.error or ''}")
             print(f"  {what} {name}: HTTP {reply.status} {reply.error or ''}; retrying", flush=True)
             _retried[what] = _retried.get(what, 0) + 1
-            time.sleep(1)
+            _retrying.add(name)
+            time.sleep(2)
             reply = call(name)
-            if reply.status != expected and not (what == "create" and reply.status == 400):
-                raise SystemExit(f"{what} {name}: HTTP {reply.status} {reply.error or ''}")
     return time.monotonic() - started
 
 
 _retried: dict[str, int] = {}
+_retrying: set[str] = set()  # a create retried may have been done by the first try: 400 "exists" is fine then
 
 
 def main() -> int:

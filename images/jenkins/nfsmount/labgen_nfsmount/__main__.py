@@ -58,11 +58,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--cache",
         choices=("open", "none"),
         default="open",
-        help="open (default): file data may be cached only while "
-        "a file is open: dropped on every open and when the "
-        "size changes; mmap works.  none: direct_io, no page "
-        "cache at all, but no shared mmap (breaks Java 8 "
-        "ZipFile on JARs in the mount)",
+        help="open (default): file data is cached as a kernel NFS client caches it (kept at an open only "
+        "when the file did not change, see -o); mmap works.  none: direct_io, no page cache at all, but no "
+        "shared mmap (breaks Java 8 ZipFile on JARs in the mount)",
     )
     p.add_argument(
         "--allow-other",

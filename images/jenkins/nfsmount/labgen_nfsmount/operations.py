@@ -60,8 +60,11 @@ class Dirty:
 WRITEBACK_LIMIT = 4 << 20  # bytes buffered per handle before they are sent (unstable, committed at close)
 
 
+READAHEAD = 1 << 20  # bytes fetched at once when a handle reads a file front to back
+
+
 class OpenFile:
-    __slots__ = ("accmode", "append", "dirty", "lock", "path", "uncommitted", "whole")
+    __slots__ = ("accmode", "ahead", "append", "dirty", "lock", "path", "uncommitted", "whole")
 
     def __init__(self, path: str, flags: int, whole: bool = False) -> None:
         self.path = path
@@ -70,6 +73,7 @@ class OpenFile:
         self.append = bool(flags & os.O_APPEND)
         self.dirty: Dirty | None = None
         self.uncommitted = False  # unstable writes sent, no COMMIT yet
+        self.ahead: tuple[int, bytes] | None = None  # read ahead: data of the file from an offset
         self.lock = threading.Lock()  # FUSE threads may use one handle at once
 
 
@@ -396,6 +400,7 @@ class NfsOperations:
         if fh is not None and fh.fh in self.files:
             path = self.files[fh.fh].path
         ret = self._setattr("truncate", path, lambda raw: raw.setattr(path, size=length))
+        self._drop_read_ahead(path)
         self.cache.data_written(path, None)
         return ret
 
@@ -413,7 +418,8 @@ class NfsOperations:
                 return 0
             session.check(ret, "create", path)
             session.close_fh(ctx, fhp.value, path)
-            session.renew_path = path  # the keep-alive renews the lease with it
+            for each in self.pool.sessions:  # every context's keep-alive renews its lease with it
+                each.renew_path = path
             # libnfs 4.0 creates EXCLUSIVE4 style: mode 0600, verifier in the times; set the real ones
             return self._raw(session).setattr(path, mode=mode & 0o7777, atime=None, mtime=None)
 
@@ -461,13 +467,19 @@ class NfsOperations:
         whole = self.cache.content(path)
         if whole is not None:
             return whole[offset : offset + size]
+        ahead = of.ahead
+        if ahead is not None and ahead[0] <= offset and offset + size <= ahead[0] + len(ahead[1]):
+            return ahead[1][offset - ahead[0] : offset - ahead[0] + size]
         session = self.pool.for_handle(fi.fh)
+        # reading on from where the last read of this handle ended: fetch ahead, as the kernel does
+        sequential = ahead is not None and offset == ahead[0] + len(ahead[1])
+        want = max(size, READAHEAD) if sequential or offset == 0 else size
 
         def op(s: NfsSession, ctx: Ctx) -> bytes:
             chunks = []
             got = 0
-            while got < size:
-                data = self._raw(s).read(path, offset + got, min(size - got, s.readmax))
+            while got < want:
+                data = self._raw(s).read(path, offset + got, min(want - got, s.readmax))
                 if not data:
                     break
                 chunks.append(data)
@@ -475,10 +487,13 @@ class NfsOperations:
             return b"".join(chunks)
 
         try:
-            return self._run("read", op, keep_open=True, session=session)
+            data = self._run("read", op, keep_open=True, session=session)
         except OSError as e:
             if e.errno != errno.EACCES:
                 raise
+        else:
+            of.ahead = (offset, data)
+            return data[:size]
         return self._read_with_open(path, size, offset, fi, of)  # e.g. a write-only file read through O_RDWR
 
     def write(self, path: str, data: bytes, offset: int, fi: FileInfo) -> int:
@@ -529,11 +544,18 @@ class NfsOperations:
             # and written through that same open(2) needs libnfs's open (small pieces)
             self._write_with_open(path, data, offset, fi, of)
         of.uncommitted = not commit
+        self._drop_read_ahead(path)
         self.cache.attrs_changed(path)
         self.cache.data_written(path, after)
         if of.whole and offset == 0 and after is not None and after[2] == len(data):
             self.cache.remember_content(path, after, data)
         of.whole = False  # a later write of this handle sends only what changed
+
+    def _drop_read_ahead(self, path: str) -> None:
+        """This mount changed `path`: no handle may answer a read from what it fetched before."""
+        for of in list(self.files.values()):
+            if of.path == path:
+                of.ahead = None
 
     def _write_back_under(self, path: str) -> None:
         """Send the buffered data of every handle open on `path` or below it (before a read, rename or

@@ -227,14 +227,15 @@ class RawSetattr:
         return self.sock
 
     def _recv_exact(self, sock: socket.socket, n: int) -> bytes:
-        chunks = []
-        while n:
-            b = sock.recv(n)
-            if not b:
+        buf = bytearray(n)
+        view = memoryview(buf)
+        got = 0
+        while got < n:
+            k = sock.recv_into(view[got:], n - got)
+            if not k:
                 raise OSError(errno.ECONNRESET, "connection closed by server")
-            chunks.append(b)
-            n -= len(b)
-        return b"".join(chunks)
+            got += k
+        return bytes(buf)
 
     def _call(self, payload: bytes) -> bytes:
         """One NFSv4 COMPOUND call; the reply with our xid (record marking, RFC 5531)."""
@@ -245,12 +246,13 @@ class RawSetattr:
         sock = self._connected()
         sock.sendall(xdr.u32(0x80000000 | len(msg)) + msg)
         while True:
-            reply = b""
+            fragments = []
             last = False
             while not last:
                 mark = struct.unpack(">I", self._recv_exact(sock, 4))[0]
                 last = bool(mark & 0x80000000)
-                reply += self._recv_exact(sock, mark & 0x7FFFFFFF)
+                fragments.append(self._recv_exact(sock, mark & 0x7FFFFFFF))
+            reply = b"".join(fragments)
             if struct.unpack(">I", reply[:4])[0] == self.xid:
                 return reply  # else: a late reply to an old call
 
