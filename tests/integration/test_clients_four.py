@@ -212,6 +212,7 @@ def test_each_client_and_auth_across_a_failover(lab: RunningLab, tmp_path: Path)
         if first_active is not None and handle.active_master(None) == first_active:
             break
         clients.close()
+    old: str | None = None
     try:
         assert all(before.values()), (before, clients.errors)  # every client works before the fault
         # a token generated on the old active (ApiTokenProperty) is in the home for the new one
@@ -243,6 +244,8 @@ def test_each_client_and_auth_across_a_failover(lab: RunningLab, tmp_path: Path)
         assert after == RECOVERY, clients.errors
     finally:
         clients.close()
+        if old is not None:
+            apply(handle, "start", old)  # the lab whole again for the next test (it rejoins as the standby)
 
 
 def test_verify_reports_the_sessions_and_crumbs_lost(lab: RunningLab) -> None:

@@ -70,9 +70,8 @@ def test_python_jenkins_views_params_depth_ranges_delete_build(one: Instance) ->
     choice = info["property"][0]["parameterDefinitions"][0]
     assert choice["choices"] == ["red", "green"]
     for _ in range(3):
-        server.build_job("pj", {"COLOUR": "green", "LOUD": False, "PW": "s"})
-        last = server.get_job_info("pj")["nextBuildNumber"] - 1
-        one.wait_build("pj", last, timeout=15) if last > 0 else None
+        item = server.build_job("pj", {"COLOUR": "green", "LOUD": False, "PW": "s"})
+        one.wait_build("pj", one.wait_queue_item_left(item, timeout=15)["executable"]["number"], timeout=15)
     numbers = [b["number"] for b in server.get_job_info("pj", depth=1)["builds"]]
     assert numbers and all("result" in b for b in server.get_job_info("pj", depth=1)["builds"])
     build = server.get_build_info("pj", numbers[0], depth=1)
