@@ -19,13 +19,17 @@ if [ -r "$secrets_file" ]; then
         export "$key=$value"  # taken as it is: no expansion of $, ` or \ in the value
     done <"$secrets_file"
 fi
-if [ -z "${LABGEN_STATS_PASSWORD:-}" ]; then
-    LABGEN_STATS_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=\n')
-    export LABGEN_STATS_PASSWORD
-    echo "labgen-haproxy: no LABGEN_STATS_PASSWORD given; the stats page's password is $LABGEN_STATS_PASSWORD" >&2
-fi
-export LABGEN_STATS_USER="${LABGEN_STATS_USER:-admin}"
 if [ "${1#-}" != "$1" ]; then
     set -- haproxy "$@"
 fi
+if [ -z "${LABGEN_STATS_PASSWORD:-}" ]; then
+    LABGEN_STATS_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=\n')
+    export LABGEN_STATS_PASSWORD
+    case " $* " in
+    *" -db "*)  # HAProxy serving (not -v, -c): say the password it serves the stats page with
+        echo "labgen-haproxy: no LABGEN_STATS_PASSWORD given; the stats page's password is $LABGEN_STATS_PASSWORD" >&2
+        ;;
+    esac
+fi
+export LABGEN_STATS_USER="${LABGEN_STATS_USER:-admin}"
 exec "$@"
