@@ -19,6 +19,9 @@ if [ -r "$secrets_file" ]; then
         export "$key=$value"  # taken as it is: no expansion of $, ` or \ in the value
     done <"$secrets_file"
 fi
+if [ "${1#-}" != "$1" ]; then
+    set -- haproxy "$@"
+fi
 # The stats login's variables are named by the image (LABGEN_STATS_*_VARIABLE, from labgen's model).
 user_var=${LABGEN_STATS_USER_VARIABLE:?the image names the stats user variable}
 password_var=${LABGEN_STATS_PASSWORD_VARIABLE:?the image names the stats password variable}
@@ -27,11 +30,12 @@ eval "password=\${$password_var:-}"
 if [ -z "$password" ]; then
     password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=\n')
     export "$password_var=$password"
-    echo "labgen-haproxy: no $password_var given; the stats page's password is $password" >&2
+    case " $* " in
+    *" -db "*)  # HAProxy serving (not -v, -c): say the password it serves the stats page with
+        echo "labgen-haproxy: no $password_var given; the stats page's password is $password" >&2
+        ;;
+    esac
 fi
 eval "user=\${$user_var:-admin}"
 export "$user_var=$user"
-if [ "${1#-}" != "$1" ]; then
-    set -- haproxy "$@"
-fi
 exec "$@"

@@ -13,7 +13,7 @@ from labgen.cli.app import app, out
 from labgen.cli.options import JsonOpt, SpecArgs, input_file, spec_options
 from labgen.cli.output import print_json, progress
 from labgen.errors import LabgenError, SpecError
-from labgen.paths import check_output_file, user_path
+from labgen.paths import check_output_folder, user_path
 
 images_app = typer.Typer(
     help="labgen's images: list them, save them to a file for a CI cache, load them back, prune old ones.",
@@ -63,7 +63,10 @@ def key(json_output: JsonOpt = False, *, spec_args: SpecArgs) -> None:
 @spec_options(*IMAGE_SPEC_OPTIONS)
 def save(file: FileArg, json_output: JsonOpt = False, *, spec_args: SpecArgs) -> None:
     """docker save the images the spec needs into FILE, with each one's content hash."""
-    check_output_file(user_path(str(file), "FILE"), "FILE")  # before Docker: a bad path is bad input
+    target = user_path(str(file), "FILE")  # before Docker: a bad path is bad input (missing folders are made)
+    if target.is_dir():
+        raise SpecError(f"FILE {target}: is a folder; give a file name (e.g. {target / 'images.tar'})")
+    check_output_folder(target.parent, "FILE")
     lab = spec_args.load()
     with progress(quiet=json_output) as emitter:
         result = store.save_images(lab, file, emitter=emitter)

@@ -119,7 +119,7 @@ ROWS: list[tuple[str, list[str], int, str]] = [
     ("images load: a missing file", ["images", "load", "nope.tar"], 2, "FILE nope.tar: no such file"),
     ("images load: not a saved file", ["images", "load", "junk.tar.gz"], 2, "cannot read junk.tar.gz"),
     ("images load: a FIFO", ["images", "load", "fifo.cfg"], 2, "not a regular file"),
-    ("images save: into a missing folder", ["images", "save", "missing/x.tar"], 2, "does not exist"),
+    ("images save: under a file", ["images", "save", "afile/x.tar"], 2, "is a file, but a folder is needed"),
     ("images save: onto a folder", ["images", "save", "D"], 2, "is a folder"),
     # class 6: a lab folder never overwrites its own spec
     ("generate over its own spec", ["generate", "-f", "own/compose.yaml", "--out", "own"], 2, "the spec it reads"),
