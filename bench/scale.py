@@ -23,8 +23,8 @@ import contextlib
 import re
 import sys
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -92,13 +92,23 @@ def grow_and_measure(name: str, sizes: list[int], args: argparse.Namespace, meas
             if svc in handle.topology.masters
         }
         print(f"{name} @ {size}: {args.trials} x kill", flush=True)
-        entry["kill"] = trials_of(handle, "kill", lambda: verify.run_failover(
-            name, action="kill", trials=args.trials, rate=args.rate, timeout=120, emitter=printer()
-        ).trials)
+        entry["kill"] = trials_of(
+            handle,
+            "kill",
+            lambda: (
+                verify.run_failover(
+                    name, action="kill", trials=args.trials, rate=args.rate, timeout=120, emitter=printer()
+                ).trials
+            ),
+        )
         print(f"{name} @ {size}: {args.trials} x switchover", flush=True)
-        entry["switchover"] = trials_of(handle, "switchover", lambda: verify.run_switchover(
-            name, trials=args.trials, rate=args.rate, timeout=120, emitter=printer()
-        ).trials)
+        entry["switchover"] = trials_of(
+            handle,
+            "switchover",
+            lambda: (
+                verify.run_switchover(name, trials=args.trials, rate=args.rate, timeout=120, emitter=printer()).trials
+            ),
+        )
         measured[str(size)] = entry
         print(table(HEADERS, [row(size, name.rsplit("-", 1)[-1], entry)]), flush=True)
 
