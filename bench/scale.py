@@ -23,6 +23,7 @@ import contextlib
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from _seed import Timed, create_jobs, run_builds, write_history
 from lifecycle import footprint
 
 from labgen import chaos, verify
+from labgen.errors import LabgenError
 from labgen.lab import runtime
 from labgen.lab.handle import LabHandle
 
@@ -90,19 +92,39 @@ def grow_and_measure(name: str, sizes: list[int], args: argparse.Namespace, meas
             if svc in handle.topology.masters
         }
         print(f"{name} @ {size}: {args.trials} x kill", flush=True)
-        since = int(time.time()) - 1
-        kill = verify.run_failover(
-            name, action="kill", trials=args.trials, rate=args.rate, timeout=120, emitter=printer()
+        entry["kill"] = trials_of(
+            handle,
+            "kill",
+            lambda: (
+                verify.run_failover(
+                    name, action="kill", trials=args.trials, rate=args.rate, timeout=120, emitter=printer()
+                ).trials
+            ),
         )
-        entry["kill"] = trial_entry(kill.trials)
-        entry["kill"]["reloads"] = reload_lines(handle, since)
-        since = int(time.time()) - 1
         print(f"{name} @ {size}: {args.trials} x switchover", flush=True)
-        switch = verify.run_switchover(name, trials=args.trials, rate=args.rate, timeout=120, emitter=printer())
-        entry["switchover"] = trial_entry(switch.trials)
-        entry["switchover"]["reloads"] = reload_lines(handle, since)
+        entry["switchover"] = trials_of(
+            handle,
+            "switchover",
+            lambda: (
+                verify.run_switchover(name, trials=args.trials, rate=args.rate, timeout=120, emitter=printer()).trials
+            ),
+        )
         measured[str(size)] = entry
         print(table(HEADERS, [row(size, name.rsplit("-", 1)[-1], entry)]), flush=True)
+
+
+def trials_of(handle: LabHandle, what: str, run: Callable[[], list[verify.Trial]]) -> dict[str, Any]:
+    """The trials' entry, with every master's reload lines meanwhile; a run that stops with an error (the
+    lab not healthy in time, say) is recorded as such, and the next measures go on."""
+    since = int(time.time()) - 1
+    try:
+        entry = trial_entry(run())
+    except LabgenError as error:
+        print(f"  {what}: {error}", flush=True)
+        entry = trial_entry([])
+        entry["error"] = str(error)
+    entry["reloads"] = reload_lines(handle, since)
+    return entry
 
 
 def settle(handle: LabHandle, timeout: float = 300.0) -> None:
@@ -220,11 +242,11 @@ def row(size: int, client: str, entry: dict[str, Any]) -> list[object]:
         size,
         "NFS" if client == "fuse" else client,
         _num(entry["reload"].get("reload_s")),
-        f"{kill['passed']}/{kill['trials']}",
+        f"{kill['passed']}/{kill['trials']}" + (" error" if "error" in kill else ""),
         _pair(kill["consistent_s"]),
         f"{kill['failed_requests']}/{kill['unknown_requests']}/{kill['requests']}",
         _num(held["worst"]) + mark,
-        f"{switch['passed']}/{switch['trials']}",
+        f"{switch['passed']}/{switch['trials']}" + (" error" if "error" in switch else ""),
         _pair(switch["consistent_s"]),
         _num(seed["creates_per_s"]),
         _num(seed["builds_per_s"]),
