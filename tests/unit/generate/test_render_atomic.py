@@ -116,4 +116,11 @@ def test_sigterm_during_generate_leaves_a_whole_folder_or_none(tmp_path: Path) -
         proc.wait(timeout=60)
         if out.exists():
             names = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
-            assert names == {"compose.yaml", "haproxy/haproxy.cfg", "nfs/ganesha.conf", "secrets.env"}, names
+            assert names == {
+                "compose.yaml",
+                "haproxy/haproxy.cfg",
+                "nfs/ganesha.conf",
+                "secrets.env",
+                "secrets/haproxy.env",
+                "secrets/jenkins.env",
+            }, names

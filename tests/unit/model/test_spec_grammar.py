@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from labgen.errors import EnvironmentProblem, SpecError
 from labgen.generate.render import COMPOSE_FILE, GANESHA_CONFIG, HAPROXY_CONFIG, generate, render_files
 from labgen.generate.secrets import env_line, parse_secrets
+from labgen.model import names
 from labgen.model.spec import LabSpec, load_lab
 from labgen.model.topology import Topology
 
@@ -130,6 +131,15 @@ def test_a_secret_reads_back_from_its_env_line(value: str) -> None:
     assert parse_secrets(env_line("K", value)) == {"K": value}
 
 
+def _image_variables() -> dict[str, str]:
+    """What the HAProxy image sets for its entrypoint: the names of the stats login's variables."""
+    args = names.image_buildargs()
+    return {
+        "LABGEN_STATS_USER_VARIABLE": args["STATS_USER_ENV"],
+        "LABGEN_STATS_PASSWORD_VARIABLE": args["STATS_PASSWORD_ENV"],
+    }
+
+
 @pytest.mark.skipif(shutil.which("docker") is None, reason="needs the docker CLI (no engine)")
 def test_compose_hands_a_dollar_secret_over_as_it_is(tmp_path: Path) -> None:
     """A secret edited into secrets.env as `a$HOME${PATH}` reaches the service's secret file as it
@@ -153,7 +163,11 @@ def test_compose_hands_a_dollar_secret_over_as_it_is(tmp_path: Path) -> None:
     entrypoint = Path(__file__).resolve().parents[3] / "images/haproxy/entrypoint.sh"  # the same reader as Jenkins'
     exported = subprocess.run(
         ["sh", str(entrypoint), "env"],
-        env={"PATH": os.environ["PATH"], "LABGEN_SECRETS_FILE": str(tmp_path / "secrets/jenkins.env")},
+        env={
+            "PATH": os.environ["PATH"],
+            "LABGEN_SECRETS_FILE": str(tmp_path / "secrets/jenkins.env"),
+            **_image_variables(),
+        },
         capture_output=True,
         text=True,
         check=True,
