@@ -246,6 +246,14 @@ class NfsOperations:
             return {**attrs, "st_size": dirty_end}  # the size our buffered writes give it, as on kernel NFS
         return attrs
 
+    def opendir(self, path: str) -> int:
+        # close-to-open holds for directories too: the kernel client asks the server for a directory's
+        # attributes when it is opened (nfs_lookup_verify_inode, LOOKUP_OPEN), so a listing or a missing
+        # name cached before the other master changed the directory is not reused (nocto: it may be)
+        if self.cache.options.cto:
+            self._fetch(path)
+        return 0
+
     def readdir(self, path: str, fh: FileInfo) -> list[str]:
         dir_attrs = self._attrs(path)
         names = self.cache.listing(path, dir_attrs)
