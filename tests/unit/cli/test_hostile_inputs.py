@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from labgen.cli import run
-from tests.unit.test_bad_input import _snapshot, world  # noqa: F401  (the shared fixture)
+from tests.unit.cli.test_bad_input import _snapshot, world  # noqa: F401  (the shared fixture)
 
 SPARSE_BYTES = 3 << 30  # a 3 GB sparse file: no disk used, but read whole it fills the memory
 

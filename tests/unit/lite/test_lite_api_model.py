@@ -9,8 +9,8 @@ import ast
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from tests.unit.test_jenkins_lite import ADMIN, TOKEN, Instance
-from tests.unit.test_lite_builds import create, job_xml
+from tests.unit.lite.test_builds import create, job_xml
+from tests.unit.lite.test_server import ADMIN, TOKEN, Instance
 
 AUTH = (ADMIN, TOKEN)
 PARAMS = (

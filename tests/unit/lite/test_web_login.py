@@ -17,8 +17,8 @@ import jenkins
 import pytest
 import requests
 
-from tests.unit import test_jenkins_lite as base
-from tests.unit.test_jenkins_lite import ADMIN, PASSWORD, TOKEN, VERSION, Instance
+from tests.unit.lite import test_server as base
+from tests.unit.lite.test_server import ADMIN, PASSWORD, TOKEN, VERSION, Instance
 
 one = base.one  # fixtures shared with test_jenkins_lite
 start = base.start

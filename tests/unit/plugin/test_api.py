@@ -22,7 +22,7 @@ from labgen.errors import LabgenError, SpecError
 from labgen.model.spec import NAME_PATTERN, LabSpec, load_lab
 from labgen.pytest_plugin import DEFAULT_PREFIX, lab_name, lab_options
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 # ---- the API's spec -----------------------------------------------------------------------------------

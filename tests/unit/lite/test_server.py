@@ -24,7 +24,7 @@ import jenkins  # python-jenkins, from the test extras
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 LITE_DIR = ROOT / "images" / "jenkins" / "lite"  # holds the labgen_lite package
 VERSION = "2.190.2"
 ADMIN, PASSWORD, TOKEN = "admin", "s3cret", "11aa22bb33cc44dd"

@@ -18,7 +18,7 @@ from labgen.model.names import HOMECHECK_PORT
 from labgen.model.spec import LabSpec
 from labgen.model.topology import Topology
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 HOMECHECK_DIR = ROOT / "images" / "jenkins" / "homecheck"
 
 

@@ -9,9 +9,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.unit import test_jenkins_lite as base
-from tests.unit.test_jenkins_lite import ADMIN, BOB, BOB_TOKEN, TOKEN, Instance, lite
-from tests.unit.test_lite_builds import create, job_xml, queue_id, wait_for
+from tests.unit.lite import test_server as base
+from tests.unit.lite.test_builds import create, job_xml, queue_id, wait_for
+from tests.unit.lite.test_server import ADMIN, BOB, BOB_TOKEN, TOKEN, Instance, lite
 
 one = base.one  # a fixture, shared with test_jenkins_lite
 start = base.start  # a fixture, shared with test_jenkins_lite

@@ -10,9 +10,9 @@ import jenkins
 import pytest
 import requests
 
-from tests.unit import test_jenkins_lite as base
-from tests.unit.test_jenkins_lite import ADMIN, PASSWORD, TOKEN, Instance
-from tests.unit.test_lite_builds import STRING_PARAMS, create, job_xml, wait_for
+from tests.unit.lite import test_server as base
+from tests.unit.lite.test_builds import STRING_PARAMS, create, job_xml, wait_for
+from tests.unit.lite.test_server import ADMIN, PASSWORD, TOKEN, Instance
 
 one = base.one  # a fixture, shared with test_jenkins_lite
 start = base.start  # a fixture, shared with test_jenkins_lite

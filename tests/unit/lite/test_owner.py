@@ -9,8 +9,8 @@ from pathlib import Path
 
 import requests
 
-from tests.unit import test_jenkins_lite as base
-from tests.unit.test_jenkins_lite import ADMIN, PASSWORD, TOKEN, Instance, lite
+from tests.unit.lite import test_server as base
+from tests.unit.lite.test_server import ADMIN, PASSWORD, TOKEN, Instance, lite
 
 start = base.start  # a fixture, shared with test_jenkins_lite
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit import test_jenkins_lite as base
-from tests.unit.test_jenkins_lite import ADMIN, TOKEN, Instance
+from tests.unit.lite import test_server as base
+from tests.unit.lite.test_server import ADMIN, TOKEN, Instance
 
 one = base.one  # a fixture, shared with test_jenkins_lite
 start = base.start  # a fixture, shared with test_jenkins_lite
