@@ -10,12 +10,7 @@ import jenkins
 import pytest
 import requests
 
-from tests.unit.lite import test_server as base
-from tests.unit.lite.test_builds import STRING_PARAMS, create, job_xml, wait_for
-from tests.unit.lite.test_server import ADMIN, PASSWORD, TOKEN, Instance
-
-one = base.one  # a fixture, shared with test_jenkins_lite
-start = base.start  # a fixture, shared with test_jenkins_lite
+from tests.unit.lite.support import ADMIN, PASSWORD, STRING_PARAMS, TOKEN, Instance, create, job_xml, wait_for
 
 AUTH = (ADMIN, TOKEN)
 

@@ -10,8 +10,7 @@ from typing import Any
 
 import requests
 
-from tests.unit.lite.test_builds import create, job_xml
-from tests.unit.lite.test_server import ADMIN, BOB, BOB_TOKEN, PASSWORD, TOKEN, Instance
+from tests.unit.lite.support import ADMIN, BOB, BOB_TOKEN, PASSWORD, TOKEN, Instance, create, job_xml
 
 AUTH = (ADMIN, TOKEN)
 VIEW_XML = (

@@ -9,10 +9,7 @@ from pathlib import Path
 
 import requests
 
-from tests.unit.lite import test_server as base
-from tests.unit.lite.test_server import ADMIN, PASSWORD, TOKEN, Instance, lite
-
-start = base.start  # a fixture, shared with test_jenkins_lite
+from tests.unit.lite.support import ADMIN, PASSWORD, TOKEN, Instance, lite
 
 AUTH = (ADMIN, TOKEN)
 MESSAGE = "Jenkins detected that you appear to be running more than one instance of Jenkins that share the same"
@@ -27,7 +24,7 @@ def _collide(first: Instance, second: Instance) -> None:
 
 
 def test_default_period_is_jenkins_hour_and_env_compresses_it(tmp_path: Path) -> None:
-    from labgen_lite.owner import DoubleLaunchChecker  # importable once test_jenkins_lite set the path
+    from labgen_lite.owner import DoubleLaunchChecker  # importable once support.py set the path
 
     assert lite.Config.from_env({}).owner_check_seconds == 3600
     assert lite.Config.from_env({"JENKINS_OWNER_CHECK_SECONDS": "0.5"}).owner_check_seconds == 0.5
