@@ -4,7 +4,6 @@ parameter and login helpers. Fixtures are in conftest.py; no test module imports
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,28 +50,26 @@ class Instance:
 
     def wait_build(self, job: str, number: int, timeout: float = 10.0) -> dict[str, Any]:
         """The build's JSON once it has finished."""
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def finished() -> dict[str, Any] | None:
             answer = self.get(f"job/{job}/{number}/api/json", auth=(ADMIN, TOKEN))
-            if answer.status_code == 200 and not answer.json()["building"]:
-                return dict(answer.json())
-            assert time.monotonic() < deadline, f"{job} #{number} did not finish"
-            time.sleep(0.02)
+            return dict(answer.json()) if answer.status_code == 200 and not answer.json()["building"] else None
+
+        build = poll.wait_for(finished, timeout, interval=0.02)
+        assert build is not None, f"{job} #{number} did not finish"
+        return build
 
     def wait_queue_item_left(self, item_id: int, timeout: float = 10.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
+        def left() -> dict[str, Any] | None:
             item = self.get(f"queue/item/{item_id}/api/json", auth=(ADMIN, TOKEN)).json()
-            if item["_class"].endswith("$LeftItem"):
-                return dict(item)
-            assert time.monotonic() < deadline, f"queue item {item_id} never left the queue"
-            time.sleep(0.02)
+            return dict(item) if item["_class"].endswith("$LeftItem") else None
+
+        item = poll.wait_for(left, timeout, interval=0.02)
+        assert item is not None, f"queue item {item_id} never left the queue"
+        return item
 
     def wait_until_serving(self, timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while self.get("login").status_code == 503:
-            assert time.monotonic() < deadline, "still reloading"
-            time.sleep(0.05)
+        assert poll.wait_for(lambda: self.get("login").status_code != 503, timeout, interval=0.05), "still reloading"
 
 
 # ---- jobs and builds
