@@ -1,7 +1,7 @@
 """Every name of the lab's layout, spelled once: labels, services, proxies, tags, volumes, ports.
 
 Only the model (this package) and the templates spell these; code everywhere else reads them
-from here or from a `Topology` (tests/unit/test_layout_names.py checks). The programs in the
+from here or from a `Topology` (tests/unit/model/test_names.py checks). The programs in the
 images read them too (`labgen build` copies this file into their build contexts), so this module
 imports nothing but the standard library.
 """

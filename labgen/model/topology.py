@@ -2,7 +2,7 @@
 
 Services, HAProxy proxies and servers, image tags, Docker labels, networks, volumes, URLs and
 the NFS server's run options all come from here. Templates, the build, the running lab, chaos
-and verify read them; nobody else spells them (tests/unit/test_layout_names.py checks).
+and verify read them; nobody else spells them (tests/unit/model/test_names.py checks).
 """
 
 from __future__ import annotations

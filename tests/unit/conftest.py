@@ -1,5 +1,5 @@
 """Fixtures shared by the unit tests: a real HTTP server on 127.0.0.1 that answers what a test
-tells it to and records what it was asked."""
+tells it to and records what it was asked; a saved lab folder."""
 
 from __future__ import annotations
 
@@ -7,8 +7,13 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
+
+from labgen.lab.folder import save_topology
+from labgen.model.spec import LabSpec
+from labgen.model.topology import Topology
 
 
 @dataclass
@@ -76,3 +81,14 @@ def local_http() -> Iterator[LocalHTTP]:
         state["server"].release.set()
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.fixture
+def saved_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LabSpec:
+    """A lab folder saved under a private XDG_STATE_HOME, as `labgen generate` leaves it (no Docker)."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    lab = LabSpec(name="unit-lab")
+    folder = tmp_path / "labgen" / "labs" / lab.name
+    folder.mkdir(parents=True)
+    save_topology(Topology.resolve(lab), folder)
+    return lab

@@ -1,5 +1,5 @@
 """Issue 19, classes 2 to 7 at the command line: crashes, special files, exit codes, one JSON
-document, guard rails. One row per class, as tests/unit/test_bad_input.py: the exit status, a
+document, guard rails. One row per class, as tests/unit/cli/test_bad_input.py: the exit status, a
 fragment of the one message, nothing written, Docker never touched (its `world` fixture), and
 within seconds (a FIFO or /dev/zero that were read would hang or fill the memory)."""
 
@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from labgen.cli import run
-from tests.unit.test_bad_input import _snapshot, world  # noqa: F401  (the shared fixture)
 
 SPARSE_BYTES = 3 << 30  # a 3 GB sparse file: no disk used, but read whole it fills the memory
 
@@ -58,7 +57,7 @@ LABS = "../state/labgen/labs"
 
 
 @pytest.fixture
-def hostile(world: Path, monkeypatch: pytest.MonkeyPatch) -> Path:  # noqa: F811
+def hostile(world: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     work = world / "work"
     monkeypatch.setenv("DOCKER_HOST", f"unix://{world}/no-docker.sock")  # whatever reaches Docker finds none
     for kind in SPECIAL:
@@ -172,7 +171,7 @@ def _snapshot_light(root: Path) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("out", ["m[/]x", "p[bold]q", "[red]r", "a\\[b"])
-def test_markup_in_a_path_is_printed_as_it_is(world: Path, out: str, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+def test_markup_in_a_path_is_printed_as_it_is(world: Path, out: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["generate", "--out", out]) == 0
     printed = capsys.readouterr().out
     assert f"rendered into {out}/" in " ".join(printed.split())
@@ -200,7 +199,7 @@ def test_doctor_json_is_one_document_when_a_check_fails(
     assert code == 3 and any(c["verdict"] == "fail" for c in checks)
 
 
-def test_init_writes_a_spec_with_a_password_for_its_owner_only(world: Path) -> None:  # noqa: F811
+def test_init_writes_a_spec_with_a_password_for_its_owner_only(world: Path) -> None:
     assert run(["init", "with.yaml", "--set", "stats.password=s3cret-Pass"]) == 0
     assert stat.S_IMODE((world / "work/with.yaml").stat().st_mode) == 0o600
     assert run(["init", "without.yaml"]) == 0
@@ -220,7 +219,7 @@ def test_lab_json_is_private_and_holds_no_password(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", SPECIAL)
-def test_a_special_event_log_is_refused_not_read(world: Path, kind: str) -> None:  # noqa: F811
+def test_a_special_event_log_is_refused_not_read(world: Path, kind: str) -> None:
     from labgen.errors import EnvironmentProblem
     from labgen.lab import journal
 

@@ -9,21 +9,9 @@ import ast
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from tests.unit.test_jenkins_lite import ADMIN, TOKEN, Instance
-from tests.unit.test_lite_builds import create, job_xml
+from tests.unit.lite.support import ADMIN, PARAMS, TOKEN, Instance, create, job_xml
 
 AUTH = (ADMIN, TOKEN)
-PARAMS = (
-    "<hudson.model.ParametersDefinitionProperty><parameterDefinitions>"
-    "<hudson.model.ChoiceParameterDefinition><name>COLOUR</name><description>pick</description>"
-    '<choices class="java.util.Arrays$ArrayList"><a class="string-array"><string>red</string><string>green</string>'
-    "</a></choices></hudson.model.ChoiceParameterDefinition>"
-    "<hudson.model.BooleanParameterDefinition><name>LOUD</name><defaultValue>true</defaultValue>"
-    "</hudson.model.BooleanParameterDefinition>"
-    "<hudson.model.PasswordParameterDefinition><name>PW</name><defaultValue>x</defaultValue>"
-    "</hudson.model.PasswordParameterDefinition>"
-    "</parameterDefinitions></hudson.model.ParametersDefinitionProperty>"
-)
 
 
 def _json(one: Instance, path: str) -> dict[str, Any]:

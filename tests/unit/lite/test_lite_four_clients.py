@@ -18,9 +18,7 @@ import requests
 from jenkinsapi.jenkins import Jenkins as JenkinsApi
 from jenkinsapi.utils.crumb_requester import CrumbRequester
 
-from tests.unit.lite.test_lite_api_model import PARAMS
-from tests.unit.test_jenkins_lite import ADMIN, PASSWORD, TOKEN, Instance
-from tests.unit.test_lite_builds import create, job_xml
+from tests.unit.lite.support import ADMIN, PARAMS, PASSWORD, TOKEN, Instance, create, job_xml
 
 AUTH = (ADMIN, TOKEN)
 VIEW = "<hudson.model.ListView><name>x</name><description>v</description></hudson.model.ListView>"

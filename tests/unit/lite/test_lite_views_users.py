@@ -10,8 +10,7 @@ from typing import Any
 
 import requests
 
-from tests.unit.test_jenkins_lite import ADMIN, BOB, BOB_TOKEN, PASSWORD, TOKEN, Instance
-from tests.unit.test_lite_builds import create, job_xml
+from tests.unit.lite.support import ADMIN, BOB, BOB_TOKEN, PASSWORD, TOKEN, Instance, create, job_xml
 
 AUTH = (ADMIN, TOKEN)
 VIEW_XML = (

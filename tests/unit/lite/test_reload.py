@@ -25,6 +25,8 @@ from typing import Any, ClassVar
 import pytest
 import requests
 
+from labgen.wire import poll
+
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "images" / "jenkins" / "lite"))
 
@@ -247,10 +249,8 @@ def test_post_reload_reads_what_jenkins_reload_reads(server: Any, capsys: pytest
     with Reads(root) as reads:
         answer = requests.post(url + "reload", auth=(ADMIN, TOKEN), allow_redirects=False, timeout=5)
         assert answer.status_code == 302
-        deadline = time.monotonic() + 10
-        while requests.get(url + "login", timeout=5).status_code == 503:
-            assert time.monotonic() < deadline, "still reloading"
-            time.sleep(0.02)
+        serving = poll.wait_for(lambda: requests.get(url + "login", timeout=5).status_code != 503, 10, interval=0.02)
+        assert serving, "still reloading"
     opened = reads.opened()
     jobs = [f"job-{j:03d}" for j in range(5)]
     expected = {f"jobs/{n}/{f}" for n in jobs for f in ("config.xml", "nextBuildNumber")}

@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from labgen.lab.handle import LabHandle
 from labgen.verify.sessions import check_after, log_in
-from tests.unit.test_jenkins_lite import ADMIN, PASSWORD, TOKEN, Instance
+from tests.unit.lite.support import ADMIN, PASSWORD, TOKEN, Instance
 
 
 def _handle(instance: Instance) -> LabHandle:

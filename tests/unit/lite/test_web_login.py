@@ -17,33 +17,17 @@ import jenkins
 import pytest
 import requests
 
-from tests.unit import test_jenkins_lite as base
-from tests.unit.test_jenkins_lite import ADMIN, PASSWORD, TOKEN, VERSION, Instance
-
-one = base.one  # fixtures shared with test_jenkins_lite
-start = base.start
-REMEMBER_ME = "ACEGI_SECURITY_HASHED_REMEMBER_ME_COOKIE"
-
-
-def session_cookie(instance: Instance, browser: requests.Session) -> str | None:
-    names = [name for name in browser.cookies.keys() if name.startswith("JSESSIONID.")]  # noqa: SIM118
-    return browser.cookies.get(names[0]) if names else None
-
-
-def log_in(instance: Instance, user: str = ADMIN, password: str = PASSWORD, **extra: str) -> requests.Response:
-    browser = requests.Session()
-    answer = browser.post(
-        instance.url + "j_acegi_security_check",
-        data={"j_username": user, "j_password": password, "from": "/", **extra},
-        allow_redirects=False,
-        timeout=5,
-    )
-    answer.browser = browser  # type: ignore[attr-defined]
-    return answer
-
-
-def browser_of(answer: requests.Response) -> requests.Session:
-    return answer.browser  # type: ignore[attr-defined]
+from tests.unit.lite.support import (
+    ADMIN,
+    PASSWORD,
+    REMEMBER_ME,
+    TOKEN,
+    VERSION,
+    Instance,
+    browser_of,
+    log_in,
+    session_cookie,
+)
 
 
 @pytest.mark.parametrize(

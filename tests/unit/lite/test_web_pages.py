@@ -20,12 +20,8 @@ from labgen.generate.render import render_files
 from labgen.model import names
 from labgen.model.spec import LabSpec
 from labgen.model.topology import Topology
-from tests.unit import test_jenkins_lite as base
-from tests.unit.lite.test_web_login import browser_of, log_in
-from tests.unit.test_jenkins_lite import ADMIN, TOKEN, Instance
-from tests.unit.test_lite_builds import STRING_PARAMS, create, job_xml, wait_for
+from tests.unit.lite.support import ADMIN, STRING_PARAMS, TOKEN, Instance, browser_of, create, job_xml, log_in, wait_for
 
-start = base.start  # a fixture, shared with test_jenkins_lite
 STATS = "http://127.0.0.1:18001/haproxy?stats"
 HOSTILE = "<script>alert('x')</script>&"
 

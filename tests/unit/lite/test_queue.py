@@ -9,12 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.unit import test_jenkins_lite as base
-from tests.unit.test_jenkins_lite import ADMIN, BOB, BOB_TOKEN, TOKEN, Instance, lite
-from tests.unit.test_lite_builds import create, job_xml, queue_id, wait_for
-
-one = base.one  # a fixture, shared with test_jenkins_lite
-start = base.start  # a fixture, shared with test_jenkins_lite
+from tests.unit.lite.support import ADMIN, BOB, BOB_TOKEN, TOKEN, Instance, create, job_xml, lite, queue_id, wait_for
 
 AUTH = (ADMIN, TOKEN)
 QUEUED = 30  # a quiet period that keeps items waiting for the whole test

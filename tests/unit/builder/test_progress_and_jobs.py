@@ -85,10 +85,10 @@ def test_the_builder_is_buildkit_unless_told_otherwise(monkeypatch: pytest.Monke
 
 def test_jobs_run_at_once_and_a_wait_says_what_it_waits_for() -> None:
     import threading
-    import time
 
     from labgen.builder.jobs import Jobs, SerialEmitter
     from labgen.events import Emitter, Event
+    from labgen.wire.poll import wait_for
 
     events: list[Event] = []
     inner = Emitter()
@@ -97,15 +97,17 @@ def test_jobs_run_at_once_and_a_wait_says_what_it_waits_for() -> None:
     release = threading.Event()
     base = jobs.spawn("the base image", lambda: release.wait(10) and "base-id")
     quick = jobs.spawn("the HAProxy source", lambda: "2.6.12")
-    started = time.monotonic()
     child = jobs.spawn("HAProxy", lambda: "+".join(jobs.wait("HAProxy", quick, base)))
     other = jobs.spawn("NFS", lambda: jobs.wait("NFS", base)[0] + "/nfs")
-    time.sleep(1.5)
+
+    def waits_said() -> list[str]:
+        return sorted(e.message for e in list(events) if e.kind == "build.wait")
+
+    assert wait_for(lambda: len(waits_said()) == 2, timeout=30, interval=0.05), waits_said()
     assert not child.future.done() and not other.future.done()  # both wait for the base, at the same time
     release.set()
     assert (child.result(), other.result()) == ("2.6.12+base-id", "base-id/nfs")
-    assert time.monotonic() - started < 5
-    waits = sorted(e.message for e in events if e.kind == "build.wait")
+    waits = waits_said()
     assert waits == ["HAProxy: waits for the base image", "NFS: waits for the base image"]
     assert events[0].data["waits_for"] == ["the base image"]
 

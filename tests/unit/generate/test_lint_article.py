@@ -11,7 +11,7 @@ import pytest
 
 from labgen.generate.lint import article_config
 
-SEED_DIR = Path(__file__).resolve().parents[3] / "shared" / "seed"
+SEED_DIR = Path(__file__).resolve().parents[4] / "shared" / "seed"
 BLOCK_START = "/etc/haproxy/haproxy.cfg"  # "#生成配置文件/etc/haproxy/haproxy.cfg" (generate the config file)
 BLOCK_END = "#啟動服務"  # "start the service": the next step of the article
 

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,9 +17,12 @@ from labgen.generate.render import render_files
 from labgen.model.names import HOMECHECK_PORT
 from labgen.model.spec import LabSpec
 from labgen.model.topology import Topology
+from labgen.wire.poll import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 HOMECHECK_DIR = ROOT / "images" / "jenkins" / "homecheck"
+PROBE_TIMEOUT_S = 2.0  # the agent's default --timeout: a probe slower than this is down
+PROBE_SETTLES_S = 30.0  # generous: a loaded machine is slow to start the asking process, never wrong
 
 
 def _free_port() -> int:
@@ -31,6 +34,18 @@ def _free_port() -> int:
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HOMECHECK_DIR), str(ROOT)])}
     return subprocess.run([sys.executable, "-m", "labgen_homecheck", *args], capture_output=True, text=True, env=env)
+
+
+def _answer_within(port: int, seconds: float, wanted: Callable[[str], bool]) -> str:
+    """Ask the agent until its answer is `wanted` or `seconds` pass; the last answer either way."""
+    answers: list[str] = []
+
+    def ask() -> bool:
+        answers.append(_ask(port)[0])
+        return wanted(answers[-1])
+
+    wait_for(ask, timeout=seconds, interval=0.2)
+    return answers[-1]
 
 
 def _ask(port: int) -> tuple[str, float]:
@@ -52,10 +67,9 @@ def agent(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 10
-        while _ask(port)[0] != "up":
-            assert time.monotonic() < deadline, "the agent never said up on a healthy home"
-            time.sleep(0.1)
+        assert _answer_within(port, PROBE_SETTLES_S, lambda answer: answer == "up") == "up", (
+            "never up on a healthy home"
+        )
         yield port, home
     finally:
         process.kill()
@@ -73,28 +87,28 @@ def test_down_when_the_home_is_gone(agent: tuple[int, Path]) -> None:
     for child in home.iterdir():
         child.unlink()
     home.rmdir()
-    time.sleep(2.5)
-    answer, _ = _ask(port)
-    assert answer.startswith("down #JENKINS_HOME:")
+    answer = _answer_within(port, PROBE_SETTLES_S, lambda answer: answer.startswith("down #JENKINS_HOME:"))
+    assert answer.startswith("down #JENKINS_HOME:"), answer
 
 
-def test_a_hung_home_is_down_within_the_timeout_and_the_agent_still_answers(agent: tuple[int, Path]) -> None:
-    """A FIFO with no reader where the probe writes: open() blocks forever, like a call on dead NFS."""
+def test_a_hung_home_is_down_once_the_timeout_passed_and_the_agent_still_answers(agent: tuple[int, Path]) -> None:
+    """A FIFO with no reader where the probe writes: open() blocks forever, like a call on dead NFS.
+    "has not answered for" is only said while a probe hangs, so the agent answering it is the agent
+    not being stuck with the probe (no wall-clock bound: a loaded machine may be slow to ask)."""
     port, home = agent
     marker = next(p for p in home.iterdir() if p.name.startswith(".labgen-homecheck-"))
     marker.unlink()
     os.mkfifo(marker)
-    time.sleep(3.5)  # the next probe hangs; after 2 s it is down
-    answer, seconds = _ask(port)
-    assert answer.startswith("down #JENKINS_HOME has not answered for")
-    assert seconds < 2.0  # the agent is not stuck with the probe
+    hung = "down #JENKINS_HOME has not answered for"
+    answer = _answer_within(port, PROBE_SETTLES_S, lambda answer: answer.startswith(hung))
+    assert answer.startswith(hung), answer
+    seconds = float(answer.removeprefix(hung).split()[0])
+    assert seconds >= PROBE_TIMEOUT_S  # down only once the probe's timeout has passed
+    assert _ask(port)[0].startswith(hung)  # and it keeps answering while the probe still hangs
     with open(marker, "rb", buffering=0):  # a reader: the hung open() returns, the write goes through
         pass
     marker.unlink()
-    deadline = time.monotonic() + 10
-    while _ask(port)[0] != "up":
-        assert time.monotonic() < deadline, "the agent did not come back up once the home answered"
-        time.sleep(0.2)
+    assert _answer_within(port, PROBE_SETTLES_S, lambda answer: answer == "up") == "up", "did not come back up"
 
 
 def test_nobody_listening_is_not_up() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from labgen.verify.model import FaultTrial
 from labgen.verify.report import html_report, write_fault_reports
-from tests.unit.report_cases import EXAMPLE, GOLDEN, fault_result, load_result, tricky_result
+from tests.unit.verify.report_cases import EXAMPLE, GOLDEN, fault_result, load_result, tricky_result
 
 
 def test_the_example_report_renders_byte_for_byte_from_its_result_json() -> None:

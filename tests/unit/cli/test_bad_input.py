@@ -4,10 +4,7 @@ never touched. Rows run without Docker: a row that reached it would fail with Do
 
 from __future__ import annotations
 
-import io
 import json
-import os
-import tarfile
 import time
 from pathlib import Path
 
@@ -17,46 +14,7 @@ from labgen.cli import run
 from labgen.errors import EnvironmentProblem
 from labgen.generate import render
 from labgen.generate.secrets import read_secrets
-from labgen.lab.folder import save_topology
-from labgen.model.spec import LabSpec
-from labgen.model.topology import Topology
-
-ALIAS_BOMB = (
-    "a: &a ["
-    + ",".join(["lol"] * 9)
-    + "]\n"
-    + "".join(f"{c}: &{c} [" + ",".join([f"*{p}"] * 9) + "]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True))
-)
-
-
-class DockerTouched(Exception):
-    pass
-
-
-def _tarball(version: str, payload: bytes) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in ((f"haproxy-{version}/VERSION", version.encode()), (f"haproxy-{version}/src/x.c", payload)):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
-WORK_FILES: dict[str, bytes] = {
-    "afile": b"a file where a folder is needed\n",
-    "D/compose.yaml": b"# the user's compose.yaml, not to be overwritten\n",
-    "D/nfs": b"a file where the folder nfs/ must go\n",
-    "latin1.yaml": "name: caf\xe9\n".encode("latin-1"),
-    "bomb.yaml": ALIAS_BOMB.encode(),
-    "deep.yaml": ("a: " + "[" * 2000 + "]" * 2000 + "\n").encode(),
-    "dup.yaml": b"name: one-lab\nprofile: ha\nname: two-lab\n",
-    "big.yaml": b"# " + b"x" * 70_000 + b"\n",
-    "long-value.yaml": b"name: " + b"x" * 5000 + b"\n",
-    "haproxy-2.0.8.tar.gz": _tarball("2.0.8", b"not the official source"),
-    "S/secrets.env": b"LABGEN_STATS_PASSWORD=\xff\xfe\n",
-    "junk.tar.gz": b"not a tarball at all\n",
-}
+from tests.unit.cli.support import snapshot
 
 # (id, argv, exit status, fragment of the message)
 ROWS: list[tuple[str, list[str], int, str]] = [
@@ -120,49 +78,11 @@ ROWS: list[tuple[str, list[str], int, str]] = [
 ]
 
 
-def _snapshot(root: Path) -> dict[str, tuple[bytes | None, int]]:
-    return {
-        str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None, p.stat().st_mode)
-        for p in sorted(root.rglob("*"))
-    }
-
-
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    work = tmp_path / "work"
-    for rel, data in WORK_FILES.items():
-        (work / rel).parent.mkdir(parents=True, exist_ok=True)
-        (work / rel).write_bytes(data)
-    (work / "ro").mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    labs = tmp_path / "state" / "labgen" / "labs"
-    save_topology(Topology.resolve(LabSpec(name="unit-lab")), labs / "unit-lab")
-    (labs / "broken-lab").mkdir()
-    (labs / "broken-lab" / "lab.json").write_text('{"spec": {"name": "broken-lab", "prof')
-
-    def docker_touched(*args: object, **kwargs: object) -> None:
-        raise DockerTouched("a bad input reached Docker")
-
-    monkeypatch.setattr("labgen.engine.client", docker_touched)
-    monkeypatch.setattr("labgen.lab.docker.client", docker_touched)
-    monkeypatch.setattr("labgen.lab.docker.lab_names", lambda: [])
-    monkeypatch.setattr("labgen.cli.options.running_labs", lambda: ["unit-lab"])  # "the only lab": never a fallback
-    real_access = os.access
-    read_only = str(work / "ro")  # root ignores permission bits: stand in for a read-only file system
-    monkeypatch.setattr(
-        "labgen.paths.os.access",
-        lambda path, mode: False if str(Path(path).resolve()).startswith(read_only) else real_access(path, mode),
-    )
-    return tmp_path
-
-
 @pytest.mark.parametrize(("argv", "code", "fragment"), [r[1:] for r in ROWS], ids=[r[0] for r in ROWS])
 def test_bad_input_is_refused_clearly_and_nothing_is_written(
     world: Path, argv: list[str], code: int, fragment: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    before = _snapshot(world)
+    before = snapshot(world)
     started = time.monotonic()
     assert run(argv) == code
     assert time.monotonic() - started < 5
@@ -171,7 +91,7 @@ def test_bad_input_is_refused_clearly_and_nothing_is_written(
     assert fragment in message, message
     assert "internal error" not in message
     assert len(message) < 1500, "an error quotes at most a short excerpt of the input"
-    assert _snapshot(world) == before
+    assert snapshot(world) == before
 
 
 def test_json_errors_are_json_on_stdout(world: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -189,7 +109,7 @@ def test_a_write_failing_midway_leaves_the_folder_as_it_was(
     world: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run(["generate", "--out", "lab"])
-    before = _snapshot(world)
+    before = snapshot(world)
     written: list[Path] = []
     real_write = render.write_atomic
 
@@ -205,7 +125,7 @@ def test_a_write_failing_midway_leaves_the_folder_as_it_was(
     assert run(["generate", "--out", "lab", "--http-port", "9090"]) == 3
     assert "No space left on device" in capsys.readouterr().err
     monkeypatch.setattr(render, "write_atomic", real_write)
-    assert _snapshot(world) == before
+    assert snapshot(world) == before
 
 
 def test_a_failed_first_generate_leaves_no_folder(world: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -213,9 +133,9 @@ def test_a_failed_first_generate_leaves_no_folder(world: Path, monkeypatch: pyte
         raise PermissionError(13, "Permission denied", str(path))
 
     monkeypatch.setattr(render, "write_atomic", refuse)
-    before = _snapshot(world)
+    before = snapshot(world)
     assert run(["generate", "--out", "new/lab"]) == 2
-    assert _snapshot(world) == before
+    assert snapshot(world) == before
 
 
 def test_a_lab_folder_without_secrets_is_a_clear_error(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from labgen.generate.render import render_files
 from labgen.model.spec import LabSpec
 from labgen.model.topology import Topology
 
-COMPOSE = Path(__file__).resolve().parents[2] / "compose"
+COMPOSE = Path(__file__).resolve().parents[3] / "compose"
 NOT_GENERATED = {"README.md", "secrets.env", "secrets/jenkins.env", "secrets/haproxy.env"}
 
 

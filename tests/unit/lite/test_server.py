@@ -16,112 +16,28 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import jenkins  # python-jenkins, from the test extras
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
-LITE_DIR = ROOT / "images" / "jenkins" / "lite"  # holds the labgen_lite package
-VERSION = "2.190.2"
-ADMIN, PASSWORD, TOKEN = "admin", "s3cret", "11aa22bb33cc44dd"
-BOB, BOB_PASSWORD, BOB_TOKEN = "bob", "bobpw", "bobtoken"
-JOB_XML = "<?xml version='1.1' encoding='UTF-8'?>\n<project><description>lab job</description><builders/></project>"
-RELOAD_SECONDS = 0.4
-
-
-sys.path.insert(0, str(LITE_DIR))
-import labgen_lite as lite  # noqa: E402
-
-
-class Instance:
-    """One running stand-in with handy URLs and authenticated sessions."""
-
-    def __init__(self, server: Any) -> None:
-        self.server = server
-        self.url = f"http://127.0.0.1:{server.http_port}/"
-        self.agent_port: int = server.agent_port
-        self.home: Path = server.app.home.root
-
-    def get(self, path: str, auth: tuple[str, str] | None = None, **kwargs: Any) -> requests.Response:
-        return requests.get(self.url + path, auth=auth, allow_redirects=False, timeout=5, **kwargs)
-
-    def post(self, path: str, auth: tuple[str, str] | None = None, **kwargs: Any) -> requests.Response:
-        return requests.post(self.url + path, auth=auth, allow_redirects=False, timeout=5, **kwargs)
-
-    def create_job(self, name: str) -> requests.Response:
-        return self.post(
-            f"createItem?name={name}",
-            auth=(ADMIN, TOKEN),
-            data=JOB_XML.encode(),
-            headers={"Content-Type": "application/xml"},
-        )
-
-    def wait_build(self, job: str, number: int, timeout: float = 10.0) -> dict[str, Any]:
-        """The build's JSON once it has finished."""
-        deadline = time.monotonic() + timeout
-        while True:
-            answer = self.get(f"job/{job}/{number}/api/json", auth=(ADMIN, TOKEN))
-            if answer.status_code == 200 and not answer.json()["building"]:
-                return dict(answer.json())
-            assert time.monotonic() < deadline, f"{job} #{number} did not finish"
-            time.sleep(0.02)
-
-    def wait_queue_item_left(self, item_id: int, timeout: float = 10.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            item = self.get(f"queue/item/{item_id}/api/json", auth=(ADMIN, TOKEN)).json()
-            if item["_class"].endswith("$LeftItem"):
-                return dict(item)
-            assert time.monotonic() < deadline, f"queue item {item_id} never left the queue"
-            time.sleep(0.02)
-
-    def wait_until_serving(self, timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while self.get("login").status_code == 503:
-            assert time.monotonic() < deadline, "still reloading"
-            time.sleep(0.05)
-
-
-@pytest.fixture
-def start() -> Iterator[Callable[..., Instance]]:
-    servers: list[Any] = []
-
-    def _start(home: Path, node: str = "jenkins01", **overrides: Any) -> Instance:
-        settings: dict[str, Any] = {
-            "home": home,
-            "http_port": 0,
-            "http_host": "127.0.0.1",
-            "agent_port": 0,
-            "node_name": node,
-            "reload_seconds": RELOAD_SECONDS,
-            "admin_user": ADMIN,
-            "admin_password": PASSWORD,
-            "admin_token": TOKEN,
-            "extra_users": (lite.User(BOB, BOB_PASSWORD, BOB_TOKEN),),
-            "quiet_period": 0,  # Jenkins' 5 s would only slow the tests down
-            "queue_save_seconds": 0.2,
-        }
-        settings.update(overrides)
-        server = lite.LiteServer(lite.Config(**settings), poll_interval=0.02)
-        server.start()
-        servers.append(server)
-        return Instance(server)
-
-    yield _start
-    stoppers = [threading.Thread(target=server.stop) for server in servers]
-    for stopper in stoppers:
-        stopper.start()
-    for stopper in stoppers:
-        stopper.join()
-
-
-@pytest.fixture
-def one(start: Callable[..., Instance], tmp_path: Path) -> Instance:
-    return start(tmp_path / "home")
+from tests.unit.lite.support import (
+    ADMIN,
+    BOB,
+    BOB_PASSWORD,
+    BOB_TOKEN,
+    JOB_XML,
+    LITE_DIR,
+    PASSWORD,
+    RELOAD_SECONDS,
+    TOKEN,
+    VERSION,
+    Instance,
+    lite,
+    wait_for,
+)
 
 
 def _client(instance: Instance, user: str = ADMIN, secret: str = PASSWORD) -> jenkins.Jenkins:
@@ -322,12 +238,12 @@ def test_concurrent_build_requests_get_distinct_numbers(one: Instance) -> None:
     for thread in threads:
         thread.join()
     assert statuses == [201] * 12
-    deadline = time.monotonic() + 10
-    while one.get("queue/api/json", auth=(ADMIN, TOKEN)).json()["items"] or one.get(
-        "job/busy/api/json", auth=(ADMIN, TOKEN)
-    ).json()["color"].endswith("_anime"):
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    wait_for(
+        lambda: (
+            not one.get("queue/api/json", auth=(ADMIN, TOKEN)).json()["items"]
+            and not one.get("job/busy/api/json", auth=(ADMIN, TOKEN)).json()["color"].endswith("_anime")
+        )
+    )
     numbers = sorted(int(n) for n in os.listdir(one.home / "jobs" / "busy" / "builds"))
     assert numbers == list(range(1, len(numbers) + 1)) and 1 <= len(numbers) <= 12
     assert one.get("job/busy/api/json", auth=(ADMIN, TOKEN)).json()["nextBuildNumber"] == len(numbers) + 1

@@ -9,10 +9,8 @@ from pathlib import Path
 
 import requests
 
-from tests.unit import test_jenkins_lite as base
-from tests.unit.test_jenkins_lite import ADMIN, PASSWORD, TOKEN, Instance, lite
-
-start = base.start  # a fixture, shared with test_jenkins_lite
+from labgen.wire import poll
+from tests.unit.lite.support import ADMIN, PASSWORD, TOKEN, Instance, lite
 
 AUTH = (ADMIN, TOKEN)
 MESSAGE = "Jenkins detected that you appear to be running more than one instance of Jenkins that share the same"
@@ -27,7 +25,7 @@ def _collide(first: Instance, second: Instance) -> None:
 
 
 def test_default_period_is_jenkins_hour_and_env_compresses_it(tmp_path: Path) -> None:
-    from labgen_lite.owner import DoubleLaunchChecker  # importable once test_jenkins_lite set the path
+    from labgen_lite.owner import DoubleLaunchChecker  # importable once support.py set the path
 
     assert lite.Config.from_env({}).owner_check_seconds == 3600
     assert lite.Config.from_env({"JENKINS_OWNER_CHECK_SECONDS": "0.5"}).owner_check_seconds == 0.5
@@ -89,7 +87,7 @@ def test_compressed_period_breaks_two_live_masters_by_themselves(
 ) -> None:
     home = tmp_path / "shared"
     masters = [start(home, node, owner_check_seconds=0.2) for node in ("jenkins01", "jenkins02")]
-    deadline = time.monotonic() + 8
-    while not all(requests.get(m.url + "login", timeout=5).status_code == 500 for m in masters):
-        assert time.monotonic() < deadline, "two masters on one home never noticed each other"
-        time.sleep(0.05)
+    noticed = poll.wait_for(
+        lambda: all(requests.get(m.url + "login", timeout=5).status_code == 500 for m in masters), 8, interval=0.05
+    )
+    assert noticed, "two masters on one home never noticed each other"

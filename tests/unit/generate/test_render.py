@@ -17,8 +17,9 @@ from labgen.model.lua import LUA_NAMES_FILE, names_lua
 from labgen.model.spec import LabSpec, load_lab
 from labgen.model.topology import Topology
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[3]
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+RENDER_TESTS = "tests/unit/generate/test_render.py"
 CASES = sorted(p for p in (FIXTURES / "specs").iterdir() if p.is_dir())
 UPDATE = os.environ.get("LABGEN_UPDATE_GOLDEN") == "1"
 
@@ -40,7 +41,9 @@ def test_golden_files(case: Path) -> None:
             (expected_dir / rel).parent.mkdir(parents=True, exist_ok=True)
             (expected_dir / rel).write_text(text)
     on_disk = {str(p.relative_to(expected_dir)) for p in expected_dir.rglob("*") if p.is_file()}
-    assert on_disk == set(files), "golden files missing: run LABGEN_UPDATE_GOLDEN=1 pytest tests/unit/test_render.py"
+    assert on_disk == set(files), (
+        "golden files missing: run LABGEN_UPDATE_GOLDEN=1 pytest tests/unit/generate/test_render.py"
+    )
     for rel, text in files.items():
         assert (expected_dir / rel).read_text() == text, f"{case.name}/{rel} differs from its golden file"
 

@@ -3,19 +3,13 @@ nodes, running builds, build info and console, queue, disable/enable/rename, plu
 
 from __future__ import annotations
 
-import time
-
 import api4jenkins
 import jenkins
 import pytest
 import requests
 
-from tests.unit import test_jenkins_lite as base
-from tests.unit.test_jenkins_lite import ADMIN, PASSWORD, TOKEN, Instance
-from tests.unit.test_lite_builds import STRING_PARAMS, create, job_xml, wait_for
-
-one = base.one  # a fixture, shared with test_jenkins_lite
-start = base.start  # a fixture, shared with test_jenkins_lite
+from labgen.wire import poll
+from tests.unit.lite.support import ADMIN, PASSWORD, STRING_PARAMS, TOKEN, Instance, create, job_xml, wait_for
 
 AUTH = (ADMIN, TOKEN)
 
@@ -110,10 +104,8 @@ def test_api4jenkins_builds_queue_nodes_and_output(one: Instance) -> None:
     job = j.get_job("a4j")
     assert type(job).__name__ == "FreeStyleProject"
     item = job.build()
-    deadline = time.monotonic() + 10
-    while (build := item.get_build()) is None:  # waiting item: found through the nodes' executors
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    build = poll.wait_for(item.get_build, 10, interval=0.05)  # waiting item: found through the nodes' executors
+    assert build is not None
     assert type(build).__name__ == "FreeStyleBuild" and build.url == one.url + "job/a4j/1/"
     assert [b.url for b in j.nodes.iter_builds()] == [build.url]
     one.wait_build("a4j", 1)  # progressive_output sleeps 1 s per request: ask once, when it is done

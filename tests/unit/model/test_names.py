@@ -22,7 +22,7 @@ import pytest
 
 from labgen.model import names
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 OWNERS = {ROOT / "labgen" / "model"}  # where the names may be spelled
 
 

@@ -8,7 +8,7 @@ from labgen.cli import run
 from labgen.errors import EXIT_USAGE, SpecError
 from labgen.model.spec import LabSpec, load_lab, parse_override
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 BAD = sorted(p for p in (FIXTURES / "bad-specs").iterdir() if p.is_dir())
 GOOD = sorted(p for p in (FIXTURES / "specs").iterdir() if p.is_dir())
 

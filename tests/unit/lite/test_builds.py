@@ -10,52 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit import test_jenkins_lite as base
-from tests.unit.test_jenkins_lite import ADMIN, TOKEN, Instance
-
-one = base.one  # a fixture, shared with test_jenkins_lite
-start = base.start  # a fixture, shared with test_jenkins_lite
+from tests.unit.lite.support import ADMIN, STRING_PARAMS, TOKEN, Instance, create, job_xml, queue_id, wait_for
 
 AUTH = (ADMIN, TOKEN)
-
-
-def job_xml(*commands: str, params: str = "", concurrent: bool = False) -> str:
-    steps = "".join(f"<hudson.tasks.Shell><command>{c}</command></hudson.tasks.Shell>" for c in commands)
-    prop = f"<properties>{params}</properties>" if params else "<properties/>"
-    return (
-        "<?xml version='1.1' encoding='UTF-8'?>\n<project><description/>"
-        f"{prop}<disabled>false</disabled><concurrentBuild>{str(concurrent).lower()}</concurrentBuild>"
-        f"<builders>{steps}</builders><publishers/><buildWrappers/></project>"
-    )
-
-
-STRING_PARAMS = (
-    "<hudson.model.ParametersDefinitionProperty><parameterDefinitions>"
-    "<hudson.model.StringParameterDefinition><name>GREETING</name><description>what to say</description>"
-    "<defaultValue>hello</defaultValue><trim>false</trim></hudson.model.StringParameterDefinition>"
-    "<hudson.model.BooleanParameterDefinition><name>LOUD</name><defaultValue>false</defaultValue>"
-    "</hudson.model.BooleanParameterDefinition>"
-    "</parameterDefinitions></hudson.model.ParametersDefinitionProperty>"
-)
-
-
-def create(instance: Instance, name: str, xml: str) -> None:
-    answer = instance.post(
-        f"createItem?name={name}", auth=AUTH, data=xml.encode(), headers={"Content-Type": "application/xml"}
-    )
-    assert answer.status_code == 200, answer.text
-
-
-def queue_id(answer: object) -> int:
-    location = answer.headers["Location"]  # type: ignore[attr-defined]
-    return int(location.rstrip("/").rsplit("/", 1)[1])
-
-
-def wait_for(check: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def test_shell_steps_run_in_the_workspace_and_log_like_jenkins(one: Instance) -> None:

@@ -25,7 +25,7 @@ from labgen.model.spec import LabSpec
 from labgen.wire.war import NotJenkins, jenkins_war_version
 from tests.wars import make_war
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "images" / "jenkins" / "real"))
 
 import labgen_launcher  # noqa: E402

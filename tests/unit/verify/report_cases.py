@@ -19,7 +19,7 @@ from labgen.verify.model import (
     WriteOp,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "docs" / "example-report"
 GOLDEN = ROOT / "tests" / "fixtures" / "report"
 
