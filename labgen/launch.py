@@ -3,18 +3,27 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+from types import FrameType
 
 INTERRUPTED = 130
 
 
+def _interrupted_while_importing(signum: int, frame: FrameType | None) -> None:
+    # Nothing has been done yet that needs undoing, and a KeyboardInterrupt raised inside some
+    # module's import can surface as "Exception ignored in ..." with a traceback: leave at once.
+    os.write(2, b"interrupted\n")
+    os._exit(INTERRUPTED)
+
+
 def main() -> None:
-    try:
-        import labgen.cli  # noqa: F401  (registers every command on the app)
-        from labgen.cli.app import run
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        sys.exit(INTERRUPTED)
+    previous = signal.signal(signal.SIGINT, _interrupted_while_importing)
+    import labgen.cli  # noqa: F401  (registers every command on the app)
+    from labgen.cli.app import run
+
+    signal.signal(signal.SIGINT, previous)
     try:
         code = run()
     except KeyboardInterrupt:  # between two of run()'s own handlers
