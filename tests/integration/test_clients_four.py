@@ -32,7 +32,7 @@ from labgen.events import Emitter
 from labgen.lab.handle import LabHandle
 from labgen.verify.sessions import check_after, log_in
 from tests.integration.conftest import RunningLab, requires_docker, running_lab
-from tests.integration.test_clients_through_haproxy import job_xml, wait_until
+from tests.integration.support import job_xml, wait_until
 
 pytestmark = [requires_docker, pytest.mark.integration]
 PREFIX = os.environ.get("LABGEN_TEST_LAB_PREFIX", "cl")

@@ -6,10 +6,9 @@ authenticates with the API token."""
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import api4jenkins
 import jenkins
@@ -19,37 +18,10 @@ import requests
 from labgen.chaos import apply
 from labgen.lab.handle import LabHandle
 from tests.integration.conftest import RunningLab, requires_docker, running_lab
+from tests.integration.support import job_xml, wait_until
 
 pytestmark = [requires_docker, pytest.mark.integration]
-T = TypeVar("T")
 PREFIX = os.environ.get("LABGEN_TEST_LAB_PREFIX", "cl")
-
-PARAMS = """<properties><hudson.model.ParametersDefinitionProperty><parameterDefinitions>
-<hudson.model.StringParameterDefinition><name>GREETING</name><defaultValue>hi</defaultValue>
-</hudson.model.StringParameterDefinition></parameterDefinitions></hudson.model.ParametersDefinitionProperty>
-</properties>"""
-
-
-def job_xml(command: str, *, params: bool = False) -> str:
-    return (
-        "<?xml version='1.1' encoding='UTF-8'?><project><description>client test</description>"
-        f"{PARAMS if params else ''}<builders><hudson.tasks.Shell><command>{command}</command>"
-        "</hudson.tasks.Shell></builders></project>"
-    )
-
-
-def wait_until(check: Callable[[], T | None], timeout: float = 30, what: str = "") -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        last: Exception | None = None
-        try:
-            value = check()
-            if value:
-                return value
-        except Exception as exc:  # a client error while the condition is not yet true
-            last = exc
-        assert time.monotonic() < deadline, f"timed out waiting for {what or check}: {last!r}"
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
