@@ -128,6 +128,7 @@ def _resolve(lab: LabView, service: str) -> tuple[str, str]:
 class FaultRun(TrialRun):
     plan: FaultPlan = field(kw_only=True)
     result: FaultTrial = field(kw_only=True)
+    applied_at: float | None = field(default=None, kw_only=True)  # when the fault's command returned
 
 
 def run_fault_trial(lab: LabView, plan: FaultPlan, number: int, emitter: Emitter = NULL_EMITTER) -> FaultTrial:
@@ -174,6 +175,7 @@ def inject(run: FaultRun) -> None:
     plan, target = run.plan, run.trial.target
     fault_at = mark_fault(run)
     chaos.apply(run.lab.handle, plan.action, target)
+    run.applied_at = time.monotonic()
     run.emitter.emit("verify.fault", f"{plan.action} {target} applied; healing in {plan.hold:.0f} s", target=target)
     time.sleep(max(0.0, fault_at + plan.hold - time.monotonic()))
 
@@ -193,7 +195,7 @@ def recover(run: FaultRun) -> None:
     stop_load(run)
     result.held_s = round(recorder.heal_at - recorder.fault_at, 3)
     with recorder.lock:
-        measure(result, run.trial, recorder.fault_at, recorder.heal_at)
+        measure(result, run.trial, recorder.fault_at, recorder.heal_at, run.applied_at)
 
 
 def check(run: FaultRun) -> None:
@@ -216,11 +218,14 @@ FAULT_PHASES: tuple[Phase[FaultRun], ...] = (
 )
 
 
-def measure(result: FaultTrial, trial: Trial, fault_at: float, heal_at: float) -> None:
-    """Times relative to the fault (recovery: to the heal), and what clients saw meanwhile."""
+def measure(result: FaultTrial, trial: Trial, fault_at: float, heal_at: float, applied_at: float | None = None) -> None:
+    """Times relative to the fault (recovery: to the heal), and what clients saw meanwhile: "during"
+    is from the moment the fault's command returned (a request sent while `docker kill` was still on
+    its way may be answered by the service it was about to kill) to the heal."""
     held = heal_at - fault_at
     relative_to_fault(trial, fault_at)
-    during = [s for s in trial.samples if 0 <= s.t < held]
+    start = max(0.0, applied_at - fault_at) if applied_at is not None else 0.0
+    during = [s for s in trial.samples if start <= s.t < held]
     result.ok_during = sum(s.outcome == "ok" for s in during)
     result.failed_during = sum(s.outcome == "failed" for s in during)
     result.unknown_during = sum(s.outcome == "unknown" for s in during)
