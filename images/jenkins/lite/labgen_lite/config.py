@@ -8,9 +8,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from labgen.model import names
 from labgen_lite.security import User
 
-STATS_URL_ENV = "LABGEN_STATS_URL"  # labgen.model.names.LITE_STATS_URL_ENV: HAProxy's stats page, for the pages' link
+STATS_URL_ENV = names.LITE_STATS_URL_ENV  # HAProxy's stats page, for the pages' link
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class Config:
     http_port: int = 8080
     http_host: str = "0.0.0.0"
     agent_port: int = 8181
-    version: str = "2.190.2"
+    version: str = names.JENKINS_VERSION
     root_url: str | None = None
     node_name: str = "jenkins"
     reload_seconds: float = 1.0
@@ -51,13 +52,13 @@ class Config:
             http_port=int(http or env.get("JENKINS_HTTP_PORT") or 8080),
             http_host=_last_option(win_opts, "--httpListenAddress=") or "0.0.0.0",
             agent_port=int(agent or env.get("JENKINS_SLAVE_AGENT_PORT") or 8181),
-            version=env.get("JENKINS_VERSION") or "2.190.2",
+            version=env.get("JENKINS_VERSION") or names.JENKINS_VERSION,
             root_url=_with_slash(env.get("JENKINS_URL") or None),
             node_name=env.get("JENKINS_NODE_NAME") or socket.gethostname(),
             reload_seconds=float(env.get("JENKINS_RELOAD_SECONDS") or 1.0),
-            admin_user=env.get("JENKINS_ADMIN_USER") or "admin",
-            admin_password=env.get("JENKINS_ADMIN_PASSWORD") or None,
-            admin_token=env.get("JENKINS_ADMIN_TOKEN") or None,
+            admin_user=env.get(names.ADMIN_USER_ENV) or "admin",
+            admin_password=env.get(names.ADMIN_PASSWORD_ENV) or None,
+            admin_token=env.get(names.ADMIN_TOKEN_ENV) or None,
             extra_users=parse_users(env.get("JENKINS_EXTRA_USERS", "")),
             queue_save_seconds=float(saver or env.get("JENKINS_QUEUE_SAVE_SECONDS") or 60),
             owner_check_seconds=float(env.get("JENKINS_OWNER_CHECK_SECONDS") or 3600),
