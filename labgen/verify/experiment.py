@@ -130,7 +130,8 @@ def _run_trials(
             f"consistent {format_seconds(trial.consistent_s)} (by answer time), "
             f"failed requests {trial.failed_requests}/{trial.requests}, unknown {trial.unknown_requests}, "
             f"latency p50 {format_seconds(trial.latency_p50_s)} p99 {format_seconds(trial.latency_p99_s)} "
-            f"max {format_seconds(trial.latency_max_s)}, lost writes {len(trial.lost)}",
+            f"max {format_seconds(trial.latency_max_s)}, held in HAProxy p99 {format_seconds(trial.held_p99_s)} "
+            f"max {format_seconds(trial.held_max_s)}, lost writes {len(trial.lost)}",
             "done" if trial.verdict == "pass" else "warn",
         )
     return result

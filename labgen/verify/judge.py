@@ -51,6 +51,10 @@ def relative_to_fault(trial: Trial, fault: float) -> None:
         trial.latency_p50_s = round(percentile(latencies, 50), 3)
         trial.latency_p99_s = round(percentile(latencies, 99), 3)
         trial.latency_max_s = round(latencies[-1], 3)
+    held = sorted(s.held_s for s in trial.samples if s.held_s)
+    if held:
+        trial.held_p99_s = round(percentile(held, 99), 3)
+        trial.held_max_s = round(held[-1], 3)
 
 
 def percentile(ordered: list[float], pct: float) -> float:

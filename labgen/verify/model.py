@@ -29,6 +29,7 @@ class Sample:
     seconds: float  # how long the answer took (the probe timeout when none came)
     error: str | None = None
     outcome: ProbeOutcome | None = None  # derived from status and error when not given
+    held_s: float | None = None  # how long HAProxy held it before a master took it (its X-Labgen-Held-Ms)
 
     def __post_init__(self) -> None:
         if self.outcome is None:
@@ -108,6 +109,8 @@ class Trial:
     latency_p50_s: float | None = None  # of every probe of the trial
     latency_p99_s: float | None = None
     latency_max_s: float | None = None
+    held_p99_s: float | None = None  # of the probes HAProxy said it held (ha profile), how long
+    held_max_s: float | None = None
     acknowledged: int = 0
     lost: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)

@@ -73,7 +73,8 @@ class Recorder:
         with self.lock:
             required = {job for at, job in self.acked if at < sent}
             consistent = jobs is not None and required <= jobs
-            sample = Sample(sent, reply.status, reply.served_by, consistent, reply.seconds, reply.error)
+            held = reply.held_ms / 1000 if reply.held_ms is not None else None
+            sample = Sample(sent, reply.status, reply.served_by, consistent, reply.seconds, reply.error, held_s=held)
             self.trial.samples.append(sample)
         if self.recovery is not None and self.recovery.reached(self, sample, answered):
             self.recovered.set()

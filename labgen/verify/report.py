@@ -70,6 +70,7 @@ def aggregate(result: VerifyResult) -> dict[str, object]:
         "latency_p50_s": stats([t.latency_p50_s for t in trials]),
         "latency_p99_s": stats([t.latency_p99_s for t in trials]),
         "latency_max_s": stats([t.latency_max_s for t in trials]),
+        "held_p99_s": stats([t.held_p99_s for t in trials]),
         "lost_writes": sum(len(t.lost) for t in trials),
         "acknowledged_writes": sum(t.acknowledged for t in trials),
         "manual_reloads": sum(t.manual_reload_s is not None for t in trials),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from labgen.lab.jenkins_client import Reply
 from labgen.verify.judge import check_writes, judge, outcome, percentile, relative_to_fault, survivor
-from labgen.verify.model import HAProxyMark, Sample, Trial, WriteOp, probe_outcome
+from labgen.verify.model import HAProxyMark, Sample, Trial, VerifyResult, WriteOp, probe_outcome
+from labgen.verify.report import aggregate
 
 SERVED = "x-labgen-served-by"
 
@@ -71,6 +72,17 @@ def test_a_request_held_in_haproxy_counts_when_its_answer_came_back() -> None:
     assert trial.detection_s is not None and abs(trial.detection_s - 0.4) < 1e-9  # the target's marks only
     assert (trial.requests, trial.failed_requests, trial.unknown_requests) == (4, 0, 1)
     assert trial.latency_max_s == 10.0 and trial.latency_p50_s == 1.2
+
+
+def test_how_long_haproxy_held_the_probes_is_reported() -> None:
+    trial = Trial(number=1, action="kill", target="jenkins01", prefix="p", experiment="failover")
+    trial.samples = [
+        Sample(-1.0, 200, "jenkins01", True, 0.01, held_s=None),  # not held: no header
+        *(Sample(0.1 * i, 200, "jenkins02", True, 1.0, held_s=0.5 + 0.1 * i) for i in range(10)),
+    ]
+    relative_to_fault(trial, 0.0)
+    assert trial.held_max_s == 1.4 and trial.held_p99_s == 1.4
+    assert aggregate(VerifyResult("l", "ha", "lite", "2.6.12", "kill", 10, 0.0, [trial]))["held_p99_s"]
 
 
 def test_probe_outcomes_and_percentiles() -> None:
