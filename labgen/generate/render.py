@@ -101,6 +101,7 @@ def render_files(topology: Topology) -> dict[str, str]:
         COMPOSE_FILE: env.get_template("compose.yaml.j2").render(context),
         HAPROXY_CONFIG: env.get_template(f"haproxy/{lab.profile}.cfg.j2").render(context),
         GANESHA_CONFIG: env.get_template("nfs/ganesha.conf.j2").render(context),
+        # default allow + a deny list, not an allowlist: see labgen/model/seccomp.py for the measurement
         names.NFS_SECCOMP_PROFILE: seccomp.nfs_profile_json(),
     }
 
