@@ -24,7 +24,7 @@ from labgen.generate.secrets import (
     secrets_text,
     service_secret_files,
 )
-from labgen.model import names
+from labgen.model import names, seccomp
 from labgen.model.spec import LabSpec, lab_from_text
 from labgen.model.topology import Topology
 from labgen.paths import check_output_folder
@@ -101,6 +101,8 @@ def render_files(topology: Topology) -> dict[str, str]:
         COMPOSE_FILE: env.get_template("compose.yaml.j2").render(context),
         HAPROXY_CONFIG: env.get_template(f"haproxy/{lab.profile}.cfg.j2").render(context),
         GANESHA_CONFIG: env.get_template("nfs/ganesha.conf.j2").render(context),
+        # default allow + a deny list, not an allowlist: see labgen/model/seccomp.py for the measurement
+        names.NFS_SECCOMP_PROFILE: seccomp.nfs_profile_json(),
     }
 
 

@@ -166,11 +166,12 @@ NFS_CAPABILITIES = (
     "FOWNER",  # set times/modes on the files it creates for a client (else NFS4ERR_PERM)
     "CHOWN",  # SETATTR owner/group from clients (chown over NFS)
 )
-# ganesha's VFS backend reaches files by handle (name_to_handle_at), which Docker's default
-# seccomp profile allowed only together with CAP_SYS_ADMIN on older engines (moby fixed it in
-# 2023, not in every release line): the NFS container runs without seccomp filtering rather
-# than with SYS_ADMIN. compose.yaml and `docker run` (tests) use the same options.
-NFS_SECURITY_OPT = ("seccomp=unconfined",)
+# ganesha's VFS backend reaches files by handle (name_to_handle_at), which Docker Engine 20.10's
+# default seccomp profile allows only together with CAP_SYS_ADMIN: the NFS container runs with
+# labgen's own profile (labgen/model/seccomp.py), written into the lab folder. compose.yaml names
+# the file (Compose reads it, relative to the lab folder); `docker run` (tests) takes it inline.
+NFS_SECCOMP_PROFILE = "nfs/seccomp.json"
+NFS_SECURITY_OPT = (f"seccomp=./{NFS_SECCOMP_PROFILE}",)
 # labgen's FUSE NFS client in the masters (the Docker host's kernel has no NFS client)
 FUSE_DEVICE = "/dev/fuse"
 FUSE_CAPABILITIES = ("SYS_ADMIN",)
@@ -178,7 +179,11 @@ FUSE_CAPABILITIES = ("SYS_ADMIN",)
 
 def nfs_run_options() -> dict[str, object]:
     """`docker run` settings of the NFS container (Docker SDK keyword names)."""
-    return {"cap_drop": ["ALL"], "cap_add": list(NFS_CAPABILITIES), "security_opt": list(NFS_SECURITY_OPT)}
+    from labgen.model import seccomp  # here: this module imports only the standard library
+
+    # the Engine API takes the profile's JSON itself, not a path
+    security_opt = [f"seccomp={seccomp.nfs_profile_json()}"]
+    return {"cap_drop": ["ALL"], "cap_add": list(NFS_CAPABILITIES), "security_opt": security_opt}
 
 
 def jenkins_run_options() -> dict[str, object]:

@@ -5,6 +5,7 @@ the NFS export is limited to the lab network and squashes root."""
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.parse
 import uuid
@@ -109,3 +110,17 @@ def test_the_export_admits_the_lab_network_only_and_squashes_root(lab: RunningLa
     assert "Root_Squash" in config and "@LAB_NETWORK@" not in config
     owner = lab.container("nfs").exec_run(["stat", "-c", "%u", "/export/jenkins/config.xml"]).output.decode()
     assert owner.strip() == "1000", owner
+
+
+def test_the_nfs_server_runs_under_labgens_seccomp_profile(lab: RunningLab) -> None:
+    nfs = lab.container("nfs")
+    seccomp = [opt for opt in nfs.attrs["HostConfig"]["SecurityOpt"] if opt.startswith("seccomp")]
+    assert len(seccomp) == 1 and seccomp[0] != "seccomp=unconfined", seccomp
+    profile = json.loads(seccomp[0].removeprefix("seccomp="))  # Compose sends the file's JSON
+    assert profile["defaultAction"] == "SCMP_ACT_ALLOW"
+    assert "unshare" in {name for rule in profile["syscalls"] for name in rule["names"]}
+    status = nfs.exec_run(["cat", "/proc/1/status"]).output.decode()
+    assert "Seccomp:\t2" in status, status  # 2: a filter is in force
+    # and it filters: a new namespace is refused
+    refused = nfs.exec_run(["unshare", "--net", "true"])
+    assert refused.exit_code != 0 and b"Operation not permitted" in refused.output, refused.output

@@ -120,6 +120,7 @@ def test_sigterm_during_generate_leaves_a_whole_folder_or_none(tmp_path: Path) -
                 "compose.yaml",
                 "haproxy/haproxy.cfg",
                 "nfs/ganesha.conf",
+                "nfs/seccomp.json",
                 "secrets.env",
                 "secrets/haproxy.env",
                 "secrets/jenkins.env",
