@@ -27,6 +27,7 @@ from labgen.builder import store
 from labgen.events import Event
 from labgen.lab import docker as docker_api
 from labgen.lab import runtime
+from labgen.model.names import IMAGE_NAMESPACE
 
 NAME = "bench-lifecycle"
 COLD_TARGET_S = 150
@@ -43,7 +44,7 @@ def remove_labgen_images(build_cache: bool = False) -> int:
     problems: dict[str, str] = {}
     for _ in range(4):
         docker_engine.images.prune(filters={"dangling": True})
-        left = [i for i in docker_engine.images.list() if any(t.startswith("labgen/") for t in i.tags)]
+        left = [i for i in docker_engine.images.list() if any(t.startswith(f"{IMAGE_NAMESPACE}/") for t in i.tags)]
         if not left:
             break
         for image in left:

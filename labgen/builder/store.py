@@ -33,7 +33,7 @@ from labgen.builder.result import BuildResult
 from labgen.engine import client as engine_client
 from labgen.errors import LabgenError
 from labgen.events import NULL_EMITTER, Emitter
-from labgen.model.names import COMPONENT_LABEL, CONTENT_HASH_LABEL
+from labgen.model.names import COMPONENT_LABEL, CONTENT_HASH_LABEL, IMAGE_NAMESPACE
 from labgen.model.spec import LabSpec
 from labgen.wire.files import sha256_file
 
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 MANIFEST = "labgen-images.json"
 SAVE_FORMAT = 1
-REPOSITORY_PREFIX = "labgen/"
+REPOSITORY_PREFIX = f"{IMAGE_NAMESPACE}/"
 CHUNK = 1 << 20
 
 

@@ -8,6 +8,8 @@ imports nothing but the standard library.
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Literal
 
 Flavour = Literal["real", "lite"]
@@ -143,16 +145,25 @@ ADMIN_TOKEN_ENV = "JENKINS_ADMIN_TOKEN"
 
 # ---- images -------------------------------------------------------------------------------------------
 BASE_SUITE = "bookworm"  # the Debian release every image is built on
-BASE_TAG = f"labgen/base:{BASE_SUITE}"
+# The images' namespace: `labgen`, or LABGEN_IMAGE_NAMESPACE's value, so that checkouts built on one
+# engine (two branches' CI runs, say) never replace each other's images.
+IMAGE_NAMESPACE_ENV = "LABGEN_IMAGE_NAMESPACE"
+IMAGE_NAMESPACE = os.environ.get(IMAGE_NAMESPACE_ENV) or "labgen"
+if not re.fullmatch(r"[a-z0-9]+(?:[._-][a-z0-9]+)*", IMAGE_NAMESPACE) or len(IMAGE_NAMESPACE) > 64:
+    raise SystemExit(
+        f"{IMAGE_NAMESPACE_ENV}={IMAGE_NAMESPACE[:64]!r} is not allowed; allowed: 1 to 64 lowercase letters and "
+        "digits, with '.', '_' or '-' between them (a Docker repository namespace)"
+    )
+BASE_TAG = f"{IMAGE_NAMESPACE}/base:{BASE_SUITE}"
 # ... but the real Jenkins on Debian's own Java: Debian 12 has only OpenJDK 17, which Jenkins 2.190.2
 # refuses; Debian 11 has openjdk-11-jre-headless
 JAVA11_SUITE = "bullseye"
-JAVA11_BASE_TAG = f"labgen/base:{JAVA11_SUITE}"
+JAVA11_BASE_TAG = f"{IMAGE_NAMESPACE}/base:{JAVA11_SUITE}"
 JAVA11_BASE_IMAGE = f"base-{JAVA11_SUITE}"  # its key in BuildResult.tags
 JENKINS_WAR_PATH = "/usr/share/jenkins/jenkins.war"  # in the real image
-NFS_TAG = "labgen/nfs-ganesha:4.3"
-HAPROXY_REPOSITORY = "labgen/haproxy"
-JENKINS_REPOSITORY = {"real": "labgen/jenkins", "lite": "labgen/jenkins-lite"}
+NFS_TAG = f"{IMAGE_NAMESPACE}/nfs-ganesha:4.3"
+HAPROXY_REPOSITORY = f"{IMAGE_NAMESPACE}/haproxy"
+JENKINS_REPOSITORY = {"real": f"{IMAGE_NAMESPACE}/jenkins", "lite": f"{IMAGE_NAMESPACE}/jenkins-lite"}
 BASE_IMAGE = "base"  # the keys of Topology.images and of BuildResult.tags
 JENKINS_IMAGE = "jenkins"  # one image for every master
 

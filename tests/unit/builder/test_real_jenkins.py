@@ -20,7 +20,7 @@ from labgen.builder.flavour import choose_jenkins
 from labgen.builder.options import BuildOptions
 from labgen.builder.recipes import NO_JDK, jenkins_recipe
 from labgen.events import Emitter
-from labgen.model.names import BASE_TAG, JAVA11_BASE_TAG
+from labgen.model.names import BASE_TAG, IMAGE_NAMESPACE, JAVA11_BASE_TAG
 from labgen.model.spec import LabSpec
 from labgen.wire.war import NotJenkins, jenkins_war_version
 from tests.wars import make_war
@@ -129,8 +129,8 @@ def test_auto_with_a_cached_war_builds_the_real_jenkins_on_debian_11s_java(
     assert choice.war is not None and choice.war.origin == "cache"
     assert "OpenJDK 11 from Debian 11" in choice.reason
     recipe = jenkins_recipe(ROOT / "images" / "jenkins", LabSpec(), choice)
-    assert recipe.tag == "labgen/jenkins:2.190.2" and recipe.dockerfile == "real/Dockerfile"
-    assert recipe.buildargs["BASE_IMAGE"] == JAVA11_BASE_TAG == "labgen/base:bullseye"
+    assert recipe.tag == f"{IMAGE_NAMESPACE}/jenkins:2.190.2" and recipe.dockerfile == "real/Dockerfile"
+    assert recipe.buildargs["BASE_IMAGE"] == JAVA11_BASE_TAG == f"{IMAGE_NAMESPACE}/base:bullseye"
     assert (recipe.buildargs["JAVA_FROM"], recipe.buildargs["JDK_DIR"]) == ("debian", "")
     entries = dict(recipe.entries)
     assert entries["artifacts/jdk.tar.gz"] == NO_JDK and entries["artifacts/jenkins.war"] == choice.war.path

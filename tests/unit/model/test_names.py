@@ -14,7 +14,10 @@ label key, a path or a port the model declares."""
 from __future__ import annotations
 
 import ast
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -262,3 +265,33 @@ def test_no_constant_in_names_is_dead() -> None:
         and not key.endswith("_LABEL")  # every label key reaches the Dockerfiles (image_buildargs)
     ]
     assert not dead, f"constants nobody reads: {dead}"
+
+
+def _names_in_a_child(namespace: str | None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != names.IMAGE_NAMESPACE_ENV}
+    if namespace is not None:
+        env[names.IMAGE_NAMESPACE_ENV] = namespace
+    code = "from labgen.model import names; print(names.BASE_TAG, names.HAPROXY_REPOSITORY, names.NFS_TAG)"
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+
+
+@pytest.mark.parametrize(
+    ("namespace", "tags"),
+    [
+        (None, "labgen/base:bookworm labgen/haproxy labgen/nfs-ganesha:4.3"),
+        ("", "labgen/base:bookworm labgen/haproxy labgen/nfs-ganesha:4.3"),
+        ("ci-42", "ci-42/base:bookworm ci-42/haproxy ci-42/nfs-ganesha:4.3"),
+    ],
+)
+def test_image_tags_live_in_labgen_or_the_namespace_the_environment_names(namespace: str | None, tags: str) -> None:
+    child = _names_in_a_child(namespace)
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.split() == tags.split()
+
+
+@pytest.mark.parametrize("namespace", ["CI", "a/b", "-x", "x-", "a..b", "x" * 65, "é"])
+def test_a_namespace_docker_would_refuse_is_one_clear_error(namespace: str) -> None:
+    child = _names_in_a_child(namespace)
+    assert child.returncode != 0
+    assert f"{names.IMAGE_NAMESPACE_ENV}=" in child.stderr and "allowed:" in child.stderr
+    assert "Traceback" not in child.stderr
