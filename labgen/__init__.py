@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 from labgen.errors import (
     ActionFailed,
     ActionRefused,
+    AptSourcesMissing,
     ArtifactMissing,
     ArtifactRefused,
+    BadEnvironmentVariable,
     BadOptionValue,
     BadPath,
     BadSpecField,
@@ -47,8 +49,10 @@ __version__ = "0.1.0"
 __all__ = [
     "ActionFailed",
     "ActionRefused",
+    "AptSourcesMissing",
     "ArtifactMissing",
     "ArtifactRefused",
+    "BadEnvironmentVariable",
     "BadOptionValue",
     "BadPath",
     "BadSpecField",

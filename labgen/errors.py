@@ -99,6 +99,10 @@ class ActionRefused(UsageError):
     """The lab's state or profile forbids what was asked; nothing changed."""
 
 
+class BadEnvironmentVariable(UsageError):
+    """A LABGEN_* environment variable has a value that is not allowed."""
+
+
 class OutputExists(UsageError):
     """A file is in the way and --force was not given."""
 
@@ -127,6 +131,10 @@ class PortBusy(EnvironmentProblem):
 
 class ArtifactMissing(EnvironmentProblem):
     """A source, jenkins.war or JDK that is needed cannot be had here."""
+
+
+class AptSourcesMissing(EnvironmentProblem):
+    """This machine's apt configuration has no Debian source the base images can be built from."""
 
 
 class LabDamaged(EnvironmentProblem):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from debian.deb822 import Deb822
 
-from labgen.errors import EnvironmentProblem
+from labgen.errors import AptSourcesMissing, BadEnvironmentVariable
 from labgen.model.names import BASE_SUITE
 
 APT_SOURCES_ENV = "LABGEN_APT_SOURCES"  # a sources file to use instead of the host's
@@ -161,7 +161,9 @@ def base_apt_sources(etc: Path = Path("/etc/apt"), suite: str = BASE_SUITE) -> s
     if override:
         entries = [e for e in parse_apt_sources_file(Path(override)) if "deb" in e.types]
         if not entries:
-            raise EnvironmentProblem(f"{APT_SOURCES_ENV}={override}: no apt source entries in it")
+            raise BadEnvironmentVariable(
+                f"{APT_SOURCES_ENV}={override} has no apt source entries; allowed: a sources file, deb822 or one-line"
+            )
         if suite != BASE_SUITE:
             entries = [e for e in entries if e.for_suite(suite)] or for_release(entries, BASE_SUITE, suite)
     else:
@@ -170,7 +172,7 @@ def base_apt_sources(etc: Path = Path("/etc/apt"), suite: str = BASE_SUITE) -> s
         if not entries and suite != BASE_SUITE:
             entries = for_release([e for e in debian if e.for_suite(BASE_SUITE)], BASE_SUITE, suite)
     if not entries:
-        raise EnvironmentProblem(
+        raise AptSourcesMissing(
             f"this machine's apt configuration ({etc}) has no Debian {suite} source for the base image",
             hint=f"set {APT_SOURCES_ENV} to a sources file with Debian {suite} entries (the host's mirror)",
         )

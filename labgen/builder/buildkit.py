@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from labgen.errors import EnvironmentProblem
+from labgen.errors import BadEnvironmentVariable
 from labgen.events import Emitter
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ def builder() -> str:
     not a container commit), or the classic one (``LABGEN_BUILDER=classic``)."""
     value = os.environ.get(BUILDER_ENV, "buildkit").strip().lower()
     if value not in ("buildkit", "classic"):
-        raise EnvironmentProblem(f"{BUILDER_ENV}={value!r}: allowed values are buildkit and classic")
+        raise BadEnvironmentVariable(f"{BUILDER_ENV}={value!r} is not allowed; allowed: buildkit, classic")
     return value
 
 

@@ -21,7 +21,7 @@ from labgen.builder.downloads import (
     download,
     first_error_line,
 )
-from labgen.errors import EXIT_USAGE, ArtifactMissing, ArtifactRefused, BadPath, LabgenError
+from labgen.errors import EXIT_USAGE, ArtifactMissing, ArtifactRefused, BadOptionValue, BadPath
 from labgen.events import NULL_EMITTER, Emitter
 from labgen.wire.files import sha256_file
 from labgen.wire.war import NotJenkins, jenkins_war_version
@@ -66,7 +66,9 @@ def resolve_jenkins_war(
     cache = cache or cache_dir()
     sha = sha256 or JENKINS_WAR_SHA256.get(version)
     if sha is None:
-        raise LabgenError(f"no known sha256 for jenkins.war {version}")
+        raise BadOptionValue(
+            f"no known sha256 for jenkins.war {version}; allowed: {', '.join(sorted(JENKINS_WAR_SHA256))}"
+        )
     if explicit is not None:
         return _given_war(Path(explicit).expanduser(), version, sha, allow_unofficial, emitter)
     cached = cache_lookup(sha, "jenkins.war", cache=cache, emitter=emitter)
@@ -81,7 +83,7 @@ def resolve_jenkins_war(
         raise ArtifactMissing(f"jenkins.war {version} was not given and is not in the cache ({cache})", hint=hint)
     if url is None:
         if mirror not in JENKINS_MIRRORS:
-            raise LabgenError(f"unknown Jenkins mirror {mirror!r}; allowed: {', '.join(JENKINS_MIRRORS)}")
+            raise BadOptionValue(f"unknown Jenkins mirror {mirror!r}; allowed: {', '.join(JENKINS_MIRRORS)}")
         url = JENKINS_MIRRORS[mirror].format(version=version)
     try:
         path = download(url, sha, "jenkins.war", cache=cache, timeout=timeout, emitter=emitter)

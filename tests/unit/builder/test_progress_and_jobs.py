@@ -9,6 +9,7 @@ import pytest
 
 from labgen.builder.buildkit import BUILDER_ENV, builder
 from labgen.builder.progress import BuildOutput, protobuf_fields
+from labgen.errors import BadEnvironmentVariable
 
 
 def _varint(value: int) -> bytes:
@@ -76,8 +77,9 @@ def test_the_builder_is_buildkit_unless_told_otherwise(monkeypatch: pytest.Monke
     monkeypatch.setenv(BUILDER_ENV, "Classic")
     assert builder() == "classic"
     monkeypatch.setenv(BUILDER_ENV, "kaniko")
-    with pytest.raises(Exception, match="allowed values are buildkit and classic"):
+    with pytest.raises(BadEnvironmentVariable, match="allowed: buildkit, classic") as refused:
         builder()
+    assert refused.value.exit_code == 2
 
 
 # ---- the build's scheduling: jobs at once, waits said ------------------------------------------------

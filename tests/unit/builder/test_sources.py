@@ -21,14 +21,21 @@ import pytest
 
 from labgen.builder import downloads, jenkins_sources, provenance
 from labgen.builder import haproxy_source as haproxy_module
-from labgen.builder.apt_sources import parse_apt_sources_file, render_deb822
+from labgen.builder.apt_sources import APT_SOURCES_ENV, base_apt_sources, parse_apt_sources_file, render_deb822
 from labgen.builder.debian_source import DebianSource, debian_version_key
 from labgen.builder.downloads import ChecksumMismatch, cache_dir
 from labgen.builder.flavour import choose_jenkins
 from labgen.builder.haproxy_source import resolve_haproxy_source
 from labgen.builder.jenkins_sources import inspect_jdk, resolve_jenkins_war
 from labgen.builder.options import BuildOptions
-from labgen.errors import EXIT_USAGE, EnvironmentProblem, LabgenError
+from labgen.errors import (
+    EXIT_USAGE,
+    AptSourcesMissing,
+    BadEnvironmentVariable,
+    BadOptionValue,
+    EnvironmentProblem,
+    LabgenError,
+)
 from labgen.events import Emitter, Event
 from tests.wars import make_war
 
@@ -292,8 +299,29 @@ def test_the_articles_mirror_is_selectable(cache: Path, monkeypatch: pytest.Monk
         "https://get.jenkins.io/war-stable/2.190.2/jenkins.war",
         "https://mirrors.tuna.tsinghua.edu.cn/jenkins/war-stable/2.190.2/jenkins.war",
     ]
-    with pytest.raises(LabgenError, match="unknown Jenkins mirror"):
+    with pytest.raises(BadOptionValue, match="unknown Jenkins mirror 'nowhere'; allowed: official, tsinghua"):
         resolve_jenkins_war("2.190.2", cache=cache, mirror="nowhere")
+    with pytest.raises(BadOptionValue, match=r"no known sha256 for jenkins\.war 9\.9; allowed: .*2\.190\.2") as unknown:
+        resolve_jenkins_war("9.9", cache=cache)
+    assert unknown.value.exit_code == 2
+
+
+def test_an_apt_sources_override_without_entries_is_a_bad_environment_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "sources.list"
+    empty.write_text("# nothing here\n")
+    monkeypatch.setenv(APT_SOURCES_ENV, str(empty))
+    with pytest.raises(BadEnvironmentVariable, match="has no apt source entries; allowed: a sources file"):
+        base_apt_sources(tmp_path, "bookworm")
+
+
+def test_no_debian_source_for_the_suite_is_a_machine_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(APT_SOURCES_ENV, raising=False)
+    (tmp_path / "sources.list").write_text("deb http://example.org/ubuntu jammy main\n")
+    with pytest.raises(AptSourcesMissing, match="no Debian bookworm source") as missing:
+        base_apt_sources(tmp_path, "bookworm")
+    assert missing.value.exit_code == 3
 
 
 # --------------------------------------------------------------------------- explicit paths
