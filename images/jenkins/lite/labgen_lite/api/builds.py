@@ -77,16 +77,6 @@ def api_build(app: JenkinsLite, request: Request, auth: Auth, name: str, ref: st
         return answer(app, request, build_bean(app, job, build, root))
 
 
-def page_build(app: JenkinsLite, request: Request, auth: Auth, name: str, ref: str) -> Response:
-    with app.lock:
-        job = app.jobs.get(name)
-        build = job.find_build(ref) if job else None
-        if build is None:
-            return not_found()
-        state = "building" if build.building else build.result
-    return html_page(200, f"{name} #{build.number}", f"<h1>Build #{build.number} ({html.escape(str(state))})</h1>")
-
-
 def _log_and_state(app: JenkinsLite, name: str, ref: str) -> tuple[bytes, bool] | None:
     """The build's log as it is now on disk, and whether the build still runs."""
     with app.lock:

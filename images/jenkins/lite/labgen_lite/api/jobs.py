@@ -16,15 +16,6 @@ from labgen_lite.web import XML_TYPE, Request, Response, html_page, not_found, r
 FREESTYLE_MODE = "hudson.model.FreeStyleProject"  # the one item type lite has (no folders, no pipelines)
 
 
-def page_job(app: JenkinsLite, request: Request, auth: Auth, name: str) -> Response:
-    with app.lock:
-        job = app.jobs.get(name)
-        if job is None:
-            return not_found()
-        rows = "".join(f"<li>#{n} {b.result}</li>" for n, b in sorted(job.builds.items(), reverse=True))
-    return html_page(200, name, f"<h1>Project {html.escape(name)}</h1><ul>{rows}</ul>")
-
-
 def api_job(app: JenkinsLite, request: Request, auth: Auth, name: str) -> Response:
     root = app.root_url(request)
     with app.lock:

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import html
-
-from labgen_lite.api.beans import job_bean, job_path
+from labgen_lite.api.beans import job_bean
 from labgen_lite.api.common import answer
 from labgen_lite.api.export import Bean, bean
 from labgen_lite.api.views import view_bean
 from labgen_lite.app import JenkinsLite
 from labgen_lite.identity import AGENT_PROTOCOLS, PRODUCT, REMOTING_MINIMUM_VERSION
 from labgen_lite.security import CRUMB_FIELD, Auth
-from labgen_lite.web import TEXT_TYPE, Request, Response, html_page, text_response
+from labgen_lite.web import TEXT_TYPE, Request, Response, text_response
 
 CRUMB_ISSUER = "hudson.security.csrf.DefaultCrumbIssuer"
-# the same bytes every time, built once: /login is what health checks poll
-LOGIN_PAGE = html_page(
-    200, "Sign in", "<h1>Welcome to Jenkins!</h1><form method='post' action='j_acegi_security_check'></form>"
-).body
-
-
-def page_login(app: JenkinsLite, request: Request, auth: Auth) -> Response:
-    return Response(200, LOGIN_PAGE)
 
 
 def page_agent_listener(app: JenkinsLite, request: Request, auth: Auth) -> Response:
@@ -33,14 +23,6 @@ def page_agent_listener(app: JenkinsLite, request: Request, auth: Auth) -> Respo
         ("X-Instance-Identity", app.identity),
     ]
     return response
-
-
-def page_root(app: JenkinsLite, request: Request, auth: Auth) -> Response:
-    with app.lock:
-        rows = "".join(
-            f"<li><a href='{job_path(j.name)}'>{html.escape(j.name)}</a> ({j.color})</li>" for j in app.sorted_jobs()
-        )
-    return html_page(200, "Dashboard", f"<h1>Jenkins on {html.escape(app.node)}</h1><ul>{rows}</ul>")
 
 
 def hudson_bean(app: JenkinsLite, root: str) -> Bean:

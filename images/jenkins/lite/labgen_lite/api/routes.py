@@ -35,16 +35,14 @@ API = ("json", "python", "xml")  # hudson.model.Api: doJson, doPython, doXml, wh
 
 
 def route(app: JenkinsLite, segments: list[str], method: str) -> Route | None:
+    """The API's routes; the HTML pages (the dashboard, /login, a job's and a build's page) are
+    labgen_lite.pages'."""
     read = Permission.READ
     if (page := page_route(segments, method)) is not None:  # the HTML pages (labgen_lite.pages)
         return Route(*page)
     match segments:
-        case []:
-            return Route(misc.page_root, read)
         case ["api", kind] if kind in API:
             return Route(misc.api_root, read)
-        case ["login"]:
-            return Route(misc.page_login, None)
         case ["tcpSlaveAgentListener"]:
             return Route(misc.page_agent_listener, None) if app.agent_port > 0 else None
         case ["whoAmI", "api", kind] if kind in API:
@@ -119,8 +117,6 @@ def _view_route(name: str, rest: list[str], method: str) -> Route | None:
 def _job_route(name: str, rest: list[str], method: str) -> Route | None:
     read = Permission.READ
     match rest:
-        case []:
-            return Route(partial(jobs.page_job, name=name), read)
         case ["api", kind] if kind in API:
             return Route(partial(jobs.api_job, name=name), read)
         case ["config.xml"] if method == "POST":
@@ -139,8 +135,6 @@ def _job_route(name: str, rest: list[str], method: str) -> Route | None:
             return Route(partial(builds.post_wipe_out_workspace, name=name), Permission.BUILD, post_only=True)
         case ["doRename" | "confirmRename"]:
             return Route(partial(jobs.post_rename, name=name), Permission.CONFIGURE, post_only=True)
-        case [ref]:
-            return Route(partial(builds.page_build, name=name, ref=ref), read)
         case [ref, "api", kind] if kind in API:
             return Route(partial(builds.api_build, name=name, ref=ref), read)
         case [ref, "buildNumber"]:
