@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from typing import Annotated
@@ -23,8 +24,19 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console()
-err = Console(stderr=True)
+LOG_WIDTH = 160
+
+
+def _console(stderr: bool = False) -> Console:
+    """Rich gives a pipe or a log file 80 columns, which squeezes verify's tables into unreadable
+    stacks; a CI log has no right edge, so it gets LOG_WIDTH (COLUMNS, when set, still wins)."""
+    stream = sys.stderr if stderr else sys.stdout
+    wide = not (getattr(stream, "isatty", lambda: False)() or os.environ.get("COLUMNS"))
+    return Console(stderr=stderr, width=LOG_WIDTH if wide else None)
+
+
+out = _console()
+err = _console(stderr=True)
 _debug = {"on": False}
 stdout_json = {"written": False}  # set by output.print_json: with --json, stdout holds one document
 
