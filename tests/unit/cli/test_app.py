@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 
 import pytest
 
-from labgen.cli import app as cli_app
+cli_app = importlib.import_module("labgen.cli.app")  # the module: labgen.cli.app is also the Typer app
 
 
 def test_a_log_gets_wide_tables_a_terminal_and_columns_keep_their_width(monkeypatch: pytest.MonkeyPatch) -> None:
