@@ -12,6 +12,7 @@ from typing import Literal
 
 from labgen import engine
 from labgen.errors import EnvironmentProblem, LabgenError
+from labgen.lab import docker
 from labgen.lab.handle import HOME_UP, LabHandle
 from labgen.model import names
 from labgen.model.spec import LabSpec
@@ -110,20 +111,35 @@ def check_registry(probe: bool) -> Check:
         return Check("container registry", "warn", f"Docker Hub unreachable ({exc}); labgen builds offline")
 
 
+def _ports_of_lab(name: str) -> set[int]:
+    """The host ports lab `name`'s running containers publish (none when Docker cannot tell)."""
+    try:
+        running = docker.lab_containers(name, all_states=False)
+    except (LabgenError, EnvironmentProblem):
+        return set()
+    published: set[int] = set()
+    for container in running:
+        for bindings in (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).values():
+            published |= {int(b["HostPort"]) for b in bindings or [] if str(b.get("HostPort", "")).isdigit()}
+    return published
+
+
 def check_ports(lab: LabSpec) -> Check:
-    taken = [
-        f"{getattr(lab.ports, name)} (ports.{name})"
-        for name in ("http", "stats", "agent")
-        if not port_free(lab.ports.bind, getattr(lab.ports, name))
-    ]
+    ports = {name: getattr(lab.ports, name) for name in ("http", "stats", "agent")}
+    in_use = {name: port for name, port in ports.items() if not port_free(lab.ports.bind, port)}
+    ours = _ports_of_lab(lab.name) if in_use else set()
+    taken = [f"{port} (ports.{name})" for name, port in in_use.items() if port not in ours]
     if taken:
         return Check(
             "ports",
             "warn",
-            f"in use on {lab.ports.bind}: {', '.join(taken)} (fine if it is this lab's HAProxy)",
+            f"in use on {lab.ports.bind} by something else than lab {lab.name}: {', '.join(taken)}",
             "free them or choose others: --http-port/--stats-port/--agent-port",
         )
-    return Check("ports", "ok", f"{lab.ports.http}, {lab.ports.stats}, {lab.ports.agent} free on {lab.ports.bind}")
+    listed = ", ".join(str(port) for port in ports.values())
+    if in_use:
+        return Check("ports", "ok", f"{listed} on {lab.ports.bind}: published by lab {lab.name}, which runs")
+    return Check("ports", "ok", f"{listed} free on {lab.ports.bind}")
 
 
 def check_disk() -> Check:
