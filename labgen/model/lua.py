@@ -37,6 +37,12 @@ SHARED = {
         "HELD_MS_VAR",
         "HOLD_HEADER",
         "HELD_HEADER",
+        "DECISION_BACKEND",
+        "DECISION_PORT",
+        "DECISION_PORT_ENV",
+        "DECISION_HEADER",
+        "DECISION_SEPARATOR",
+        "PROMOTER_RECORDED_SERVICE",
     )
 }
 

@@ -102,6 +102,23 @@ FLAVOUR_HEADER = "X-Labgen-Flavour"
 LOGIN_PATH = "/login"  # Jenkins' login page: answered from memory, the masters' liveness probe
 JENKINS_VERSION = "2.190.2"  # the article's Jenkins, the only one supported
 
+# ---- the promotion decision (issue 20): which master is active, and its epoch ---------------------------
+# Kept in a stick table synced by a `peers` section: HAProxy hands it from an old worker to the new one on a
+# soft reload (the local peer), and between the two load balancers of a pair. The promoter records a
+# decision by sending one request to a loopback listener whose rule tracks the key (HAProxy 2.0's Lua cannot
+# write a stick table), and reads it back with `core.backends[DECISION_BACKEND].stktable:dump()`.
+PEERS_SECTION = "labgen_peers"
+PEERS_PORT = 10000  # each load balancer's peers listener (on loopback with a single HAProxy)
+DECISION_BACKEND = "labgen_decision"  # the backend that holds the decision's stick table
+DECISION_TABLE_SIZE = 16  # the newest decisions (least recently used ones are purged)
+DECISION_KEY_LENGTH = 64
+DECISION_PROXY = "labgen_record"  # on 127.0.0.1:DECISION_PORT: the promoter records a decision here
+DECISION_PORT = 8098
+DECISION_PORT_ENV = "LABGEN_DECISION_PORT"  # haproxy.cfg `setenv`: where the promoter records (DECISION_PORT)
+DECISION_HEADER = "X-Labgen-Decision"  # "<epoch, 10 digits><DECISION_SEPARATOR><master>": the table's key
+DECISION_SEPARATOR = "@"
+PROMOTER_RECORDED_SERVICE = "labgen_recorded"  # answers the recording request (the key is tracked by then)
+
 # ---- the promoter's settings: environment variables (haproxy.cfg `setenv`, compose.yaml) -----------
 MASTERS_ENV = "LABGEN_MASTERS"  # comma separated server names of HTTP_BACKEND, in election order
 HTTP_BACKEND_ENV = "LABGEN_HTTP_BACKEND"
@@ -130,6 +147,9 @@ PROMOTER_TIMINGS_MS = {
     "LABGEN_SETTLE_MS": 5_000,
     "LABGEN_BUILD_WATCH_MS": 1_000,
     "LABGEN_COLLISION_CHECK_MS": 2_000,
+    # a starting worker with no recorded decision waits this long for its peers (the old worker on a
+    # reload hands the table over in a few ms) before it elects
+    "LABGEN_PEER_SYNC_MS": 1_000,
 }
 # POST /labgen/switchover answers within the reload and the drain, plus this margin; a client
 # (labgen.lab.handle) waits that long and a little more.

@@ -11,6 +11,8 @@ local homecheck = require("labgen.homecheck")
 
 local poll = {}
 
+local SYNC_POLL_MS = 5 -- while a starting worker waits for its peers to hand the decision over
+
 -- Right after a promotion HAProxy releases every request it held at once; one connect that fails
 -- in that burst marks the new active DOWN (observe layer4, error-limit 1) although it serves. Within
 -- LABGEN_SETTLE_MS of the promotion a DOWN that is not the home check's is confirmed first: a new
@@ -70,8 +72,7 @@ function poll.once()
     return
   end
   if state.active == nil then
-    promotion.elect()
-    return
+    return promotion.start() and SYNC_POLL_MS or nil
   end
   local active = state.active
   local request = state.request
@@ -91,13 +92,13 @@ end
 function poll.loop()
   runtime.log("start", { { "masters", table.concat(settings.masters, ",") }, { "backend", settings.backend } })
   while true do
-    local ok, err = pcall(poll.once)
+    local ok, soon = pcall(poll.once)
     if not ok then
-      runtime.log("error", { { "detail", err } })
+      runtime.log("error", { { "detail", soon } })
       state.phase = state.active and "serving" or "electing"
       state.promoting = nil
     end
-    runtime.sleep_ms(settings.poll_ms)
+    runtime.sleep_ms(ok and soon or settings.poll_ms)
   end
 end
 

@@ -5,6 +5,7 @@ local http = require("labgen.http")
 local servers = require("labgen.servers")
 local state = require("labgen.state")
 local builds = require("labgen.builds")
+local decision = require("labgen.decision")
 
 local promotion = {}
 
@@ -109,6 +110,11 @@ function promotion.promote(old, new, reason)
   state.active = new
   state.down_since = nil
   state.promotions = state.promotions + 1
+  -- the decision outlives this worker (a soft reload, a restart while a peer holds it): the new epoch
+  state.epoch = math.max(state.epoch, decision.recorded() or 0) + 1
+  if not decision.record(state.epoch, new, settings.probe_timeout_ms) then
+    runtime.log("decision.unrecorded", { { "epoch", state.epoch }, { "master", new } })
+  end
   state.phase = "serving"
   state.promoting = nil
   state.last = string.format("%s to %s in %d ms (reload %s)%s", reason, new, runtime.now_ms() - start, detail, quiet)
@@ -120,10 +126,36 @@ function promotion.promote(old, new, reason)
   return true
 end
 
+-- A decision recorded before this worker started (the old worker's, handed over on a soft reload, or
+-- a peer's): its master was reloaded when it was promoted and has been the only one serving since, so
+-- it is consistent with the home. Adopted as it is when it answers GET /login: no reload, no hold.
+function promotion.adopt(epoch, name)
+  if not http.answers_login(name) then
+    runtime.log("adopt.refused", { { "name", name }, { "epoch", epoch }, { "why", "no answer to GET /login" } })
+    return false
+  end
+  for _, other in ipairs(settings.masters) do
+    if other ~= name then
+      servers.set_maint(other)
+    end
+  end
+  servers.get(name):check_force_up()
+  servers.get(name):set_ready()
+  state.active = name
+  state.epoch = epoch
+  state.promoted_at = runtime.now_ms()
+  state.down_since = nil
+  state.phase = "serving"
+  state.adopted = string.format("%s epoch %d", name, epoch)
+  state.last = "adopted " .. state.adopted .. " (recorded decision, no reload)"
+  runtime.log("adopt", { { "name", name }, { "epoch", epoch } })
+  return true
+end
+
 -- Rule 2: the first master (only the first one during LABGEN_ELECT_GRACE_MS) that answers GET /login.
-function promotion.elect()
+function promotion.elect(no_grace)
   local electable = settings.masters
-  if runtime.now_ms() - STARTED < settings.elect_grace_ms then
+  if not no_grace and runtime.now_ms() - STARTED < settings.elect_grace_ms then
     electable = { settings.masters[1] }
   end
   for _, name in ipairs(electable) do
@@ -132,6 +164,25 @@ function promotion.elect()
       return
     end
   end
+end
+
+-- Worker start: adopt the recorded decision; elect only without a usable one, after giving the peers
+-- LABGEN_PEER_SYNC_MS to hand the table over. True while it waits for them (the poll then comes back
+-- sooner: requests wait in HAProxy meanwhile).
+function promotion.start()
+  local epoch, name = decision.recorded(servers.is_master)
+  if epoch then
+    if promotion.adopt(epoch, name) then
+      return
+    end
+    state.epoch = math.max(state.epoch, epoch)
+    promotion.elect(true) -- the recorded master is gone: any master that answers, reloaded
+    return
+  end
+  if runtime.now_ms() - STARTED < settings.peer_sync_ms then
+    return true
+  end
+  promotion.elect()
 end
 
 return promotion

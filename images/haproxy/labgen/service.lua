@@ -21,6 +21,8 @@ function service.state_json()
     { "phase", state.phase },
     { "promoting", state.promoting },
     { "promotions", state.promotions },
+    { "epoch", state.epoch },
+    { "adopted", state.adopted },
     { "last", state.last },
     { "servers", json.object(masters) },
     { "builds", builds.report(settings.requeue_interrupted) },

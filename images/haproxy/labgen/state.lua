@@ -11,6 +11,8 @@ local state = {
   last = "none", -- the last promotion's result, for `labgen switchover`
   promotions = 0,
   promoted_at = -math.huge, -- when the last promotion finished (now_ms)
+  epoch = 0, -- the decision's epoch (decision.lua): one more at every promotion, kept across reloads
+  adopted = nil, -- "<master> epoch <n>" when this worker adopted a recorded decision instead of electing
 }
 
 -- A master may serve: the promoter is done and the active is UP.
