@@ -1,4 +1,5 @@
 -- Rules 2 to 4: promote a standby (reload it, then route to it), the election at start.
+local names = require("labgen.names")
 local settings = require("labgen.settings").current()
 local runtime = require("labgen.runtime")
 local http = require("labgen.http")
@@ -84,7 +85,7 @@ function promotion.promote(old, new, reason)
   local quiet = ""
   state.promoting = new
   state.phase = reason == "switchover" and "switchover" or "failover"
-  runtime.log("promote.start", { { "old", old }, { "new", new }, { "reason", reason } })
+  runtime.log(names.PROMOTE_START_EVENT, { { "old", old }, { "new", new }, { "reason", reason } })
   for _, name in ipairs(settings.masters) do
     if name ~= new then
       servers.set_maint(name)
