@@ -151,6 +151,7 @@ def haproxy_config(
     haproxy_spec: dict[str, Any] | None = None,
     decision: int | None = None,
     peers: dict[str, int] | None = None,
+    hosts: dict[str, str] | None = None,
 ) -> str:
     """The lab's `ha` haproxy.cfg, moved to loopback and made runnable without root. `peers`: the
     decision's peers section (peer name -> its port on loopback; default: the one HAProxy's)."""
@@ -175,9 +176,10 @@ def haproxy_config(
         (f"setenv {names.DECISION_PORT_ENV} {names.DECISION_PORT}\n", f"setenv {names.DECISION_PORT_ENV} {decision}\n"),
     ]
     for name, (http_port, agent_port) in masters.items():
+        host = (hosts or {}).get(name, "127.0.0.1")  # a pair's test: one loopback address per master
         substitutions += [
-            (f" {name}:8080 ", f" 127.0.0.1:{http_port} "),
-            (f" {name}:8181 ", f" 127.0.0.1:{agent_port} "),
+            (f" {name}:8080 ", f" {host}:{http_port} "),
+            (f" {name}:8181 ", f" {host}:{agent_port} "),
         ]
     for old, new in substitutions:
         assert old in text, f"the rendered haproxy.cfg changed: no {old.strip()!r} in it"
@@ -251,6 +253,7 @@ class HostLab:
     decision: int = field(default_factory=free_port)  # the decision's recording listener
     peer_name: str = names.HAPROXY  # this HAProxy's name in the decision's peers section (haproxy -L)
     peers: dict[str, int] = field(default_factory=dict)  # the peers section: name -> port (default: one)
+    hosts: dict[str, str] = field(default_factory=dict)  # master -> its loopback address (default 127.0.0.1)
 
     def __post_init__(self) -> None:
         self.tmp.mkdir(exist_ok=True)
@@ -262,7 +265,7 @@ class HostLab:
         ports = {80: self.front, 8001: self.stats, 8181: self.agent}
         promoter = promoter_folder(self.tmp / "promoter")
         self.config = haproxy_config(
-            self.sock, ports, self.ports, self.hold, promoter, self.haproxy_spec, self.decision, self.peers
+            self.sock, ports, self.ports, self.hold, promoter, self.haproxy_spec, self.decision, self.peers, self.hosts
         )
         self.config_file = self.tmp / "haproxy.cfg"
         self.config_file.write_text(self.config)

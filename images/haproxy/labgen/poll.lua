@@ -8,6 +8,7 @@ local state = require("labgen.state")
 local builds = require("labgen.builds")
 local promotion = require("labgen.promotion")
 local homecheck = require("labgen.homecheck")
+local lease = require("labgen.lease")
 
 local poll = {}
 
@@ -73,6 +74,12 @@ function poll.once()
   end
   if state.active == nil then
     return promotion.start() and SYNC_POLL_MS or nil
+  end
+  if lease.enabled and not promotion.renew() then
+    if state.active then
+      servers.set_maint(state.active) -- the lease ran out: serve nothing until the home answers again
+    end
+    return
   end
   local active = state.active
   local request = state.request

@@ -7,6 +7,7 @@ local servers = require("labgen.servers")
 local state = require("labgen.state")
 local builds = require("labgen.builds")
 local decision = require("labgen.decision")
+local lease = require("labgen.lease")
 
 local promotion = {}
 
@@ -97,9 +98,83 @@ function promotion.promote(old, new, reason)
   if reason == "switchover" and old then
     quiet = quiet_down(old)
   end
+  -- A pair (lease.lua, rule 1): claim the next epoch on the home first; the loser follows the winner.
+  local epoch, claimed_at = nil, nil
+  if lease.enabled then
+    state.lease_until = -math.huge -- whatever it served before, it serves nothing until this is decided
+    epoch, claimed_at = promotion.claim(new)
+    if not epoch then
+      -- A pair, no active here: adopt the home's ready decision (another promoter reloaded it), wait for a
+-- claim another promoter is working on, or elect when there is none (or that claim went stale: not
+-- ready within a reload's timeout, by this promoter's clock).
+function promotion.follow()
+  local sent = runtime.now_ms()
+  local newest = lease.read()
+  if not newest then
+    state.last = "no master's home check answers: nothing may be promoted"
+    return
+  end
+  state.epoch = math.max(state.epoch, newest.epoch)
+  if newest.epoch == 0 then
+    promotion.elect()
+    return
+  end
+  if not servers.is_master(newest.master) then
+    promotion.elect(true)
+    return
+  end
+  if newest.state == "ready" then
+    if not promotion.adopt(newest.epoch, newest.master, sent) then
+      promotion.elect(true) -- its master is gone: promote another (a new claim)
+    end
+    return
+  end
+  local seen = state.claim_seen
+  if not seen or seen.epoch ~= newest.epoch then
+    state.claim_seen = { epoch = newest.epoch, since = runtime.now_ms() }
+    seen = state.claim_seen
+  end
+  if state.failed_claim == newest.epoch or runtime.now_ms() - seen.since > settings.reload_timeout_ms + settings.lease_ms then
+    runtime.log("claim.stale", { { "epoch", newest.epoch }, { "master", newest.master } })
+    promotion.elect(true)
+  end
+end
+
+-- A pair, rule 3, while serving: the home still names this promoter's epoch. False when this
+-- promoter must stop serving its master (a newer epoch: it was superseded; the master left in MAINT).
+function promotion.renew()
+  local sent = runtime.now_ms()
+  local newest = lease.read(state.active)
+  if lease.names(newest, state.epoch, state.active) then
+    state.lease_until = sent + settings.lease_ms
+    return true
+  end
+  if newest and newest.epoch > state.epoch then
+    runtime.log("decision.superseded", { { "epoch", state.epoch }, { "by", newest.epoch }, { "master", newest.master } })
+    fence_writes(state.active)
+    for _, name in ipairs(settings.masters) do
+      servers.set_maint(name)
+    end
+    state.active = nil
+    state.phase = "electing"
+    return false
+  end
+  return sent < state.lease_until -- no answer (or an older epoch): serve until the lease runs out
+end
+
+return promotion.lost(old, new, reason, quiet)
+    end
+  end
   state.phase = "reloading"
   local ok, detail = promotion.reload(new)
+  if ok and lease.enabled then
+    ok, detail = promotion.confirm_claim(epoch, new, claimed_at, detail)
+  end
   if not ok then
+    if lease.enabled then
+      state.failed_claim = epoch
+      return promotion.lost(old, new, reason, quiet, detail)
+    end
     undo(old, new, reason, detail, quiet)
     return false
   end
@@ -112,7 +187,7 @@ function promotion.promote(old, new, reason)
   state.down_since = nil
   state.promotions = state.promotions + 1
   -- the decision outlives this worker (a soft reload, a restart while a peer holds it): the new epoch
-  state.epoch = math.max(state.epoch, decision.recorded() or 0) + 1
+  state.epoch = epoch or math.max(state.epoch, decision.recorded() or 0) + 1
   if not decision.record(state.epoch, new, settings.probe_timeout_ms) then
     runtime.log("decision.unrecorded", { { "epoch", state.epoch }, { "master", new } })
   end
@@ -127,10 +202,59 @@ function promotion.promote(old, new, reason)
   return true
 end
 
+-- A pair, rule 1: claim the epoch after the home's newest for `name`: the epoch and when the claim
+-- was answered, or nil when another promoter holds it (or no home answers).
+function promotion.claim(name)
+  local newest = lease.read(name)
+  if not newest then
+    state.last = "no master's home check answered: cannot claim an epoch"
+    return nil
+  end
+  local answer = lease.claim(newest.epoch + 1, name)
+  local answered_at = runtime.now_ms()
+  if not answer or answer.verdict ~= "ok" then
+    state.last = string.format("epoch %d claimed by another promoter", newest.epoch + 1)
+    return nil
+  end
+  return answer.epoch, answered_at
+end
+
+-- A pair, rule 2: serve no sooner than LABGEN_LEASE_MS after the claim, and only if the home still
+-- names this epoch (`ready` marks it so for the other promoter).
+function promotion.confirm_claim(epoch, name, claimed_at, detail)
+  local wait = claimed_at + settings.lease_ms - runtime.now_ms()
+  if wait > 0 then
+    runtime.sleep_ms(wait)
+  end
+  local sent = runtime.now_ms()
+  local answer = lease.ready(epoch, name)
+  if not answer or answer.verdict ~= "ok" then
+    return false, string.format("epoch %d superseded before %s was ready", epoch, name)
+  end
+  state.lease_until = sent + settings.lease_ms
+  return true, detail
+end
+
+-- A pair: the claim was lost (or its reload failed): every master in MAINT, follow what the home says.
+function promotion.lost(old, new, reason, quiet, detail)
+  for _, name in ipairs(settings.masters) do
+    servers.set_maint(name)
+  end
+  if reason == "switchover" and old then
+    http.call(old, "POST", "/cancelQuietDown", true)
+  end
+  runtime.log("promote.lost", { { "new", new }, { "detail", detail or state.last } })
+  state.last = "no " .. reason .. " to " .. new .. ": " .. (detail or state.last) .. (quiet or "")
+  state.active = nil
+  state.phase = "electing"
+  state.promoting = nil
+  return false
+end
+
 -- A decision recorded before this worker started (the old worker's, handed over on a soft reload, or
 -- a peer's): its master was reloaded when it was promoted and has been the only one serving since, so
 -- it is consistent with the home. Adopted as it is when it answers GET /login: no reload, no hold.
-function promotion.adopt(epoch, name)
+function promotion.adopt(epoch, name, confirmed_at)
   if not http.answers_login(name) then
     runtime.log("adopt.refused", { { "name", name }, { "epoch", epoch }, { "why", "no answer to GET /login" } })
     return false
@@ -147,6 +271,9 @@ function promotion.adopt(epoch, name)
   state.promoted_at = runtime.now_ms()
   state.down_since = nil
   state.phase = "serving"
+  if confirmed_at then
+    state.lease_until = confirmed_at + settings.lease_ms
+  end
   state.adopted = string.format("%s epoch %d", name, epoch)
   state.last = "adopted " .. state.adopted .. " (recorded decision, no reload)"
   runtime.log("adopt", { { "name", name }, { "epoch", epoch } })
@@ -171,6 +298,9 @@ end
 -- LABGEN_PEER_SYNC_MS to hand the table over. True while it waits for them (the poll then comes back
 -- sooner: requests wait in HAProxy meanwhile).
 function promotion.start()
+  if lease.enabled then
+    return promotion.follow()
+  end
   local epoch, name = decision.recorded(servers.is_master)
   if epoch then
     if promotion.adopt(epoch, name) then
