@@ -104,65 +104,7 @@ function promotion.promote(old, new, reason)
     state.lease_until = -math.huge -- whatever it served before, it serves nothing until this is decided
     epoch, claimed_at = promotion.claim(new)
     if not epoch then
-      -- A pair, no active here: adopt the home's ready decision (another promoter reloaded it), wait for a
--- claim another promoter is working on, or elect when there is none (or that claim went stale: not
--- ready within a reload's timeout, by this promoter's clock).
-function promotion.follow()
-  local sent = runtime.now_ms()
-  local newest = lease.read()
-  if not newest then
-    state.last = "no master's home check answers: nothing may be promoted"
-    return
-  end
-  state.epoch = math.max(state.epoch, newest.epoch)
-  if newest.epoch == 0 then
-    promotion.elect()
-    return
-  end
-  if not servers.is_master(newest.master) then
-    promotion.elect(true)
-    return
-  end
-  if newest.state == "ready" then
-    if not promotion.adopt(newest.epoch, newest.master, sent) then
-      promotion.elect(true) -- its master is gone: promote another (a new claim)
-    end
-    return
-  end
-  local seen = state.claim_seen
-  if not seen or seen.epoch ~= newest.epoch then
-    state.claim_seen = { epoch = newest.epoch, since = runtime.now_ms() }
-    seen = state.claim_seen
-  end
-  if state.failed_claim == newest.epoch or runtime.now_ms() - seen.since > settings.reload_timeout_ms + settings.lease_ms then
-    runtime.log("claim.stale", { { "epoch", newest.epoch }, { "master", newest.master } })
-    promotion.elect(true)
-  end
-end
-
--- A pair, rule 3, while serving: the home still names this promoter's epoch. False when this
--- promoter must stop serving its master (a newer epoch: it was superseded; the master left in MAINT).
-function promotion.renew()
-  local sent = runtime.now_ms()
-  local newest = lease.read(state.active)
-  if lease.names(newest, state.epoch, state.active) then
-    state.lease_until = sent + settings.lease_ms
-    return true
-  end
-  if newest and newest.epoch > state.epoch then
-    runtime.log("decision.superseded", { { "epoch", state.epoch }, { "by", newest.epoch }, { "master", newest.master } })
-    fence_writes(state.active)
-    for _, name in ipairs(settings.masters) do
-      servers.set_maint(name)
-    end
-    state.active = nil
-    state.phase = "electing"
-    return false
-  end
-  return sent < state.lease_until -- no answer (or an older epoch): serve until the lease runs out
-end
-
-return promotion.lost(old, new, reason, quiet)
+      return promotion.lost(old, new, reason, quiet)
     end
   end
   state.phase = "reloading"
@@ -314,6 +256,64 @@ function promotion.start()
     return true
   end
   promotion.elect()
+end
+
+-- A pair, no active here: adopt the home's ready decision (another promoter reloaded it), wait for a
+-- claim another promoter is working on, or elect when there is none (or that claim went stale: not
+-- ready within a reload's timeout, by this promoter's clock).
+function promotion.follow()
+  local sent = runtime.now_ms()
+  local newest = lease.read()
+  if not newest then
+    state.last = "no master's home check answers: nothing may be promoted"
+    return
+  end
+  state.epoch = math.max(state.epoch, newest.epoch)
+  if newest.epoch == 0 then
+    promotion.elect()
+    return
+  end
+  if not servers.is_master(newest.master) then
+    promotion.elect(true)
+    return
+  end
+  if newest.state == "ready" then
+    if not promotion.adopt(newest.epoch, newest.master, sent) then
+      promotion.elect(true) -- its master is gone: promote another (a new claim)
+    end
+    return
+  end
+  local seen = state.claim_seen
+  if not seen or seen.epoch ~= newest.epoch then
+    state.claim_seen = { epoch = newest.epoch, since = runtime.now_ms() }
+    seen = state.claim_seen
+  end
+  if state.failed_claim == newest.epoch or runtime.now_ms() - seen.since > settings.reload_timeout_ms + settings.lease_ms then
+    runtime.log("claim.stale", { { "epoch", newest.epoch }, { "master", newest.master } })
+    promotion.elect(true)
+  end
+end
+
+-- A pair, rule 3, while serving: the home still names this promoter's epoch. False when this
+-- promoter must stop serving its master (a newer epoch: it was superseded; the master left in MAINT).
+function promotion.renew()
+  local sent = runtime.now_ms()
+  local newest = lease.read(state.active)
+  if lease.names(newest, state.epoch, state.active) then
+    state.lease_until = sent + settings.lease_ms
+    return true
+  end
+  if newest and newest.epoch > state.epoch then
+    runtime.log("decision.superseded", { { "epoch", state.epoch }, { "by", newest.epoch }, { "master", newest.master } })
+    fence_writes(state.active)
+    for _, name in ipairs(settings.masters) do
+      servers.set_maint(name)
+    end
+    state.active = nil
+    state.phase = "electing"
+    return false
+  end
+  return sent < state.lease_until -- no answer (or an older epoch): serve until the lease runs out
 end
 
 return promotion
