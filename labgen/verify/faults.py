@@ -15,6 +15,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from docker.errors import APIError
+
 from labgen import chaos
 from labgen.errors import BadOptionValue, NoSuchTarget
 from labgen.events import NULL_EMITTER, Emitter
@@ -272,10 +274,11 @@ def promotions_since(handle: LabHandle, since: float) -> int | None:
     HAProxy's log (every load balancer's); None when it cannot be read."""
     count = 0
     try:
-        for container in handle.containers(HAPROXY):
-            text = container.logs(since=int(since) - 1, stdout=True, stderr=True).decode(errors="replace")
-            count += sum(line.startswith(PROMOTE_START_LINE) for line in text.splitlines())
-    except Exception:  # noqa: BLE001 - a log that cannot be read is "unknown", not a failed trial
+        for balancer in handle.topology.load_balancers:
+            for container in handle.containers(balancer.name):
+                text = container.logs(since=int(since) - 1, stdout=True, stderr=True).decode(errors="replace")
+                count += sum(line.startswith(PROMOTE_START_LINE) for line in text.splitlines())
+    except (APIError, OSError):
         return None
     return count
 

@@ -65,9 +65,7 @@ class SplitBrainResult:
 
 def ready_masters(servers: Iterable[ServerState], backend: str, masters: Mapping[str, str]) -> tuple[str, ...]:
     """The masters whose server in `backend` is UP (`masters`: server name -> master)."""
-    return tuple(
-        sorted({masters[s.server] for s in servers if s.proxy == backend and s.server in masters and s.up})
-    )
+    return tuple(sorted({masters[s.server] for s in servers if s.proxy == backend and s.server in masters and s.up}))
 
 
 def judge(readings: list[Reading], window: float) -> list[Violation]:

@@ -83,3 +83,51 @@ def test_verify_fault_reload_haproxy_passes(lab: RunningLab) -> None:
 
 def test_reload_is_refused_on_the_nfs_server(lab: RunningLab) -> None:
     assert run(["chaos", "reload", names.NFS, "--lab", lab.name]) != 0
+
+
+# Runs inside a master: claims `epoch` for `master` on its own home check's arbiter, 10 times a row
+# with the other master doing the same, and prints the answers.
+CLAIMS = """
+import socket, sys
+port, first, master = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+for epoch in range(first, first + 10):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(f"claim {epoch} {master}\\n".encode())
+        print(conn.makefile().readline().strip(), flush=True)
+"""
+
+
+def test_the_arbiter_on_the_labs_nfs_lets_exactly_one_claim_of_an_epoch_win(lab: RunningLab) -> None:
+    """Both masters claim the same epochs at the same time, each through its own home check on its
+    own NFS client: for each epoch, one `ok`, and the other sees the winner."""
+    handle = LabHandle.open(lab.name)
+    newest = handle.exec_in("jenkins01", ["python3", "-c", READ, str(names.HOMECHECK_LEASE_PORT)])[1].split()
+    first = int(newest[1]) + 1
+    answers: dict[str, list[str]] = {}
+
+    def claims(master: str) -> None:
+        argv = ["python3", "-c", CLAIMS, str(names.HOMECHECK_LEASE_PORT), str(first), master]
+        answers[master] = handle.exec_in(master, argv)[1].split("\n")
+
+    threads = [threading.Thread(target=claims, args=(m,)) for m in ("jenkins01", "jenkins02")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    lines = {m: [line for line in answers[m] if line] for m in answers}
+    assert all(len(found) == 10 for found in lines.values()), lines
+    for one, two in zip(lines["jenkins01"], lines["jenkins02"], strict=True):
+        # each epoch: exactly one ok; and what the other was told names the winner or a later epoch
+        assert [one.startswith("ok "), two.startswith("ok ")].count(True) <= 1, (one, two)
+    won = sum(line.startswith("ok ") for found in lines.values() for line in found)
+    final = handle.exec_in("jenkins02", ["python3", "-c", READ, str(names.HOMECHECK_LEASE_PORT)])[1].split()
+    print(f"\narbiter on the lab's NFS: {won} claims won of 20, newest epoch {final[1]}")
+    assert int(final[1]) == first - 1 + won  # every epoch won once, none twice, no gap
+
+
+READ = """
+import socket, sys
+with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10) as conn:
+    conn.sendall(b"read\\n")
+    print(conn.makefile().readline().strip())
+"""

@@ -3,6 +3,7 @@ through two agents (two masters) at once, as the real program on TCP."""
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import subprocess
@@ -53,7 +54,7 @@ def agents(tmp_path: Path) -> Iterator[tuple[list[int], Path]]:
             processes.append(subprocess.Popen(argv, env=env, stderr=subprocess.DEVNULL))
             ports.append(lease)
         for port in ports:
-            wait_for(lambda p=port: _answers(p), timeout=30, interval=0.1)
+            wait_for(functools.partial(_answers, port), timeout=30, interval=0.1)
         yield ports, home
     finally:
         for process in processes:
@@ -93,11 +94,11 @@ def test_of_many_simultaneous_claims_of_an_epoch_exactly_one_wins(agents: tuple[
         answers: list[str] = []
         barrier = threading.Barrier(8)
 
-        def claim(i: int, epoch: int = epoch) -> None:
+        def claim(i: int, epoch: int, barrier: threading.Barrier, answers: list[str]) -> None:
             barrier.wait()
             answers.append(ask(ports[i % 2], f"claim {epoch} jenkins0{i % 2 + 1}"))
 
-        threads = [threading.Thread(target=claim, args=(i,)) for i in range(8)]
+        threads = [threading.Thread(target=claim, args=(i, epoch, barrier, answers)) for i in range(8)]
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -3,12 +3,18 @@
 from labgen.verify.split_brain import Reading, judge, ready_masters
 from labgen.wire.haproxy import server_states
 
-CSV = """# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type,rate,rate_lim,rate_max,check_status
-jenkins,jenkins01,0,0,0,0,,0,0,0,,0,,0,0,0,0,UP,1,1,0,0,0,5,0,,1,3,1,,0,,2,0,,0,L7OK
-jenkins,jenkins02,0,0,0,0,,0,0,0,,0,,0,0,0,0,MAINT,1,1,0,0,0,5,0,,1,3,2,,0,,2,0,,0,L7OK
-jenkins,hold,0,0,0,0,,0,0,0,,0,,0,0,0,0,UP,1,0,1,0,0,5,0,,1,3,3,,0,,2,0,,0,
-jenkins_write,jenkins02,0,0,0,0,,0,0,0,,0,,0,0,0,0,UP,1,1,0,0,0,5,0,,1,3,2,,0,,2,0,,0,
-"""
+HEADER = (
+    "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,"
+    "status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,"
+    "type,rate,rate_lim,rate_max,check_status"
+)
+ROWS = [
+    "jenkins,jenkins01,0,0,0,0,,0,0,0,,0,,0,0,0,0,UP,1,1,0,0,0,5,0,,1,3,1,,0,,2,0,,0,L7OK",
+    "jenkins,jenkins02,0,0,0,0,,0,0,0,,0,,0,0,0,0,MAINT,1,1,0,0,0,5,0,,1,3,2,,0,,2,0,,0,L7OK",
+    "jenkins,hold,0,0,0,0,,0,0,0,,0,,0,0,0,0,UP,1,0,1,0,0,5,0,,1,3,3,,0,,2,0,,0,",
+    "jenkins_write,jenkins02,0,0,0,0,,0,0,0,,0,,0,0,0,0,UP,1,1,0,0,0,5,0,,1,3,2,,0,,2,0,,0,",
+]
+CSV = "\n".join([HEADER, *ROWS]) + "\n"
 MASTERS = {"jenkins01": "jenkins01", "jenkins02": "jenkins02"}
 
 

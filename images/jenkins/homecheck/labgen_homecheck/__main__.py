@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-
 import threading
 
 from labgen.model.names import HOMECHECK_LEASE_PORT, HOMECHECK_PORT, JENKINS_HOME_DIR
