@@ -843,3 +843,31 @@ def test_a_soft_reload_keeps_the_active_master_without_a_reload_or_a_held_reques
     assert code == 200 and state["active"] == "jenkins01" and state["epoch"] == 1, state
     assert state["adopted"] == "jenkins01 epoch 1"
     assert not lab.events("error")
+
+
+def workers_logging(lab: HostLab, event: str, after: int) -> set[str]:
+    """The HAProxy worker processes (pids) that logged the promoter's `event` from line `after` on."""
+    lines = lab.haproxy_log.read_text(errors="replace").splitlines()[after:]
+    pattern = re.compile(rf"\((\d+)\) : {re.escape(names.PROMOTER_LOG_PREFIX)}{re.escape(event)}\b")
+    return {m.group(1) for line in lines if (m := pattern.search(line))}
+
+
+def test_the_old_worker_of_a_soft_reload_promotes_nothing(lab: HostLab) -> None:
+    """An agent's session keeps the old worker alive (up to an hour): when the active dies meanwhile,
+    only the new worker fails over (one reload of jenkins02, not two)."""
+    wait_for("the peers' start-up resync", lambda: peers_synced(lab), timeout=15, interval=0.2)
+    with socket.create_connection(("127.0.0.1", lab.agent), timeout=5) as agent:
+        agent.sendall(b"GET / HTTP/1.0\r\n")  # an agent connection held open through the reload
+        mark = lab.log_mark()
+        assert lab.haproxy is not None
+        lab.haproxy.signal(signal.SIGUSR2)
+        lab.wait_event("adopt", after=mark, name="jenkins01")
+        lab.wait_event("worker.stopping", after=mark)
+        lab.masters["jenkins01"].kill()
+        lab.wait_event("promote.done", after=mark, timeout=20, new="jenkins02")
+        time.sleep(2)
+        promoting = workers_logging(lab, names.PROMOTE_START_EVENT, mark)
+        stopping = workers_logging(lab, "worker.stopping", mark)
+    assert len(promoting) == 1 and not promoting & stopping, (promoting, stopping)
+    assert reloads(lab)["jenkins02"] == 1
+    assert served_by(lab) == {"jenkins02"}

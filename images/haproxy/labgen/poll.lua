@@ -1,5 +1,6 @@
 -- The promoter's loop: every LABGEN_POLL_MS, elect, fail over, run a requested switchover, or
 -- enforce rule 1 (the active ready, every standby in MAINT).
+local names = require("labgen.names")
 local settings = require("labgen.settings").current()
 local runtime = require("labgen.runtime")
 local http = require("labgen.http")
@@ -68,7 +69,22 @@ local function enforce(active)
   end
 end
 
+-- An old worker after a soft reload (its listeners stopped: the new worker serves new requests)
+-- finishes its sessions, which can last an hour (agents): it promotes nothing meanwhile, else a
+-- failover then would be done twice, by both workers.
+local function stopping()
+  local frontend = core.frontends[names.HTTP_FRONTEND]
+  return frontend ~= nil and frontend:get_stats()["status"] == "STOP"
+end
+
 function poll.once()
+  if stopping() then
+    if not state.stopping then
+      state.stopping = true
+      runtime.log("worker.stopping", { { "active", state.active } })
+    end
+    return
+  end
   if runtime.now_ms() < state.retry_at then
     return
   end

@@ -16,6 +16,7 @@ local state = {
   lease_until = math.huge, -- a pair (lease.lua): serve only before this (now_ms); one HAProxy: always
   claim_seen = nil, -- a pair: {epoch=, since=} of another promoter's claim not ready yet
   failed_claim = nil, -- a pair: an epoch this promoter claimed and could not make ready
+  stopping = false, -- an old worker after a soft reload: it finishes its sessions, promotes nothing
 }
 
 -- A master may serve: the promoter is done, the active is UP (and, in a pair, the lease holds at `now`).
