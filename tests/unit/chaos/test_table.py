@@ -18,7 +18,7 @@ def test_the_faults_verify_holds_are_the_rows_with_a_heal() -> None:
     assert HEAL == {"kill": "start", "stop": "start", "pause": "unpause", "partition": "heal"}
     # verify also measures the instant ones (nothing to heal): a reload
     assert VERIFY_FAULTS is FAULTS  # verify failover: a master's faults
-    assert verify_faults.FAULTS == (*FAULTS, "reload")
+    assert (*FAULTS, "reload") == verify_faults.FAULTS
     assert chaos.VERIFIABLE is verify_faults.FAULTS
 
 
