@@ -158,6 +158,11 @@ PROMOTER_TIMINGS_MS = {
     # a pair: a promoter serves its master only this long after the home last confirmed its epoch, and
     # a new claim's master serves no sooner than this after the claim (the other one has stopped by then)
     "LABGEN_LEASE_MS": 1_000,
+    # a pair: a claim whose promoter has not renewed it for this long is abandoned (the promoter died or
+    # froze in the middle of its promotion): another one claims the next epoch; a claimer renews every
+    # LABGEN_CLAIM_RENEW_MS while it reloads
+    "LABGEN_CLAIM_STALE_MS": 3_000,
+    "LABGEN_CLAIM_RENEW_MS": 500,
 }
 # POST /labgen/switchover answers within the reload and the drain, plus this margin; a client
 # (labgen.lab.handle) waits that long and a little more.

@@ -21,13 +21,14 @@ local servers = require("labgen.servers")
 
 local lease = { enabled = settings.lease_port ~= nil }
 
--- "decision|ok|taken <epoch> <master> <state>" -> {verdict=, epoch=, master=, state=}; nil otherwise (pure).
+-- "decision|ok|taken <epoch> <master> <state> <renewals>" -> {verdict=, epoch=, master=, state=,
+-- renewals=}; nil otherwise (pure).
 function lease.parse(line)
-  local verdict, epoch, master, state = string.match(line or "", "^(%a+) (%d+) (%S+) (%a+)$")
+  local verdict, epoch, master, state, renewals = string.match(line or "", "^(%a+) (%d+) (%S+) (%a+) (%d+)$")
   if verdict ~= "decision" and verdict ~= "ok" and verdict ~= "taken" then
     return nil
   end
-  return { verdict = verdict, epoch = tonumber(epoch), master = master, state = state }
+  return { verdict = verdict, epoch = tonumber(epoch), master = master, state = state, renewals = tonumber(renewals) }
 end
 
 -- One request to master `name`'s arbiter; the parsed answer or nil.
@@ -75,6 +76,19 @@ function lease.claim(epoch, master)
     runtime.log("lease.claim", { { "epoch", epoch }, { "master", master }, { "answer", answer.verdict } })
   end
   return answer
+end
+
+function lease.renew(epoch, master, count)
+  return ask_any(string.format("renew %d %s %d", epoch, master, count), master)
+end
+
+-- Another promoter's claim (`newest`, not ready) is abandoned: its renewals have not changed for
+-- LABGEN_CLAIM_STALE_MS by this promoter's clock. `seen` keeps what was seen, and since when (pure).
+function lease.abandoned(seen, newest, now, stale_ms)
+  if seen.epoch ~= newest.epoch or seen.renewals ~= newest.renewals then
+    seen.epoch, seen.renewals, seen.since = newest.epoch, newest.renewals, now
+  end
+  return now - seen.since > stale_ms
 end
 
 function lease.ready(epoch, master)

@@ -14,8 +14,9 @@ local promotion = {}
 local STARTED = runtime.now_ms()
 
 -- POST /reload on `name`, then wait until GET /api/json answers 200 after a 503 (or only 200s for
--- LABGEN_RELOAD_QUIET_MS: a master that reloads too fast to be seen).
-function promotion.reload(name)
+-- LABGEN_RELOAD_QUIET_MS: a master that reloads too fast to be seen). `waiting` (optional) is called
+-- while it waits (a pair's claimer renews its claim).
+function promotion.reload(name, waiting)
   local code, why = http.call(name, "POST", "/reload", true)
   if code ~= 302 and code ~= 200 then
     return false, "POST /reload: " .. tostring(code or why)
@@ -30,6 +31,9 @@ function promotion.reload(name)
       return false, "GET /api/json: " .. answer .. " (admin credentials?)"
     elseif answer == 200 and (saw_503 or runtime.now_ms() - start >= settings.reload_quiet_ms) then
       return true, string.format("%d ms", runtime.now_ms() - start)
+    end
+    if waiting then
+      waiting()
     end
     runtime.sleep_ms(50)
   end
@@ -108,7 +112,7 @@ function promotion.promote(old, new, reason)
     end
   end
   state.phase = "reloading"
-  local ok, detail = promotion.reload(new)
+  local ok, detail = promotion.reload(new, epoch and promotion.renewer(epoch, new))
   if ok and lease.enabled then
     ok, detail = promotion.confirm_claim(epoch, new, claimed_at, detail)
   end
@@ -144,21 +148,37 @@ function promotion.promote(old, new, reason)
   return true
 end
 
--- A pair, rule 1: claim the epoch after the home's newest for `name`: the epoch and when the claim
--- was answered, or nil when another promoter holds it (or no home answers).
+-- A pair, rule 1: claim the epoch after the newest this promoter decided on (state.epoch: its own
+-- active's, or the newest it saw while following), for `name`: the epoch and when the claim was
+-- answered; nil when another promoter claimed it first (or no home answers). Never the epoch after
+-- the home's newest: that one may be another promoter's claim in progress, which this one would
+-- supersede without having seen it.
 function promotion.claim(name)
-  local newest = lease.read(name)
-  if not newest then
+  local wanted = state.epoch + 1
+  local answer = lease.claim(wanted, name)
+  local answered_at = runtime.now_ms()
+  if not answer then
     state.last = "no master's home check answered: cannot claim an epoch"
     return nil
   end
-  local answer = lease.claim(newest.epoch + 1, name)
-  local answered_at = runtime.now_ms()
-  if not answer or answer.verdict ~= "ok" then
-    state.last = string.format("epoch %d claimed by another promoter", newest.epoch + 1)
+  if answer.verdict ~= "ok" then
+    state.epoch = math.max(state.epoch, answer.epoch)
+    state.last = string.format("epoch %d claimed by another promoter (%s)", wanted, answer.master)
     return nil
   end
   return answer.epoch, answered_at
+end
+
+-- A pair: renew the claim every LABGEN_CLAIM_RENEW_MS while the master reloads (the other promoter
+-- would take a silent claim as abandoned).
+function promotion.renewer(epoch, name)
+  local count, last = 0, runtime.now_ms()
+  return function()
+    if runtime.now_ms() - last >= settings.claim_renew_ms then
+      count, last = count + 1, runtime.now_ms()
+      lease.renew(epoch, name, count)
+    end
+  end
 end
 
 -- A pair, rule 2: serve no sooner than LABGEN_LEASE_MS after the claim, and only if the home still
@@ -283,12 +303,9 @@ function promotion.follow()
     end
     return
   end
-  local seen = state.claim_seen
-  if not seen or seen.epoch ~= newest.epoch then
-    state.claim_seen = { epoch = newest.epoch, since = runtime.now_ms() }
-    seen = state.claim_seen
-  end
-  if state.failed_claim == newest.epoch or runtime.now_ms() - seen.since > settings.reload_timeout_ms + settings.lease_ms then
+  state.claim_seen = state.claim_seen or {}
+  local abandoned = lease.abandoned(state.claim_seen, newest, runtime.now_ms(), settings.claim_stale_ms)
+  if state.failed_claim == newest.epoch or abandoned then
     runtime.log("claim.stale", { { "epoch", newest.epoch }, { "master", newest.master } })
     promotion.elect(true)
   end

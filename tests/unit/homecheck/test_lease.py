@@ -71,21 +71,26 @@ def _answers(port: int) -> bool:
 
 def test_a_fresh_home_has_no_decision(agents: tuple[list[int], Path]) -> None:
     ports, _home = agents
-    assert ask(ports[0], "read") == "decision 0 - none"
+    assert ask(ports[0], "read") == "decision 0 - none 0"
 
 
-def test_claim_then_ready_seen_through_the_other_master(agents: tuple[list[int], Path]) -> None:
+def test_claim_renew_then_ready_seen_through_the_other_master(agents: tuple[list[int], Path]) -> None:
     (one, two), home = agents
-    assert ask(one, "claim 1 jenkins01") == "ok 1 jenkins01 claimed"
-    assert ask(two, "read") == "decision 1 jenkins01 claimed"
-    assert ask(two, "ready 1 jenkins02") == "taken 1 jenkins01 claimed"  # not its master
-    assert ask(two, "ready 1 jenkins01") == "ok 1 jenkins01 ready"
-    assert ask(one, "read") == "decision 1 jenkins01 ready"
-    assert ask(one, "claim 1 jenkins02") == "taken 1 jenkins01 ready"  # an epoch is claimed once
-    assert ask(one, "claim 3 jenkins02") == "taken 1 jenkins01 ready"  # only the next one
-    assert ask(two, "claim 2 jenkins02") == "ok 2 jenkins02 claimed"
-    assert ask(one, "ready 1 jenkins01") == "taken 2 jenkins02 claimed"  # superseded
-    assert sorted(os.listdir(home / DECISION_DIR)) == ["0000000001", "0000000001.ready", "0000000002"]
+    assert ask(one, "claim 1 jenkins01") == "ok 1 jenkins01 claimed 0"
+    assert ask(two, "read") == "decision 1 jenkins01 claimed 0"
+    assert ask(one, "renew 1 jenkins01 1") == "ok 1 jenkins01 claimed 1"
+    assert ask(two, "read") == "decision 1 jenkins01 claimed 1"  # the claimer is alive
+    assert ask(two, "renew 1 jenkins02 5") == "taken 1 jenkins01 claimed 1"
+    assert ask(two, "ready 1 jenkins02") == "taken 1 jenkins01 claimed 1"  # not its master
+    assert ask(two, "ready 1 jenkins01") == "ok 1 jenkins01 ready 1"
+    assert ask(one, "read") == "decision 1 jenkins01 ready 1"
+    assert ask(one, "claim 1 jenkins02") == "taken 1 jenkins01 ready 1"  # an epoch is claimed once
+    assert ask(one, "claim 3 jenkins02") == "taken 1 jenkins01 ready 1"  # only the next one
+    assert ask(two, "claim 2 jenkins02") == "ok 2 jenkins02 claimed 0"
+    assert ask(one, "ready 1 jenkins01") == "taken 2 jenkins02 claimed 0"  # superseded
+    assert ask(one, "renew 1 jenkins01 2") == "taken 2 jenkins02 claimed 0"
+    found = sorted(os.listdir(home / DECISION_DIR))
+    assert found == ["0000000001", "0000000001.ready", "0000000001.renew", "0000000002"]
 
 
 def test_of_many_simultaneous_claims_of_an_epoch_exactly_one_wins(agents: tuple[list[int], Path]) -> None:
@@ -106,7 +111,7 @@ def test_of_many_simultaneous_claims_of_an_epoch_exactly_one_wins(agents: tuple[
         won = [a for a in answers if a.startswith("ok ")]
         assert len(answers) == 8 and len(won) == 1, answers
         winner = won[0].split()[2]
-        assert all(a == f"taken {epoch} {winner} claimed" for a in answers if a not in won), answers
+        assert all(a == f"taken {epoch} {winner} claimed 0" for a in answers if a not in won), answers
 
 
 def test_bad_requests_get_an_error_line(agents: tuple[list[int], Path]) -> None:
@@ -114,3 +119,4 @@ def test_bad_requests_get_an_error_line(agents: tuple[list[int], Path]) -> None:
     assert ask(ports[0], "claim x jenkins01") == "error bad request"
     assert ask(ports[0], "claim 1 ../../etc") == "error bad request"
     assert ask(ports[0], "rm -rf") == "error bad request"
+    assert ask(ports[0], "renew 1 jenkins01 x") == "error bad request"

@@ -12,11 +12,14 @@ stops serving its master.
 
 One request line, one answer line, on the lease port:
 
-    read                    -> decision <epoch> <master> <claimed|ready>   (decision 0 - none: never)
-    claim <epoch> <master>  -> ok <epoch> <master> claimed | taken <epoch> <master> <state>
-    ready <epoch> <master>  -> ok <epoch> <master> ready   | taken <epoch> <master> <state>
+    read                       -> decision <epoch> <master> <claimed|ready> <renewals>  (decision 0 - none 0)
+    claim <epoch> <master>     -> ok <epoch> <master> claimed 0 | taken <epoch> <master> <state> <renewals>
+    renew <epoch> <master> <n> -> ok ... | taken ...   (a claimer still reloading: n counts up)
+    ready <epoch> <master>     -> ok <epoch> <master> ready <n> | taken ...
 
-`claim` succeeds only for the epoch after the newest; `ready` only for the newest epoch's master.
+`claim` succeeds only for the epoch after the newest; `renew` and `ready` only for the newest epoch's
+master. Another promoter takes a claim whose renewals stop changing for long as abandoned (its
+promoter died or froze) and claims the next epoch.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ EPOCH_WIDTH = 10
 _EPOCH = re.compile(rf"^\d{{{EPOCH_WIDTH}}}$")
 _MASTER = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 READY_SUFFIX = ".ready"
+RENEW_SUFFIX = ".renew"
 
 
 @dataclass(frozen=True)
@@ -42,9 +46,10 @@ class Decision:
     epoch: int
     master: str
     state: str  # claimed, ready; none for epoch 0
+    renewals: int = 0
 
     def words(self) -> str:
-        return f"{self.epoch} {self.master} {self.state}"
+        return f"{self.epoch} {self.master} {self.state} {self.renewals}"
 
 
 NONE = Decision(0, "-", "none")
@@ -75,8 +80,25 @@ class Lease:
             if not _MASTER.match(master):
                 continue
             state = "ready" if os.path.exists(self._name(epoch) + READY_SUFFIX) else "claimed"
-            return Decision(epoch, master, state)
+            return Decision(epoch, master, state, self._renewals(epoch))
         return NONE
+
+    def _renewals(self, epoch: int) -> int:
+        try:
+            with open(self._name(epoch) + RENEW_SUFFIX, encoding="ascii") as handle:
+                text = handle.read().strip()
+        except (FileNotFoundError, UnicodeDecodeError):
+            return 0
+        return int(text) if text.isdigit() else 0
+
+    def renew(self, epoch: int, master: str, count: int) -> tuple[bool, Decision]:
+        with self._lock:
+            newest = self.newest()
+            if (newest.epoch, newest.master) != (epoch, master):
+                return False, newest
+            with open(self._name(epoch) + RENEW_SUFFIX, "w", encoding="ascii") as handle:
+                handle.write(f"{count}\n")
+            return True, Decision(epoch, master, newest.state, count)
 
     def claim(self, epoch: int, master: str) -> tuple[bool, Decision]:
         with self._lock:
@@ -105,7 +127,7 @@ class Lease:
                 return False, newest
             with open(self._name(epoch) + READY_SUFFIX, "w", encoding="ascii") as handle:
                 handle.write(master + "\n")
-            return True, Decision(epoch, master, "ready")
+            return True, Decision(epoch, master, "ready", newest.renewals)
 
     def answer(self, line: str) -> str:
         words = line.split()
@@ -116,6 +138,10 @@ class Lease:
                 act = self.claim if words[0] == "claim" else self.ready
                 ok, decision = act(int(words[1]), words[2])
                 return ("ok " if ok else "taken ") + decision.words()
+            if len(words) == 4 and words[0] == "renew" and words[1].isdigit() and _MASTER.match(words[2]):
+                if words[3].isdigit():
+                    ok, decision = self.renew(int(words[1]), words[2], int(words[3]))
+                    return ("ok " if ok else "taken ") + decision.words()
         except OSError as exc:
             return f"error JENKINS_HOME: {exc.strerror or exc}"
         return "error bad request"

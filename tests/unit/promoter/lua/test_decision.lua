@@ -44,17 +44,22 @@ t.case("decision: the newest is the highest epoch, whatever the table's order", 
 end)
 
 t.case("lease: the arbiter's answers", function()
-  t.same(lease.parse("decision 0 - none"), { verdict = "decision", epoch = 0, master = "-", state = "none" })
-  t.same(lease.parse("ok 3 jenkins02 claimed"), { verdict = "ok", epoch = 3, master = "jenkins02", state = "claimed" })
-  t.same(lease.parse("taken 4 jenkins01 ready"), { verdict = "taken", epoch = 4, master = "jenkins01", state = "ready" })
-  for _, bad in ipairs({ "", "error bad request", "error JENKINS_HOME: Stale file handle", "ok x jenkins01 ready", "ok 1 jenkins01" }) do
+  local none = { verdict = "decision", epoch = 0, master = "-", state = "none", renewals = 0 }
+  t.same(lease.parse("decision 0 - none 0"), none)
+  local ok = { verdict = "ok", epoch = 3, master = "jenkins02", state = "claimed", renewals = 2 }
+  t.same(lease.parse("ok 3 jenkins02 claimed 2"), ok)
+  local taken = { verdict = "taken", epoch = 4, master = "jenkins01", state = "ready", renewals = 0 }
+  t.same(lease.parse("taken 4 jenkins01 ready 0"), taken)
+  local bad_lines = { "", "error bad request", "error JENKINS_HOME: Stale file handle", "ok x jenkins01 ready 0" }
+  bad_lines[#bad_lines + 1] = "ok 1 jenkins01 ready"
+  for _, bad in ipairs(bad_lines) do
     t.equal(lease.parse(bad), nil, bad)
   end
   t.equal(lease.parse(nil), nil)
 end)
 
 t.case("lease: names() is the newest epoch and master", function()
-  local answer = lease.parse("decision 5 jenkins01 ready")
+  local answer = lease.parse("decision 5 jenkins01 ready 0")
   t.equal(lease.names(answer, 5, "jenkins01"), true)
   t.equal(lease.names(answer, 4, "jenkins01"), false)
   t.equal(lease.names(answer, 5, "jenkins02"), false)
@@ -69,6 +74,18 @@ t.case("lease: off without a lease port; on with one", function()
   t.equal(s.lease_port, 8198)
   t.equal(s.lease_ms, names.timings.lease_ms.default)
   t.equal(s.decision_port, names.DECISION_PORT)
+end)
+
+t.case("lease: a claim is abandoned when its renewals stop changing for the stale time", function()
+  local seen = {}
+  local claim = { epoch = 4, renewals = 0 }
+  t.equal(lease.abandoned(seen, claim, 1000, 3000), false)
+  t.equal(lease.abandoned(seen, claim, 3999, 3000), false)
+  claim.renewals = 1 -- renewed: the clock starts again
+  t.equal(lease.abandoned(seen, claim, 3999, 3000), false)
+  t.equal(lease.abandoned(seen, claim, 6999, 3000), false)
+  t.equal(lease.abandoned(seen, claim, 7000, 3000), true)
+  t.equal(lease.abandoned(seen, { epoch = 5, renewals = 1 }, 7001, 3000), false) -- another claim
 end)
 
 t.case("state: a pair serves only before its lease runs out", function()
