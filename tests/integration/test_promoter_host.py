@@ -375,15 +375,18 @@ class Watcher:
         self.writes: dict[str, tuple[float, int]] = {}  # job -> (sent at, status; 0: no answer)
         self.held: list[int] = []  # of the writes, ms
         self.failures = 0
+        self.errors: list[str] = []  # the reads that raised, and why
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=fn, daemon=True) for fn in (self._read, self._write)]
 
     def _read(self) -> None:
         while not self._stop.is_set():
+            sent = time.monotonic()
             try:
                 self.replies.append(self.lab.through_haproxy(path="/api/json?tree=jobs[name]", timeout=self.timeout))
-            except (OSError, http.client.HTTPException):
+            except (OSError, http.client.HTTPException) as exc:
                 self.failures += 1
+                self.errors.append(f"GET sent at {sent:.3f}: {exc!r}")
             self._stop.wait(0.01)
 
     def _write(self) -> None:
@@ -437,7 +440,7 @@ def assert_consistent(lab: HostLab, watcher: Watcher, jobs: set[str], in_flight_
     """No failed request, every acknowledged write (and `jobs`) visible through HAProxy."""
     failed = watcher.failed(in_flight_at)
     assert not failed, f"{len(failed)} failed requests: {failed[:10]}"
-    assert watcher.failures == 0
+    assert watcher.failures == 0, watcher.errors
     acknowledged = {job for job, (_sent, status) in watcher.writes.items() if status == 200}
     assert (acknowledged | jobs) <= lab.through_haproxy().jobs()
 

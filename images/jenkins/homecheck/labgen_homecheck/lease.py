@@ -138,10 +138,10 @@ class Lease:
                 act = self.claim if words[0] == "claim" else self.ready
                 ok, decision = act(int(words[1]), words[2])
                 return ("ok " if ok else "taken ") + decision.words()
-            if len(words) == 4 and words[0] == "renew" and words[1].isdigit() and _MASTER.match(words[2]):
-                if words[3].isdigit():
-                    ok, decision = self.renew(int(words[1]), words[2], int(words[3]))
-                    return ("ok " if ok else "taken ") + decision.words()
+            renew = len(words) == 4 and words[0] == "renew" and words[1].isdigit() and words[3].isdigit()
+            if renew and _MASTER.match(words[2]):
+                ok, decision = self.renew(int(words[1]), words[2], int(words[3]))
+                return ("ok " if ok else "taken ") + decision.words()
         except OSError as exc:
             return f"error JENKINS_HOME: {exc.strerror or exc}"
         return "error bad request"
