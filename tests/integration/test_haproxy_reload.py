@@ -17,6 +17,7 @@ from labgen.cli import run
 from labgen.lab.handle import LabHandle
 from labgen.model import names
 from labgen.verify.faults import FaultPlan, promotions_since, run_faults
+from labgen.verify.split_brain import watch_lab
 from labgen.wire import http
 from tests.integration.conftest import RunningLab, requires_docker, running_lab
 
@@ -50,6 +51,8 @@ def test_chaos_reload_haproxy_keeps_the_active_master(lab: RunningLab) -> None:
     stop = threading.Event()
     reader = threading.Thread(target=_reads, args=(lab, stop, statuses), daemon=True)
     reader.start()
+    watch = watch_lab(handle, interval=0.1, window=0.5)  # the "never two ready" check, on a lab
+    watch.__enter__()
     try:
         time.sleep(1)
         assert run(["chaos", "reload", names.HAPROXY, "--lab", lab.name]) == 0
@@ -64,6 +67,12 @@ def test_chaos_reload_haproxy_keeps_the_active_master(lab: RunningLab) -> None:
     finally:
         stop.set()
         reader.join(15)
+        watch.__exit__(None, None, None)
+    never_two = watch.result()
+    assert never_two.readings and never_two.ok, [v.describe() for v in never_two.violations]
+    # the active master, or none in the new worker's first milliseconds (before it adopts)
+    seen = {r.ready for r in never_two.readings}
+    assert (before["active"],) in seen and seen <= {(before["active"],), ()}, seen
     assert after is not None and after["adopted"] == f"{before['active']} epoch {before['epoch']}", after
     assert after["active"] == before["active"] and after["promotions"] == 0
     assert promotions_since(handle, since) == 0, "the new worker promoted (reloaded) a master"
