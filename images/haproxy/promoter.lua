@@ -35,6 +35,7 @@ local builds = require("labgen.builds")
 local poll = require("labgen.poll")
 local hold = require("labgen.hold")
 local service = require("labgen.service")
+local decision = require("labgen.decision")
 
 core.register_task(builds.watch)
 core.register_task(poll.loop)
@@ -44,3 +45,4 @@ core.register_action(names.PROMOTER_AGENT_HOLD_ACTION, { "tcp-req" }, hold.agent
 core.register_action(names.PROMOTER_HELD_ACTION, { "http-res" }, hold.held)
 core.register_service(names.PROMOTER_SERVICE, "http", service.serve)
 core.register_service(names.PROMOTER_UNAVAILABLE_SERVICE, "http", service.unavailable)
+core.register_service(names.PROMOTER_RECORDED_SERVICE, "http", decision.answer)

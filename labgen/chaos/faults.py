@@ -12,7 +12,7 @@ from labgen.chaos.table import ACTIONS, BY_NAME, Call
 from labgen.errors import ActionFailed, ActionRefused, BadOptionValue, NoSuchTarget
 from labgen.lab import journal
 from labgen.lab.handle import LabHandle
-from labgen.model.names import NETWORK
+from labgen.model.names import HAPROXY, NETWORK
 from labgen.model.topology import Topology
 
 
@@ -44,8 +44,13 @@ def validate(topology: Topology, action: str, target: str) -> None:
         raise BadOptionValue(f"unknown chaos action {action!r}; valid: {', '.join(ACTIONS)}")
     if target not in targets(topology):
         raise NoSuchTarget(f"unknown target {target!r} in lab {topology.name}; valid: {', '.join(targets(topology))}")
-    if BY_NAME[action].masters_only and target not in topology.masters:
-        raise ActionRefused(f"{action} applies to a master ({', '.join(topology.masters)})")
+    row = BY_NAME[action]
+    if row.masters_only and target not in topology.masters:
+        if not row.haproxy_too:
+            raise ActionRefused(f"{action} applies to a master ({', '.join(topology.masters)})")
+        balancers = [lb.name for lb in topology.load_balancers]
+        if target != HAPROXY and target not in balancers:
+            raise ActionRefused(f"{action} applies to a master or HAProxy ({', '.join(topology.masters + balancers)})")
 
 
 def apply(

@@ -15,7 +15,7 @@ from labgen import engine
 from labgen.errors import ActionFailed, LabNotRunning
 from labgen.generate import secrets as secret_keys
 from labgen.lab.handle import LabHandle
-from labgen.model.names import JENKINS_HTTP_PORT
+from labgen.model.names import HAPROXY, JENKINS_HTTP_PORT
 
 
 @dataclass
@@ -61,6 +61,8 @@ class Action:
     heal: str | None = None  # the action that undoes this fault (verify heals with it)
     precondition: Precondition | None = None
     masters_only: bool = False
+    haproxy_too: bool = False  # with masters_only: HAProxy (every load balancer) is a target too
+    instant: bool = False  # a fault verify measures without healing it (nothing stays broken)
 
     @property
     def is_fault(self) -> bool:
@@ -119,8 +121,17 @@ print(http.request("127.0.0.1", {JENKINS_HTTP_PORT}, "POST", "/reload", auth=aut
 """
 
 
+def is_load_balancer(handle: LabHandle, target: str) -> bool:
+    return target == HAPROXY or target in {lb.name for lb in handle.topology.load_balancers}
+
+
 def _reload(call: Call) -> str:
-    """The article's manual step: POST /reload on a master, as its admin, from inside its container."""
+    """On a master, the article's manual step: POST /reload, as its admin, from inside its container.
+    On HAProxy, a soft reload: SIGUSR2 to its master process (PID 1, master-worker mode `-W`), which
+    starts a new worker with the config re-read; the old one finishes its sessions and exits."""
+    if is_load_balancer(call.handle, call.target):
+        call.container.kill(signal="SIGUSR2")
+        return "sent SIGUSR2 to HAProxy's master process: a new worker, the old one finishes its sessions"
     keys = (secret_keys.ADMIN_USER, secret_keys.ADMIN_TOKEN)
     env = {key: call.handle.secrets[key] for key in keys}
     result = call.container.exec_run(["python3", "-c", RELOAD_SCRIPT], environment=env)
@@ -161,9 +172,11 @@ TABLE: tuple[Action, ...] = (
         precondition=Precondition(lambda call: call.connected, "is already cut off", "heal"),
     ),
     Action("heal", _heal),
-    Action("reload", _reload, masters_only=True),
+    Action("reload", _reload, masters_only=True, haproxy_too=True, instant=True),
 )
 BY_NAME = {action.name: action for action in TABLE}
 ACTIONS = tuple(BY_NAME)  # every chaos action, in the table's order
 FAULTS = tuple(action.name for action in TABLE if action.is_fault)  # the faults verify holds and heals
 HEAL = {action.name: action.heal for action in TABLE if action.heal is not None}
+# what verify can measure: the faults it holds and heals, and those that heal themselves (a reload)
+VERIFIABLE = FAULTS + tuple(action.name for action in TABLE if action.instant and not action.is_fault)

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from labgen.chaos import FAULTS
+from labgen.chaos import FAULTS, VERIFIABLE
 from labgen.cli.app import out
 from labgen.cli.options import JsonOpt, LabOpt, SpecArgs, check_number, report_folder, resolve_lab_name, spec_options
 from labgen.cli.output import print_json, progress
@@ -35,7 +35,7 @@ ServicesArg = Annotated[
     typer.Argument(help="nfs, haproxy (also the promoter), a master, or active / standby (a master by its role)."),
 ]
 ActionsOpt = Annotated[
-    list[str] | None, typer.Option("--action", help="kill, stop, pause or partition; repeat for several.")
+    list[str] | None, typer.Option("--action", help="kill, stop, pause, partition or reload; repeat for several.")
 ]
 FAULT_HELP = (
     "Break a service (nfs, haproxy, a master) while probing and writing through HAProxy, hold the fault, heal "
@@ -93,9 +93,9 @@ def _run(
     check_number("--hold", plans[0].hold, minimum=1, maximum=600)
     check_number("--rate", plans[0].rate, minimum=1, maximum=100)
     check_number("--timeout", plans[0].timeout, minimum=5, maximum=600)
-    unknown = sorted({plan.action for plan in plans} - set(FAULTS))
+    unknown = sorted({plan.action for plan in plans} - set(VERIFIABLE))
     if unknown:
-        raise BadOptionValue(f"unknown --action {unknown[0]!r}; valid: {', '.join(FAULTS)}")
+        raise BadOptionValue(f"unknown --action {unknown[0]!r}; valid: {', '.join(VERIFIABLE)}")
     check_number("--probe-timeout", probe_timeout, minimum=0.5, maximum=120)
     name = resolve_lab_name(lab_name, spec_args)
     with progress(quiet=json_output) as emitter:

@@ -47,6 +47,7 @@ HAPROXY_HTTP_PORT = 80  # inside HAProxy's container
 HAPROXY_STATS_PORT = 8001
 HAPROXY_AGENT_PORT = 8181
 HOMECHECK_PORT = 8199  # inside a master: labgen_homecheck, HAProxy's agent-check (is JENKINS_HOME answering?)
+HOMECHECK_LEASE_PORT = 8198  # inside a master: labgen_homecheck's decision arbiter (epochs claimed on the home)
 HOMECHECK_UP = "up"  # the home check's answer when JENKINS_HOME answers (HAProxy's agent-check word)
 NETWORK = "lab"
 HOME_VOLUME = "jenkins-home"
@@ -93,6 +94,8 @@ HOLD_ID_VAR = "txn.labgen_hold_id"  # the frontend's id of a held request (HOLD_
 HELD_MS_VAR = "txn.labgen_held_ms"  # how long the frontend held it
 HOLD_HEADER = "X-Labgen-Hold"  # request: "<id> <ms since the epoch>", from the frontend to the hold proxy
 HELD_HEADER = "X-Labgen-Held-Ms"  # response: how long HAProxy held the request before a master took it
+PROMOTER_LOG_PREFIX = "labgen-promoter: "  # every line the promoter logs: "<prefix><event> key=value ..."
+PROMOTE_START_EVENT = "promote.start"  # a promotion begins (it reloads a master): verify counts them
 PROMOTER_PATH = "/labgen/"  # on the stats port: GET state, POST switchover?to=MASTER
 PROMOTER_STATE_PATH = PROMOTER_PATH + "state"
 PROMOTER_SWITCHOVER_PATH = PROMOTER_PATH + "switchover"
@@ -101,6 +104,25 @@ NODE_HEADER = "X-Labgen-Node"
 FLAVOUR_HEADER = "X-Labgen-Flavour"
 LOGIN_PATH = "/login"  # Jenkins' login page: answered from memory, the masters' liveness probe
 JENKINS_VERSION = "2.190.2"  # the article's Jenkins, the only one supported
+
+# ---- the promotion decision (issue 20): which master is active, and its epoch ---------------------------
+# Kept in a stick table synced by a `peers` section: HAProxy hands it from an old worker to the new one on a
+# soft reload (the local peer), and between the two load balancers of a pair. The promoter records a
+# decision by sending one request to a loopback listener whose rule tracks the key (HAProxy 2.0's Lua cannot
+# write a stick table), and reads it back with `core.backends[DECISION_BACKEND].stktable:dump()`.
+PEERS_SECTION = "labgen_peers"
+PEERS_PORT = 10000  # each load balancer's peers listener (on loopback with a single HAProxy)
+DECISION_BACKEND = "labgen_decision"  # the backend that holds the decision's stick table
+DECISION_TABLE_SIZE = 16  # the newest decisions (least recently used ones are purged)
+DECISION_KEY_LENGTH = 64
+DECISION_PROXY = "labgen_record"  # on 127.0.0.1:DECISION_PORT: the promoter records a decision here
+DECISION_PORT = 8098
+DECISION_PORT_ENV = "LABGEN_DECISION_PORT"  # haproxy.cfg `setenv`: where the promoter records (DECISION_PORT)
+DECISION_HEADER = "X-Labgen-Decision"  # "<epoch, 10 digits><DECISION_SEPARATOR><master>": the table's key
+DECISION_SEPARATOR = "@"
+DECISION_DIR = ".labgen-decision"  # in JENKINS_HOME: one file per claimed epoch (labgen_homecheck.lease)
+LEASE_PORT_ENV = "LABGEN_LEASE_PORT"  # a pair of load balancers: the masters' HOMECHECK_LEASE_PORT (else unset)
+PROMOTER_RECORDED_SERVICE = "labgen_recorded"  # answers the recording request (the key is tracked by then)
 
 # ---- the promoter's settings: environment variables (haproxy.cfg `setenv`, compose.yaml) -----------
 MASTERS_ENV = "LABGEN_MASTERS"  # comma separated server names of HTTP_BACKEND, in election order
@@ -130,6 +152,17 @@ PROMOTER_TIMINGS_MS = {
     "LABGEN_SETTLE_MS": 5_000,
     "LABGEN_BUILD_WATCH_MS": 1_000,
     "LABGEN_COLLISION_CHECK_MS": 2_000,
+    # a starting worker with no recorded decision waits this long for its peers (the old worker on a
+    # reload hands the table over in a few ms) before it elects
+    "LABGEN_PEER_SYNC_MS": 1_000,
+    # a pair: a promoter serves its master only this long after the home last confirmed its epoch, and
+    # a new claim's master serves no sooner than this after the claim (the other one has stopped by then)
+    "LABGEN_LEASE_MS": 1_000,
+    # a pair: a claim whose promoter has not renewed it for this long is abandoned (the promoter died or
+    # froze in the middle of its promotion): another one claims the next epoch; a claimer renews every
+    # LABGEN_CLAIM_RENEW_MS while it reloads
+    "LABGEN_CLAIM_STALE_MS": 3_000,
+    "LABGEN_CLAIM_RENEW_MS": 500,
 }
 # POST /labgen/switchover answers within the reload and the drain, plus this margin; a client
 # (labgen.lab.handle) waits that long and a little more.

@@ -52,6 +52,15 @@ def client_for(lab: LabSpec) -> NfsClient:
 
 
 @dataclass(frozen=True)
+class LoadBalancer:
+    """One HAProxy of the lab (a stand-in until the pair's model lands: one, named HAPROXY)."""
+
+    name: str
+    address: str | None = None  # its fixed address on the lab network; None: Docker's choice
+    priority: int = 100
+
+
+@dataclass(frozen=True)
 class Topology:
     """One lab as it runs: the spec, resolved against what was built, and every derived name.
 
@@ -98,6 +107,11 @@ class Topology:
     def services(self) -> list[str]:
         """Every service of the lab, in start order."""
         return [NFS, *self.masters, HAPROXY]
+
+    @property
+    def load_balancers(self) -> list[LoadBalancer]:
+        """The HAProxy instances, each a peer of the promotion decision's `peers` section."""
+        return [LoadBalancer(HAPROXY)]
 
     @property
     def promoter(self) -> str | None:

@@ -15,13 +15,15 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from docker.errors import APIError
+
 from labgen import chaos
 from labgen.errors import BadOptionValue, NoSuchTarget
 from labgen.events import NULL_EMITTER, Emitter
 from labgen.lab import journal
 from labgen.lab.handle import LabHandle
 from labgen.lab.runtime import artifact_origins, wait_healthy
-from labgen.model.names import HAPROXY, NFS
+from labgen.model.names import HAPROXY, NFS, PROMOTE_START_EVENT, PROMOTER_LOG_PREFIX
 from labgen.verify.judge import check_writes, relative_to_fault
 from labgen.verify.lab_view import LabView
 from labgen.verify.load import Load, Watcher
@@ -30,11 +32,12 @@ from labgen.verify.recorder import ChangeMarker, Recorder, Recovery
 from labgen.verify.trial import Phase, TrialRun, mark_fault, run_phases, start_steady, stop_load
 from labgen.wire.files import format_seconds
 
-FAULTS = chaos.FAULTS
+FAULTS = chaos.VERIFIABLE  # held and healed (kill, stop, pause, partition), or instant (reload)
 ACTIVE, STANDBY = "active", "standby"  # a master by its role when the trial starts
 HUNG_S = 2.0  # an answer this slow was held or hung (the healthy lab answers in milliseconds)
 ACTIVE_MARK = "active"  # HAProxyMark.server of the promoter's "active" changes
 SEED_JOBS = 3
+PROMOTE_START_LINE = PROMOTER_LOG_PREFIX + PROMOTE_START_EVENT  # a promotion's first line in HAProxy's log
 WATCH_EVERY_S = 0.2
 
 
@@ -129,6 +132,7 @@ class FaultRun(TrialRun):
     plan: FaultPlan = field(kw_only=True)
     result: FaultTrial = field(kw_only=True)
     applied_at: float | None = field(default=None, kw_only=True)  # when the fault's command returned
+    fault_wall: float | None = field(default=None, kw_only=True)  # the fault's time.time()
 
 
 def run_fault_trial(lab: LabView, plan: FaultPlan, number: int, emitter: Emitter = NULL_EMITTER) -> FaultTrial:
@@ -174,6 +178,7 @@ def inject(run: FaultRun) -> None:
     """Apply the fault and hold it for the plan's hold."""
     plan, target = run.plan, run.trial.target
     fault_at = mark_fault(run)
+    run.fault_wall = time.time()
     chaos.apply(run.lab.handle, plan.action, target)
     run.applied_at = time.monotonic()
     run.emitter.emit("verify.fault", f"{plan.action} {target} applied; healing in {plan.hold:.0f} s", target=target)
@@ -181,8 +186,10 @@ def inject(run: FaultRun) -> None:
 
 
 def heal(run: FaultRun) -> None:
-    action, target = chaos.HEAL[run.plan.action], run.trial.target
+    action, target = chaos.HEAL.get(run.plan.action), run.trial.target
     run.recorder.heal_at = time.monotonic()
+    if action is None:  # an instant fault (a reload): nothing stays broken
+        return
     chaos.apply(run.lab.handle, action, target)
     run.emitter.emit("verify.heal", f"{action} {target}", target=target)
 
@@ -202,6 +209,8 @@ def check(run: FaultRun) -> None:
     trial, result = run.trial, run.result
     check_writes(trial, run.lab.final_jobs(timeout=15), run.lab.jobs_on_nfs())
     result.active_after = run.lab.active()
+    if run.lab.topology.promoter is not None and run.fault_wall is not None:
+        result.promotions_during = promotions_since(run.lab.handle, run.fault_wall)
     if not run.plan.keep_jobs:
         run.lab.delete_jobs(trial.prefix)
     result.trial = trial
@@ -260,6 +269,20 @@ def _no_master_up(trial: Trial) -> float | None:
     return None
 
 
+def promotions_since(handle: LabHandle, since: float) -> int | None:
+    """How many promotions (each one a Jenkins reload) the promoter started since `since`, from
+    HAProxy's log (every load balancer's); None when it cannot be read."""
+    count = 0
+    try:
+        for balancer in handle.topology.load_balancers:
+            for container in handle.containers(balancer.name):
+                text = container.logs(since=int(since) - 1, stdout=True, stderr=True).decode(errors="replace")
+                count += sum(line.startswith(PROMOTE_START_LINE) for line in text.splitlines())
+    except (APIError, OSError):
+        return None
+    return count
+
+
 def judge_fault(result: FaultTrial, has_promoter: bool) -> None:
     trial = result.trial
     if result.consistent_s is None and not any("consistently" in r for r in result.reasons):
@@ -277,4 +300,10 @@ def judge_fault(result: FaultTrial, has_promoter: bool) -> None:
             result.reasons.append(f"the promoter changed the active master {result.active_changes} times")
         if result.masters_marked_s is None and result.held_s >= 5:
             result.reasons.append("HAProxy never marked the active master down (its home check)")
+    if result.service.startswith(HAPROXY) and result.action == "reload" and has_promoter:
+        # A soft reload of HAProxy must keep the active master as it is (issue 20).
+        if result.promotions_during:
+            result.reasons.append(f"a master was reloaded: the promoter started {result.promotions_during} promotions")
+        if result.active_changes:
+            result.reasons.append(f"the promoter changed the active master {result.active_changes} times")
     result.verdict = "fail" if result.reasons else "pass"

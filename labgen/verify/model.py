@@ -180,6 +180,7 @@ class FaultTrial:
     consistent_s: float | None = None  # first 200 answered after the heal listing every acknowledged job
     writes_failed: int = 0  # creates during the fault: refused (certainly not done) ...
     writes_unknown: int = 0  # ... or no clear answer
+    promotions_during: int | None = None  # promotions (Jenkins reloads) the promoter started since the fault
     verdict: Literal["pass", "fail"] = "fail"
     reasons: list[str] = field(default_factory=list)
     trial: Trial | None = None  # samples, writes, HAProxy's marks; lost/acknowledged writes (set check)

@@ -30,7 +30,7 @@ end
 -- Wait until a master may serve or `deadline` (ms) passes: true when one may, and the ms waited.
 function hold.wait_until(deadline)
   local start = runtime.now_ms()
-  while not state.serving(servers.is_up) do
+  while not state.serving(servers.is_up, runtime.now_ms()) do
     if runtime.now_ms() >= deadline then
       return false, runtime.now_ms() - start
     end

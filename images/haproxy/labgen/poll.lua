@@ -1,5 +1,6 @@
 -- The promoter's loop: every LABGEN_POLL_MS, elect, fail over, run a requested switchover, or
 -- enforce rule 1 (the active ready, every standby in MAINT).
+local names = require("labgen.names")
 local settings = require("labgen.settings").current()
 local runtime = require("labgen.runtime")
 local http = require("labgen.http")
@@ -8,8 +9,11 @@ local state = require("labgen.state")
 local builds = require("labgen.builds")
 local promotion = require("labgen.promotion")
 local homecheck = require("labgen.homecheck")
+local lease = require("labgen.lease")
 
 local poll = {}
+
+local SYNC_POLL_MS = 5 -- while a starting worker waits for its peers to hand the decision over
 
 -- Right after a promotion HAProxy releases every request it held at once; one connect that fails
 -- in that burst marks the new active DOWN (observe layer4, error-limit 1) although it serves. Within
@@ -65,12 +69,32 @@ local function enforce(active)
   end
 end
 
+-- An old worker after a soft reload (its listeners stopped: the new worker serves new requests)
+-- finishes its sessions, which can last an hour (agents): it promotes nothing meanwhile, else a
+-- failover then would be done twice, by both workers.
+local function stopping()
+  local frontend = core.frontends[names.HTTP_FRONTEND]
+  return frontend ~= nil and frontend:get_stats()["status"] == "STOP"
+end
+
 function poll.once()
+  if stopping() then
+    if not state.stopping then
+      state.stopping = true
+      runtime.log("worker.stopping", { { "active", state.active } })
+    end
+    return
+  end
   if runtime.now_ms() < state.retry_at then
     return
   end
   if state.active == nil then
-    promotion.elect()
+    return promotion.start() and SYNC_POLL_MS or nil
+  end
+  if lease.enabled and not promotion.renew() then
+    if state.active then
+      servers.set_maint(state.active) -- the lease ran out: serve nothing until the home answers again
+    end
     return
   end
   local active = state.active
@@ -91,13 +115,13 @@ end
 function poll.loop()
   runtime.log("start", { { "masters", table.concat(settings.masters, ",") }, { "backend", settings.backend } })
   while true do
-    local ok, err = pcall(poll.once)
+    local ok, soon = pcall(poll.once)
     if not ok then
-      runtime.log("error", { { "detail", err } })
+      runtime.log("error", { { "detail", soon } })
       state.phase = state.active and "serving" or "electing"
       state.promoting = nil
     end
-    runtime.sleep_ms(settings.poll_ms)
+    runtime.sleep_ms(ok and soon or settings.poll_ms)
   end
 end
 

@@ -1,4 +1,6 @@
 -- What every module needs from HAProxy itself: the clock, the log, sleeping.
+local names = require("labgen.names")
+
 local runtime = {}
 
 function runtime.now_ms()
@@ -12,7 +14,7 @@ end
 
 -- One line in HAProxy's log: "labgen-promoter: EVENT key=value ..." (fields: {{key, value}, ...}).
 function runtime.log(event, fields)
-  local parts = { "labgen-promoter: " .. event }
+  local parts = { names.PROMOTER_LOG_PREFIX .. event }
   for _, key in ipairs(fields or {}) do
     parts[#parts + 1] = key[1] .. "=" .. tostring(key[2])
   end

@@ -21,6 +21,10 @@ function service.state_json()
     { "phase", state.phase },
     { "promoting", state.promoting },
     { "promotions", state.promotions },
+    { "epoch", state.epoch },
+    { "adopted", state.adopted },
+    -- a pair: how long it may still serve without the home confirming its epoch (nil: one HAProxy)
+    { "lease_ms", state.lease_until ~= math.huge and math.max(0, state.lease_until - runtime.now_ms()) or nil },
     { "last", state.last },
     { "servers", json.object(masters) },
     { "builds", builds.report(settings.requeue_interrupted) },

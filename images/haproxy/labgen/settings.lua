@@ -15,6 +15,8 @@ function settings.read(getenv)
   found.backend = getenv(names.HTTP_BACKEND_ENV) or names.HTTP_BACKEND
   found.write_backend = getenv(names.WRITE_BACKEND_ENV)
   found.homecheck_port = tonumber(getenv(names.HOMECHECK_PORT_ENV) or "")
+  found.lease_port = tonumber(getenv(names.LEASE_PORT_ENV) or "")
+  found.decision_port = tonumber(getenv(names.DECISION_PORT_ENV) or "") or names.DECISION_PORT
   found.requeue_interrupted = TRUE_WORDS[getenv(names.REQUEUE_INTERRUPTED_ENV) or ""] or false
   found.admin_user = getenv(names.ADMIN_USER_ENV) or "admin"
   found.admin_token = getenv(names.ADMIN_TOKEN_ENV) or ""

@@ -11,11 +11,17 @@ local state = {
   last = "none", -- the last promotion's result, for `labgen switchover`
   promotions = 0,
   promoted_at = -math.huge, -- when the last promotion finished (now_ms)
+  epoch = 0, -- the decision's epoch (decision.lua): one more at every promotion, kept across reloads
+  adopted = nil, -- "<master> epoch <n>" when this worker adopted a recorded decision instead of electing
+  lease_until = math.huge, -- a pair (lease.lua): serve only before this (now_ms); one HAProxy: always
+  claim_seen = nil, -- a pair: {epoch=, since=} of another promoter's claim not ready yet
+  failed_claim = nil, -- a pair: an epoch this promoter claimed and could not make ready
+  stopping = false, -- an old worker after a soft reload: it finishes its sessions, promotes nothing
 }
 
--- A master may serve: the promoter is done and the active is UP.
-function state.serving(is_up)
-  return state.phase == "serving" and state.active ~= nil and is_up(state.active)
+-- A master may serve: the promoter is done, the active is UP (and, in a pair, the lease holds at `now`).
+function state.serving(is_up, now)
+  return state.phase == "serving" and state.active ~= nil and is_up(state.active) and (now or 0) < state.lease_until
 end
 
 return state

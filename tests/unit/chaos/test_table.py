@@ -16,7 +16,10 @@ def test_the_actions_are_the_tables_rows_in_order() -> None:
 def test_the_faults_verify_holds_are_the_rows_with_a_heal() -> None:
     assert FAULTS == ("kill", "stop", "pause", "partition")
     assert HEAL == {"kill": "start", "stop": "start", "pause": "unpause", "partition": "heal"}
-    assert VERIFY_FAULTS is FAULTS and verify_faults.FAULTS is FAULTS
+    # verify also measures the instant ones (nothing to heal): a reload
+    assert VERIFY_FAULTS is FAULTS  # verify failover: a master's faults
+    assert (*FAULTS, "reload") == verify_faults.FAULTS
+    assert chaos.VERIFIABLE is verify_faults.FAULTS
 
 
 def test_every_heal_and_undo_hint_names_an_action() -> None:

@@ -14,7 +14,7 @@ from labgen.model.spec import LabSpec
     [
         (["chaos", "explode", "jenkins01"], "unknown chaos action 'explode'; valid: kill, stop, start"),
         (["chaos", "kill", "jenkins09"], "unknown target 'jenkins09' in lab unit-lab; valid: nfs, jenkins01"),
-        (["chaos", "reload", "haproxy"], "reload applies to a master"),
+        (["chaos", "reload", "nfs"], "reload applies to a master or HAProxy"),
         (["chaos", "kill"], "chaos kill needs a TARGET; valid: nfs, jenkins01, jenkins02, haproxy"),
         (["verify", "failover", "--action", "melt"], "unknown --action 'melt'; valid: kill, stop, pause, partition"),
     ],

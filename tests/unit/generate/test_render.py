@@ -174,7 +174,10 @@ def test_haproxy_2_6_accepts_the_config(profile: str, tmp_path: Path) -> None:
     (tmp_path / LUA_NAMES_FILE).parent.mkdir(parents=True)
     (tmp_path / LUA_NAMES_FILE).write_text(names_lua())  # as `labgen build` puts it beside the promoter
     env = {**os.environ, names.STATS_USER_ENV: "u", names.STATS_PASSWORD_ENV: "p", "LUA_PATH": f"{tmp_path}/?.lua;;"}
-    result = subprocess.run(["haproxy", "-c", "-f", str(cfg)], capture_output=True, text=True, env=env)
+    # -L: the local peer's name, the host name compose gives HAProxy in the lab
+    result = subprocess.run(
+        ["haproxy", "-c", "-L", names.HAPROXY, "-f", str(cfg)], capture_output=True, text=True, env=env
+    )
     assert result.returncode == 0, result.stderr
     # Outside the lab the masters' names do not resolve.
     expected_here = ("could not resolve",)

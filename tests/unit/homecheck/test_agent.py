@@ -62,7 +62,10 @@ def agent(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HOMECHECK_DIR), str(ROOT)])}
     process = subprocess.Popen(
-        [sys.executable, "-m", "labgen_homecheck", "serve", "--port", str(port), "--home", str(home)],
+        [
+            *[sys.executable, "-m", "labgen_homecheck", "serve", "--port", str(port), "--home", str(home)],
+            *["--lease-port", str(_free_port()), "--bind", "127.0.0.1"],
+        ],
         env=env,
         stderr=subprocess.PIPE,
     )

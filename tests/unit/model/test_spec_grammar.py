@@ -34,7 +34,10 @@ HOSTILE_BITS = st.sampled_from(
 )
 HOSTILE = st.lists(HOSTILE_BITS | st.text(max_size=6), max_size=8).map("".join)
 FIELDS = ("ports.bind", "nfs.subnet", "stats.password", "stats.user", "haproxy.version", "name")
-HAPROXY_KEYS = {"image", "restart", "env_file", "depends_on", "ports", "volumes", "labels", "networks", "environment"}
+HAPROXY_KEYS = {
+    *("image", "restart", "env_file", "depends_on", "ports", "volumes", "labels", "networks", "environment"),
+    "hostname",
+}
 
 
 def _rendered(overrides: dict[str, object]) -> dict[str, str] | None:

@@ -80,6 +80,24 @@ def test_an_nfs_fault_fails_on_a_promotion_or_a_lost_write() -> None:
     assert other.verdict == "pass"
 
 
+def test_a_soft_reload_of_haproxy_fails_on_a_promotion_or_a_new_active() -> None:
+    """Issue 20: a reload of HAProxy keeps the active master as it is (no Jenkins reload)."""
+    kept = _measured(HAPROXY)
+    kept.action, kept.promotions_during = "reload", 0
+    judge_fault(kept, has_promoter=True)
+    assert kept.verdict == "pass", kept.reasons
+    reloaded = _measured(HAPROXY)
+    reloaded.action, reloaded.promotions_during, reloaded.active_changes = "reload", 1, 1
+    judge_fault(reloaded, has_promoter=True)
+    assert reloaded.verdict == "fail"
+    assert any("a master was reloaded" in r for r in reloaded.reasons)
+    assert any("changed the active master 1 times" in r for r in reloaded.reasons)
+    killed = _measured(HAPROXY)  # a kill may elect again: only a reload must promote nothing
+    killed.promotions_during = 1
+    judge_fault(killed, has_promoter=True)
+    assert killed.verdict == "pass"
+
+
 def test_no_consistent_answer_after_the_heal_fails() -> None:
     result = FaultTrial(1, NFS, "pause", "NFS server", held_s=8.0)
     trial = Trial(number=1, action="pause", target=NFS, experiment="fault")

@@ -8,16 +8,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 
-from labgen.model.names import HOMECHECK_PORT, JENKINS_HOME_DIR
+from labgen.model.names import HOMECHECK_LEASE_PORT, HOMECHECK_PORT, JENKINS_HOME_DIR
 from labgen_homecheck import PROG
 from labgen_homecheck.agent import AgentServer, HomeProbe, ask
+from labgen_homecheck.lease import Lease, LeaseServer
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
     parser.add_argument("command", choices=("serve", "ask"))
     parser.add_argument("--port", type=int, default=HOMECHECK_PORT)
+    parser.add_argument("--lease-port", type=int, default=HOMECHECK_LEASE_PORT, help="the decision's arbiter (0: off)")
+    parser.add_argument("--bind", default="0.0.0.0", help="the address to listen on (default: every one)")
     parser.add_argument("--home", default=os.environ.get("JENKINS_HOME", JENKINS_HOME_DIR))
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between probes (default 1)")
     parser.add_argument("--timeout", type=float, default=2.0, help="a probe slower than this is down (default 2)")
@@ -28,8 +32,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if answer == "up" else 1
     probe = HomeProbe(args.home, interval=args.interval, timeout=args.timeout)
     probe.start()
-    with AgentServer(("0.0.0.0", args.port), probe) as server:
-        print(f"{PROG}: probing {args.home} every {args.interval} s, agent on port {args.port}", file=sys.stderr)
+    if args.lease_port:
+        lease_server = LeaseServer((args.bind, args.lease_port), Lease(args.home))
+        threading.Thread(target=lease_server.serve_forever, name="lease", daemon=True).start()
+    with AgentServer((args.bind, args.port), probe) as server:
+        print(
+            f"{PROG}: probing {args.home} every {args.interval} s, agent on port {args.port}, "
+            f"decisions on port {args.lease_port or 'off'}",
+            file=sys.stderr,
+        )
         server.serve_forever()
     return 0
 
