@@ -95,7 +95,7 @@ def render_files(topology: Topology) -> dict[str, str]:
         "haproxy_config": HAPROXY_CONFIG,
         "ganesha_config": GANESHA_CONFIG,
         "published": _published_ports(lab),
-        "nfs_clients": lab.nfs.subnet if topology.nfs_client == "kernel" else NFS_NETWORK_PLACEHOLDER,
+        "nfs_clients": lab.subnet if topology.nfs_client == "kernel" else NFS_NETWORK_PLACEHOLDER,
     }
     return {
         COMPOSE_FILE: env.get_template("compose.yaml.j2").render(context),
@@ -108,7 +108,7 @@ def render_files(topology: Topology) -> dict[str, str]:
 
 def render_spec_file(lab: LabSpec) -> str:
     """`labgen init`'s spec file: every field spelled out and explained; it loads back to `lab`."""
-    text = environment().get_template("labgen.yaml.j2").render(lab=lab)
+    text = environment().get_template("labgen.yaml.j2").render(lab=lab, names=names)
     if lab_from_text(text, "the spec labgen init writes") != lab:
         raise BadSpecField("these values cannot be written as a spec that reads back the same; change them")
     return text

@@ -82,8 +82,8 @@ class LabHandle:
     def jenkins(self, timeout: float = 3.0) -> JenkinsClient:
         """A Jenkins client through HAProxy, as the lab's admin with its API token."""
         return JenkinsClient(
-            self.topology.published_host,
-            self.topology.lab.ports.http,
+            self.topology.front_host,
+            self.topology.front_ports["http"],
             self.secrets.get(secret_keys.ADMIN_USER, ""),
             self.secrets.get(secret_keys.ADMIN_TOKEN, ""),
             timeout=timeout,
@@ -92,7 +92,7 @@ class LabHandle:
     def _stats_port(self, method: str, path: str, timeout: float) -> http.Response:
         """A request to HAProxy's stats port with the stats login (the stats page, the promoter)."""
         auth = (self.secrets.get(secret_keys.STATS_USER, ""), self.secrets.get(secret_keys.STATS_PASSWORD, ""))
-        host, port = self.topology.published_host, self.topology.lab.ports.stats
+        host, port = self.topology.front_host, self.topology.front_ports["stats"]
         return http.request(host, port, method, path, auth=auth, timeout=timeout)
 
     def promoter_state(self, timeout: float = 2.0) -> dict[str, Any] | None:
@@ -142,7 +142,7 @@ class LabHandle:
     def probe_login(self, timeout: float = 2.0) -> str | None:
         """GET /login through HAProxy: the master that answered 200 (or "a master"), or None."""
         reply = http.request(
-            self.topology.published_host, self.topology.lab.ports.http, "GET", LOGIN_PATH, timeout=timeout
+            self.topology.front_host, self.topology.front_ports["http"], "GET", LOGIN_PATH, timeout=timeout
         )
         if reply.status != 200:
             return None
@@ -162,7 +162,7 @@ class LabHandle:
         """The agent port, through HAProxy, answers like Jenkins' TCP agent listener."""
         try:
             with socket.create_connection(
-                (self.topology.published_host, self.topology.lab.ports.agent), timeout=timeout
+                (self.topology.front_host, self.topology.front_ports["agent"]), timeout=timeout
             ) as conn:
                 conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
                 conn.settimeout(timeout)
