@@ -38,4 +38,33 @@ if [ -z "$password" ]; then
 fi
 eval "user=\${$user_var:-admin}"
 export "$user_var=$user"
+# A load balancer of a pair (haproxy.replicas 2): the lab mounts keepalived's config. keepalived
+# and HAProxy both run; this shell stays PID 1 and, on SIGTERM, stops keepalived first (the VIP
+# moves to the peer at once), then lets HAProxy finish its sessions (SIGUSR1). HAProxy dying
+# alone leaves keepalived running: its vrrp_script fails and the peer takes the VIP.
+keepalived_conf=${LABGEN_KEEPALIVED_CONF:?the image names keepalived's config}
+case " $* " in
+*" -db "*) serving=1 ;;
+*) serving= ;;
+esac
+if [ -n "$serving" ] && [ -r "$keepalived_conf" ]; then
+    state_file=${LABGEN_VRRP_STATE_FILE:?the image names the VRRP state file}
+    mkdir -p "${state_file%/*}"
+    echo INIT >"$state_file"
+    # a container restarted after a kill finds keepalived's old pid files and would refuse to start
+    rm -f /run/keepalived.pid /run/vrrp.pid /run/checkers.pid /var/run/keepalived.pid /var/run/vrrp.pid
+    "$@" &
+    haproxy_pid=$!
+    keepalived --dont-fork --log-console --vrrp --use-file "$keepalived_conf" &
+    keepalived_pid=$!
+    trap 'kill -TERM "$keepalived_pid" 2>/dev/null' TERM INT
+    status=0
+    while kill -0 "$keepalived_pid" 2>/dev/null; do
+        wait "$keepalived_pid" && status=0 || status=$?
+    done
+    echo STOPPED >"$state_file"
+    kill -USR1 "$haproxy_pid" 2>/dev/null || true
+    wait "$haproxy_pid" 2>/dev/null || true
+    exit "$status"
+fi
 exec "$@"

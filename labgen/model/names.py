@@ -209,7 +209,13 @@ def image_buildargs() -> dict[str, str]:
     as STATS_USER_ENV) and the paths the images share with labgen."""
     found = {f"LABEL_{key.removesuffix('_LABEL')}": value for key, value in globals().items() if key.endswith("_LABEL")}
     variables = {key: value for key, value in globals().items() if key.endswith("_ENV") and isinstance(value, str)}
-    shared = {"PROMOTER_DIR": PROMOTER_DIR, "PROMOTER_LUA": PROMOTER_LUA, "JENKINS_HOME_DIR": JENKINS_HOME_DIR}
+    shared = {
+        "PROMOTER_DIR": PROMOTER_DIR,
+        "PROMOTER_LUA": PROMOTER_LUA,
+        "JENKINS_HOME_DIR": JENKINS_HOME_DIR,
+        "KEEPALIVED_CONFIG_PATH": KEEPALIVED_CONFIG_PATH,
+        "KEEPALIVED_STATE_FILE": KEEPALIVED_STATE_FILE,
+    }
     return {**found, **variables, **shared}
 
 
