@@ -39,6 +39,7 @@ from labgen.errors import (
     OutputExists,
     PortBusy,
     SpecError,
+    SubnetBusy,
     ToolMissing,
     UsageError,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "OutputExists",
     "PortBusy",
     "SpecError",
+    "SubnetBusy",
     "ToolMissing",
     "UsageError",
     "__version__",

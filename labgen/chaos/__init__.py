@@ -2,12 +2,13 @@
 The fault table (`table`) says what each action does, needs, and is healed by."""
 
 from labgen.chaos.faults import AppliedFault, TargetState, apply, list_targets, targets, validate
-from labgen.chaos.table import ACTIONS, FAULTS, HEAL, TABLE, Action
+from labgen.chaos.table import ACTIONS, FAULTS, HEAL, PAIR_FAULTS, TABLE, Action
 
 __all__ = [
     "ACTIONS",
     "FAULTS",
     "HEAL",
+    "PAIR_FAULTS",
     "TABLE",
     "Action",
     "AppliedFault",

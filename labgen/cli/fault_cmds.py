@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from labgen.chaos import FAULTS
+from labgen.chaos import FAULTS, PAIR_FAULTS
 from labgen.cli.app import out
 from labgen.cli.options import JsonOpt, LabOpt, SpecArgs, check_number, report_folder, resolve_lab_name, spec_options
 from labgen.cli.output import print_json, progress
@@ -18,7 +18,7 @@ from labgen.cli.verify_cmds import ProbeTimeoutOpt, ReportOpt, verify_app
 from labgen.errors import BadOptionValue, CheckFailed
 from labgen.paths import lab_dir
 from labgen.verify.experiment import DEFAULT_PROBE_TIMEOUT
-from labgen.verify.faults import FaultPlan, matrix_services, run_faults
+from labgen.verify.faults import FaultPlan, matrix_plans, matrix_services, run_faults
 from labgen.verify.model import FaultResult
 from labgen.verify.report import FAULT_COLUMNS, fault_rows, write_fault_reports
 
@@ -67,9 +67,12 @@ def _command(matrix: bool) -> Callable[..., None]:
     ) -> None:
         if not services and not matrix:
             raise BadOptionValue("name the service to break", hint="e.g. `labgen verify fault nfs`")
-        chosen = services or matrix_services()
-        kinds = actions or (list(FAULTS) if matrix else ["kill"])
-        plans = [FaultPlan(service, action, hold, rate, timeout) for service in chosen for action in kinds]
+        if matrix and not services and not actions:
+            plans = matrix_plans(hold, rate, timeout)
+        else:
+            chosen = services or matrix_services()
+            kinds = actions or (list(FAULTS) if matrix else ["kill"])
+            plans = [FaultPlan(service, action, hold, rate, timeout) for service in chosen for action in kinds]
         _run(lab_name, spec_args, plans, trials, probe_timeout, report, json_output)
 
     return command
@@ -93,9 +96,9 @@ def _run(
     check_number("--hold", plans[0].hold, minimum=1, maximum=600)
     check_number("--rate", plans[0].rate, minimum=1, maximum=100)
     check_number("--timeout", plans[0].timeout, minimum=5, maximum=600)
-    unknown = sorted({plan.action for plan in plans} - set(FAULTS))
+    unknown = sorted({plan.action for plan in plans} - {*FAULTS, *PAIR_FAULTS})
     if unknown:
-        raise BadOptionValue(f"unknown --action {unknown[0]!r}; valid: {', '.join(FAULTS)}")
+        raise BadOptionValue(f"unknown --action {unknown[0]!r}; valid: {', '.join((*FAULTS, *PAIR_FAULTS))}")
     check_number("--probe-timeout", probe_timeout, minimum=0.5, maximum=120)
     name = resolve_lab_name(lab_name, spec_args)
     with progress(quiet=json_output) as emitter:

@@ -22,6 +22,7 @@ from labgen.lab.folder import load_topology
 from labgen.lab.jenkins_client import JenkinsClient
 from labgen.model.names import (
     FLAVOUR_LABEL,
+    KEEPALIVED_STATE_FILE,
     LOGIN_PATH,
     NODE_HEADER,
     PROMOTER_STATE_PATH,
@@ -40,6 +41,17 @@ SWITCHOVER_TIMEOUT_S = SWITCHOVER_ANSWER_MS / 1000 + 20  # the promoter's own bo
 AGENT_BANNER = b"Jenkins-Agent-Protocols"
 HOME_CHECK_COMMAND = ["python3", "-m", "labgen_homecheck", "ask"]  # in a master (images/jenkins/homecheck)
 HOME_UP = "up"
+
+
+@dataclass(frozen=True)
+class BalancerView:
+    """What one load balancer of a pair says: its container's state, keepalived's VRRP state (its
+    notify script's file), and whether the VIP is on its interface (`ip -4 addr`)."""
+
+    name: str
+    container: str  # running, paused, exited, missing
+    vrrp: str | None  # MASTER, BACKUP, FAULT, INIT, STOPPED; None when it cannot be asked
+    holds_vip: bool
 
 
 @dataclass
@@ -187,6 +199,37 @@ class LabHandle:
         except APIError:
             return None  # paused, or gone meanwhile
         return result.output.decode("utf-8", "replace").strip() or f"no answer (exit {result.exit_code})"
+
+    def balancer_views(self) -> list[BalancerView]:
+        """Each load balancer's view of the VIP (a pair); one HAProxy holds no VIP."""
+        views = []
+        vip = self.topology.vip
+        for name in self.topology.load_balancer_names:
+            found = self.containers(name)
+            if not found:
+                views.append(BalancerView(name, "missing", None, False))
+                continue
+            container = found[0]
+            container.reload()
+            state = container.attrs["State"]
+            label = "paused" if state.get("Paused") else str(state.get("Status"))
+            if label != "running" or vip is None:
+                views.append(BalancerView(name, label, None, False))
+                continue
+            try:
+                result = container.exec_run(["sh", "-c", f"cat {KEEPALIVED_STATE_FILE}; ip -4 -o addr show"])
+            except APIError:
+                views.append(BalancerView(name, label, None, False))
+                continue
+            lines = result.output.decode("utf-8", "replace").splitlines()
+            vrrp = lines[0].strip() if lines and " " not in lines[0].strip() else None
+            holds = any(f" {vip}/" in line for line in lines)
+            views.append(BalancerView(name, label, vrrp, holds))
+        return views
+
+    def vip_holders(self) -> list[str]:
+        """The load balancers whose interface has the VIP (one, normally; two in a split brain)."""
+        return [view.name for view in self.balancer_views() if view.holds_vip]
 
     def exec_in(self, service: str, command: list[str], env: dict[str, str] | None = None) -> tuple[int, str]:
         result = self.container(service).exec_run(command, environment=env)
