@@ -42,18 +42,21 @@ export "$user_var=$user"
 # and HAProxy both run; this shell stays PID 1 and, on SIGTERM, stops keepalived first (the VIP
 # moves to the peer at once), then lets HAProxy finish its sessions (SIGUSR1). HAProxy dying
 # alone leaves keepalived running: its vrrp_script fails and the peer takes the VIP.
-keepalived_conf=${LABGEN_KEEPALIVED_CONF:?the image names keepalived's config}
+keepalived_conf=${LABGEN_KEEPALIVED_CONF:?the image names the keepalived config}
 case " $* " in
 *" -db "*) serving=1 ;;
 *) serving= ;;
 esac
 if [ -n "$serving" ] && [ -r "$keepalived_conf" ]; then
     state_file=${LABGEN_VRRP_STATE_FILE:?the image names the VRRP state file}
-    mkdir -p "${state_file%/*}"
+    exit_file=${LABGEN_HAPROXY_EXIT_FILE:?the image names the HAProxy exit file}
+    mkdir -p "${state_file%/*}" "${exit_file%/*}"
     echo INIT >"$state_file"
+    echo 0 >"$exit_file"
     # a container restarted after a kill finds keepalived's old pid files and would refuse to start
     rm -f /run/keepalived.pid /run/vrrp.pid /run/checkers.pid /var/run/keepalived.pid /var/run/vrrp.pid
-    "$@" &
+    # HAProxy, and the moment it exits a 1 in the file keepalived watches (it then gives up the VIP)
+    (set +e; "$@"; echo 1 >"$exit_file") &
     haproxy_pid=$!
     keepalived --dont-fork --log-console --vrrp --use-file "$keepalived_conf" &
     keepalived_pid=$!
@@ -63,8 +66,9 @@ if [ -n "$serving" ] && [ -r "$keepalived_conf" ]; then
         wait "$keepalived_pid" && status=0 || status=$?
     done
     echo STOPPED >"$state_file"
-    kill -USR1 "$haproxy_pid" 2>/dev/null || true
+    for pid in $(pidof haproxy); do kill -USR1 "$pid" 2>/dev/null || true; done
     wait "$haproxy_pid" 2>/dev/null || true
     exit "$status"
 fi
 exec "$@"
+

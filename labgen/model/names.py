@@ -215,6 +215,7 @@ def image_buildargs() -> dict[str, str]:
         "JENKINS_HOME_DIR": JENKINS_HOME_DIR,
         "KEEPALIVED_CONFIG_PATH": KEEPALIVED_CONFIG_PATH,
         "KEEPALIVED_STATE_FILE": KEEPALIVED_STATE_FILE,
+        "HAPROXY_EXIT_FILE": HAPROXY_EXIT_FILE,
     }
     return {**found, **variables, **shared}
 
@@ -238,6 +239,10 @@ VRRP_INSTANCE = "labgen_vip"
 VRRP_SCRIPT = "labgen_haproxy"  # keepalived's health check of the HAProxy beside it
 KEEPALIVED_CONFIG_PATH = "/etc/keepalived/keepalived.conf"  # inside a load balancer's container
 KEEPALIVED_STATE_FILE = "/run/labgen/vrrp-state"  # keepalived's notify script writes MASTER, BACKUP, FAULT
+# 0 while HAProxy runs; the entrypoint writes 1 the moment HAProxy exits: keepalived watches it
+# (vrrp_track_file, inotify) and gives up the VIP at once, not at its next 1 s script check
+HAPROXY_EXIT_FILE = "/run/labgen/haproxy-exited"
+VRRP_TRACK_FILE = "labgen_haproxy_exited"
 LOAD_BALANCER_CAPABILITIES = ("NET_ADMIN",)  # keepalived adds and removes the VIP (NET_RAW kept: ARP)
 
 
