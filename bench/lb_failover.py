@@ -14,6 +14,7 @@ the pair). failed / unknown: probes refused or unanswered from the fault to the 
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,7 @@ def _gap(trial: FaultTrial, hold: float) -> float | None:
         return None
     answers = sorted(s.answered for s in trial.trial.samples if s.outcome == "ok" and 0 <= s.answered <= hold)
     moments = [0.0, *answers, hold]
-    return round(max(b - a for a, b in zip(moments, moments[1:], strict=False)), 3)
+    return round(max(b - a for a, b in itertools.pairwise(moments)), 3)
 
 
 def _entry(trials: list[FaultTrial], hold: float) -> dict[str, Any]:

@@ -42,12 +42,12 @@ export "$user_var=$user"
 # and HAProxy both run; this shell stays PID 1 and, on SIGTERM, stops keepalived first (the VIP
 # moves to the peer at once), then lets HAProxy finish its sessions (SIGUSR1). HAProxy dying
 # alone leaves keepalived running: its vrrp_script fails and the peer takes the VIP.
-keepalived_conf=${LABGEN_KEEPALIVED_CONF:?the image names the keepalived config}
+keepalived_conf=${LABGEN_KEEPALIVED_CONF:-}  # the image names it; unset: one HAProxy alone
 case " $* " in
 *" -db "*) serving=1 ;;
 *) serving= ;;
 esac
-if [ -n "$serving" ] && [ -r "$keepalived_conf" ]; then
+if [ -n "$serving" ] && [ -n "$keepalived_conf" ] && [ -r "$keepalived_conf" ]; then
     state_file=${LABGEN_VRRP_STATE_FILE:?the image names the VRRP state file}
     exit_file=${LABGEN_HAPROXY_EXIT_FILE:?the image names the HAProxy exit file}
     mkdir -p "${state_file%/*}" "${exit_file%/*}"

@@ -284,6 +284,8 @@ class LabSpec(_Strict):
         if self.haproxy.vip is None:
             return self
         vip = ipaddress.IPv4Address(self.haproxy.vip)
+        if self.haproxy.replicas == 1:
+            raise ValueError(f"haproxy.vip {vip}: only a pair of load balancers has a VIP; set haproxy.replicas: 2")
         if vip not in network:
             raise ValueError(f"haproxy.vip {vip} is not in the lab's subnet {network}; give an address inside it")
         if vip in (network.network_address, network.broadcast_address):
