@@ -240,13 +240,19 @@ def status(lab_name: LabOpt = None, json_output: JsonOpt = False, *, spec_args: 
         out.print(f"VIP {result.vip} held by [bold]{said}[/] (Jenkins: {result.urls['jenkins']})")
         balancers = Table("load balancer", "container", "keepalived", "has the VIP", title="the pair's view")
         for view in result.balancers:
-            row = (view.name, view.container, view.vrrp or "-", "yes" if view.holds_vip else "no")
-            balancers.add_row(*(Text(v) for v in row))
+            cells = (view.name, view.container, view.vrrp or "-", "yes" if view.holds_vip else "no")
+            balancers.add_row(*(Text(v) for v in cells))
         out.print(balancers)
     services = Table("service", "container", "state", "image")
     for svc in result.services:
         services.add_row(*(Text(str(v)) for v in (svc.service, svc.container or "-", svc.state, svc.image or "-")))
     out.print(services)
+    if result.vip:
+        out.print(
+            f"(Docker's port publishing cannot follow a VIP: the published ports reach one HAProxy each; "
+            f"this host reaches the VIP {result.vip} on the lab's bridge)",
+            markup=False,
+        )
     if result.servers is None:
         out.print("[yellow]HAProxy's stats page does not answer[/]")
         return

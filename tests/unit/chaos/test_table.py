@@ -37,7 +37,7 @@ def test_the_faults_verify_holds_are_the_rows_with_a_heal() -> None:
         "kill-haproxy": "restart",
         "split": "join",
     }
-    assert VERIFY_FAULTS is FAULTS and verify_faults.FAULTS == (*FAULTS, *PAIR_FAULTS)
+    assert VERIFY_FAULTS is FAULTS and (*FAULTS, *PAIR_FAULTS) == verify_faults.FAULTS
 
 
 def test_every_heal_and_undo_hint_names_an_action() -> None:
