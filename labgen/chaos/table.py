@@ -128,6 +128,7 @@ def _unpause(call: Call) -> str:
 # A pair's load balancer is cut off inside its container (its interface down), not disconnected:
 # a reconnected interface comes back as eth1, and keepalived's config names eth0.
 LAB_INTERFACE = "eth0"
+NOWHERE_MAC = "02:00:00:00:00:01"  # a locally administered MAC no container has: frames to it go nowhere
 
 
 def _partition(call: Call) -> str:
@@ -157,27 +158,27 @@ def _cut_off(call: Call) -> bool:
 
 
 def _split(call: Call) -> str:
-    """The two load balancers stop hearing each other (each drops the other's address), while the
-    host, the masters and NFS still reach both: each then holds the VIP."""
-    for address, _container in call.peers():
-        call.run(f"ip route replace blackhole {address}/32")
-    for _address, container in call.peers():
-        call.run(f"ip route replace blackhole {call.handle.topology.addresses[call.target]}/32", container)
-    return "the pair cannot reach each other (blackhole routes both ways); both may hold the VIP"
+    """The two load balancers stop hearing each other, while the host, the masters and NFS still
+    reach both: each then holds the VIP. Each side's neighbour entry for the other points at a MAC
+    nobody has (keepalived sends its adverts past the routing table, so a blackhole route would not
+    do, and this kernel has no tc drop action)."""
+    mine = call.handle.topology.addresses[call.target]
+    for address, container in call.peers():
+        call.run(f"ip neigh replace {address} lladdr {NOWHERE_MAC} dev {LAB_INTERFACE} nud permanent")
+        call.run(f"ip neigh replace {mine} lladdr {NOWHERE_MAC} dev {LAB_INTERFACE} nud permanent", container)
+    return "the pair cannot reach each other (neighbour entries to nowhere, both ways); both hold the VIP"
 
 
 def _join(call: Call) -> str:
-    for address, _container in call.peers():
-        call.run(f"ip route del blackhole {address}/32 2>/dev/null || true")
-    for _address, container in call.peers():
-        call.run(
-            f"ip route del blackhole {call.handle.topology.addresses[call.target]}/32 2>/dev/null || true", container
-        )
+    mine = call.handle.topology.addresses[call.target]
+    for address, container in call.peers():
+        call.run(f"ip neigh del {address} dev {LAB_INTERFACE} 2>/dev/null || true")
+        call.run(f"ip neigh del {mine} dev {LAB_INTERFACE} 2>/dev/null || true", container)
     return "the pair hears each other again"
 
 
 def _not_split(call: Call) -> bool:
-    return "blackhole" not in call.run("ip route show type blackhole")
+    return NOWHERE_MAC not in call.run(f"ip neigh show dev {LAB_INTERFACE}")
 
 
 def _kill_haproxy(call: Call) -> str:
