@@ -128,8 +128,12 @@ def _check_ports_free(topology: Topology) -> None:
             )
 
 
-def wait_healthy(handle: LabHandle, *, timeout: float, emitter: Emitter = NULL_EMITTER) -> None:
-    """Until every master container is healthy and HAProxy serves /login from the active one."""
+def wait_healthy(
+    handle: LabHandle, *, timeout: float, emitter: Emitter = NULL_EMITTER, every_balancer: bool = True
+) -> None:
+    """Until every master container is healthy and HAProxy serves /login from the active one (a
+    pair: exactly one load balancer holds the VIP; with every_balancer False one of the two may be
+    down, as in a master's failover while a load balancer is down)."""
     topology = handle.topology
     deadline = time.monotonic() + timeout
     last = ""
@@ -142,6 +146,10 @@ def wait_healthy(handle: LabHandle, *, timeout: float, emitter: Emitter = NULL_E
             emitter.emit("up.wait", f"waiting: {summary}", data=health)
             last = summary
         dead = [svc for svc, state in health.items() if state in ("exited", "dead", "missing")]
+        if not every_balancer and topology.pair:
+            balancers = topology.load_balancer_names
+            if any(svc not in dead for svc in balancers):  # one of the pair is enough
+                dead = [svc for svc in dead if svc not in balancers]
         if dead:
             raise LabUnhealthy(
                 f"{', '.join(dead)} stopped while the lab was starting",

@@ -92,7 +92,7 @@ def run_faults(
     for plan in plans:
         for _ in range(trials):
             number += 1
-            wait_healthy(handle, timeout=180, emitter=emitter)
+            wait_healthy(handle, timeout=180, emitter=emitter, every_balancer=False)
             emitter.emit("verify.trial", f"trial {number}: {plan.action} {plan.service} for {plan.hold:.0f} s", "step")
             trial = run_fault_trial(view, plan, number, emitter)
             result.trials.append(trial)
