@@ -54,7 +54,8 @@ if [ -n "$serving" ] && [ -n "$keepalived_conf" ] && [ -r "$keepalived_conf" ]; 
     echo INIT >"$state_file"
     echo 0 >"$exit_file"
     # a container restarted after a kill finds keepalived's old pid files and would refuse to start
-    rm -f /run/keepalived.pid /run/vrrp.pid /run/checkers.pid /var/run/keepalived.pid /var/run/vrrp.pid
+    pid_dir=${LABGEN_KEEPALIVED_PID_DIR:-/run}
+    rm -f "$pid_dir/keepalived.pid" "$pid_dir/vrrp.pid" "$pid_dir/checkers.pid"
     # HAProxy, and the moment it exits a 1 in the file keepalived watches (it then gives up the VIP)
     (set +e; "$@"; echo 1 >"$exit_file") &
     haproxy_pid=$!
