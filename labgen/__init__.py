@@ -41,6 +41,7 @@ from labgen.errors import (
     OutputExists,
     PortBusy,
     SpecError,
+    SubnetBusy,
     ToolMissing,
     UsageError,
 )
@@ -77,6 +78,7 @@ __all__ = [
     "OutputExists",
     "PortBusy",
     "SpecError",
+    "SubnetBusy",
     "ToolMissing",
     "UsageError",
     "__version__",

@@ -20,6 +20,7 @@ condition: `from labgen import NoSuchLab`.
         EngineMissing         the Docker engine or Compose
         ToolMissing           a program or library labgen needs (mmdebstrap, apt-get, python-jenkins)
         PortBusy              a port the lab publishes is taken
+        SubnetBusy            the lab's subnet overlaps another Docker network
         ArtifactMissing       a source, jenkins.war or JDK that cannot be had
         LabDamaged            the lab's own files (lab.json, secrets.env) are damaged or missing
         MachineUnfit          `labgen doctor` found the machine cannot run a lab
@@ -127,6 +128,10 @@ class ToolMissing(EnvironmentProblem):
 
 class PortBusy(EnvironmentProblem):
     """A port the lab publishes is already in use."""
+
+
+class SubnetBusy(EnvironmentProblem):
+    """The lab's subnet overlaps a Docker network that is not the lab's own."""
 
 
 class ArtifactMissing(EnvironmentProblem):

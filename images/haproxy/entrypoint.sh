@@ -38,4 +38,43 @@ if [ -z "$password" ]; then
 fi
 eval "user=\${$user_var:-admin}"
 export "$user_var=$user"
+# A load balancer of a pair (haproxy.replicas 2): the lab mounts keepalived's config. keepalived
+# and HAProxy both run; this shell stays PID 1 and, on SIGTERM, stops keepalived first (the VIP
+# moves to the peer at once), then lets HAProxy finish its sessions (SIGUSR1). HAProxy dying
+# alone leaves keepalived running: its vrrp_script fails and the peer takes the VIP.
+keepalived_conf=${LABGEN_KEEPALIVED_CONF:-}  # the image names it; unset: one HAProxy alone
+case " $* " in
+*" -db "*) serving=1 ;;
+*) serving= ;;
+esac
+if [ -n "$serving" ] && [ -n "$keepalived_conf" ] && [ -r "$keepalived_conf" ]; then
+    state_file=${LABGEN_VRRP_STATE_FILE:?the image names the VRRP state file}
+    exit_file=${LABGEN_HAPROXY_EXIT_FILE:?the image names the HAProxy exit file}
+    mkdir -p "${state_file%/*}" "${exit_file%/*}"
+    echo INIT >"$state_file"
+    echo 0 >"$exit_file"
+    # a container restarted after a kill finds keepalived's old pid files and would refuse to start
+    pid_dir=${LABGEN_KEEPALIVED_PID_DIR:-/run}
+    rm -f "$pid_dir/keepalived.pid" "$pid_dir/vrrp.pid" "$pid_dir/checkers.pid"
+    # HAProxy, and the moment it exits a 1 in the file keepalived watches (it then gives up the VIP)
+    (set +e; "$@"; echo 1 >"$exit_file") &
+    haproxy_pid=$!
+    keepalived --dont-fork --log-console --vrrp --use-file "$keepalived_conf" &
+    keepalived_pid=$!
+    trap 'kill -TERM "$keepalived_pid" 2>/dev/null' TERM INT
+    # a soft reload (`labgen chaos reload`, SIGUSR2 to PID 1) goes to HAProxy's master process: the
+    # haproxy whose parent is the subshell above (its workers are the master's children)
+    trap 'for pid in $(pidof haproxy); do
+        read -r _ _ _ parent _ <"/proc/$pid/stat" && [ "$parent" = "$haproxy_pid" ] && kill -USR2 "$pid"
+    done' USR2
+    status=0
+    while kill -0 "$keepalived_pid" 2>/dev/null; do
+        wait "$keepalived_pid" && status=0 || status=$?
+    done
+    echo STOPPED >"$state_file"
+    for pid in $(pidof haproxy); do kill -USR1 "$pid" 2>/dev/null || true; done
+    wait "$haproxy_pid" 2>/dev/null || true
+    exit "$status"
+fi
 exec "$@"
+

@@ -2,12 +2,13 @@
 The fault table (`table`) says what each action does, needs, and is healed by."""
 
 from labgen.chaos.faults import AppliedFault, TargetState, apply, list_targets, targets, validate
-from labgen.chaos.table import ACTIONS, FAULTS, HEAL, TABLE, VERIFIABLE, Action
+from labgen.chaos.table import ACTIONS, FAULTS, HEAL, PAIR_FAULTS, TABLE, VERIFIABLE, Action
 
 __all__ = [
     "ACTIONS",
     "FAULTS",
     "HEAL",
+    "PAIR_FAULTS",
     "TABLE",
     "VERIFIABLE",
     "Action",

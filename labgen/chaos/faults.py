@@ -36,7 +36,22 @@ class TargetState:
 
 
 def targets(topology: Topology) -> list[str]:
-    return topology.services
+    """Every service; with a pair also `haproxy`: whichever load balancer holds the VIP now."""
+    return [*topology.services, *([HAPROXY] if topology.pair else [])]
+
+
+def resolve_target(handle: LabHandle, target: str) -> str:
+    """A pair's `haproxy` is the load balancer that holds the VIP now; any other target is itself."""
+    if not (handle.topology.pair and target == HAPROXY):
+        return target
+    holders = handle.vip_holders()
+    if len(holders) != 1:
+        said = "no load balancer" if not holders else " and ".join(holders)
+        raise ActionRefused(
+            f"{HAPROXY} means the VIP's holder, but {said} holds the VIP {handle.topology.vip}",
+            hint=f"name one: {', '.join(handle.topology.load_balancer_names)}",
+        )
+    return holders[0]
 
 
 def validate(topology: Topology, action: str, target: str) -> None:
@@ -48,9 +63,13 @@ def validate(topology: Topology, action: str, target: str) -> None:
     if row.masters_only and target not in topology.masters:
         if not row.haproxy_too:
             raise ActionRefused(f"{action} applies to a master ({', '.join(topology.masters)})")
-        balancers = [lb.name for lb in topology.load_balancers]
+        balancers = topology.load_balancer_names
         if target != HAPROXY and target not in balancers:
             raise ActionRefused(f"{action} applies to a master or HAProxy ({', '.join(topology.masters + balancers)})")
+    if row.pair_only and not (topology.pair and target in [HAPROXY, *topology.load_balancer_names]):
+        if not topology.pair:
+            raise ActionRefused(f"{action} applies to a load balancer of a pair (haproxy.replicas 2)")
+        raise ActionRefused(f"{action} applies to a load balancer ({', '.join(topology.load_balancer_names)})")
 
 
 def apply(
@@ -58,6 +77,7 @@ def apply(
 ) -> AppliedFault:
     """Apply one action of the fault table. Validates before touching anything."""
     validate(handle.topology, action, target)
+    target = resolve_target(handle, target)
     container = handle.container(target)
     at = time.time()
     detail = _do(Call(handle, container, target, signal, stop_timeout), action)
@@ -80,7 +100,7 @@ def _do(call: Call, action: str) -> str:
 
 def list_targets(handle: LabHandle) -> list[TargetState]:
     states = []
-    for target in targets(handle.topology):
+    for target in handle.topology.services:
         found = handle.containers(target)
         if not found:
             states.append(TargetState(target, None, "missing", []))

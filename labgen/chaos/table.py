@@ -44,6 +44,32 @@ class Call:
     def connected(self) -> bool:
         return bool(self.network.name in self.container.attrs["NetworkSettings"]["Networks"])
 
+    @property
+    def in_pair(self) -> bool:
+        """The target is a load balancer of a pair (it has `ip` and NET_ADMIN, and keepalived)."""
+        topology = self.handle.topology
+        return topology.pair and self.target in topology.load_balancer_names
+
+    def run(self, script: str, container: Any = None) -> str:
+        """A shell command inside the target's container (or another's); ActionFailed if it fails."""
+        result = (container or self.container).exec_run(["sh", "-c", script])
+        output = result.output.decode("utf-8", "replace").strip()
+        if result.exit_code != 0:
+            raise ActionFailed(f"`{script}` in {(container or self.container).name} failed: {output or 'no output'}")
+        return output
+
+    @property
+    def link_up(self) -> bool:
+        """A pair's load balancer: its interface on the lab network is up."""
+        return self.run(f"cat /sys/class/net/{LAB_INTERFACE}/operstate") != "down"
+
+    def peers(self) -> list[tuple[str, Any]]:
+        """A pair's other load balancers: (address, container)."""
+        topology = self.handle.topology
+        return [
+            (lb.address, self.handle.container(lb.name)) for lb in topology.load_balancers if lb.name != self.target
+        ]
+
 
 @dataclass(frozen=True)
 class Precondition:
@@ -63,6 +89,7 @@ class Action:
     masters_only: bool = False
     haproxy_too: bool = False  # with masters_only: HAProxy (every load balancer) is a target too
     instant: bool = False  # a fault verify measures without healing it (nothing stays broken)
+    pair_only: bool = False  # a load balancer of a pair (haproxy.replicas 2)
 
     @property
     def is_fault(self) -> bool:
@@ -100,16 +127,69 @@ def _unpause(call: Call) -> str:
     return "thawed"
 
 
+# A pair's load balancer is cut off inside its container (its interface down), not disconnected:
+# a reconnected interface comes back as eth1, and keepalived's config names eth0.
+LAB_INTERFACE = "eth0"
+NOWHERE_MAC = "02:00:00:00:00:01"  # a locally administered MAC no container has: frames to it go nowhere
+
+
 def _partition(call: Call) -> str:
+    if call.in_pair:
+        call.run(f"ip link set {LAB_INTERFACE} down")
+        return f"{LAB_INTERFACE} down inside the container: cut off from the lab network and the host"
     call.network.disconnect(call.container, force=True)
     return f"disconnected from {call.network.name}"
 
 
 def _heal(call: Call) -> str:
+    if call.in_pair:
+        if call.link_up:
+            return "already connected: nothing to heal"
+        gateway = call.handle.topology.gateway
+        call.run(f"ip link set {LAB_INTERFACE} up && (ip route replace default via {gateway} || true)")
+        return f"{LAB_INTERFACE} up again"
     if call.connected:
         return "already connected: nothing to heal"
-    call.network.connect(call.container, aliases=[call.target])
-    return f"reconnected to {call.network.name} as {call.target}"
+    address = call.handle.topology.addresses[call.target]
+    call.network.connect(call.container, aliases=[call.target], ipv4_address=address)
+    return f"reconnected to {call.network.name} as {call.target} ({address})"
+
+
+def _cut_off(call: Call) -> bool:
+    return not call.link_up if call.in_pair else not call.connected
+
+
+def _split(call: Call) -> str:
+    """The two load balancers stop hearing each other, while the host, the masters and NFS still
+    reach both: each then holds the VIP. Each side's neighbour entry for the other points at a MAC
+    nobody has (keepalived sends its adverts past the routing table, so a blackhole route would not
+    do, and this kernel has no tc drop action)."""
+    mine = call.handle.topology.addresses[call.target]
+    for address, container in call.peers():
+        call.run(f"ip neigh replace {address} lladdr {NOWHERE_MAC} dev {LAB_INTERFACE} nud permanent")
+        call.run(f"ip neigh replace {mine} lladdr {NOWHERE_MAC} dev {LAB_INTERFACE} nud permanent", container)
+    return "the pair cannot reach each other (neighbour entries to nowhere, both ways); both hold the VIP"
+
+
+def _join(call: Call) -> str:
+    mine = call.handle.topology.addresses[call.target]
+    for address, container in call.peers():
+        call.run(f"ip neigh del {address} dev {LAB_INTERFACE} 2>/dev/null || true")
+        call.run(f"ip neigh del {mine} dev {LAB_INTERFACE} 2>/dev/null || true", container)
+    return "the pair hears each other again"
+
+
+def _not_split(call: Call) -> bool:
+    return NOWHERE_MAC not in call.run(f"ip neigh show dev {LAB_INTERFACE}")
+
+
+def _kill_haproxy(call: Call) -> str:
+    """HAProxy's processes only (keepalived stays): keepalived's health check fails and the peer takes the VIP."""
+    pids = call.run("pidof haproxy || true")
+    if not pids:
+        raise ActionFailed(f"no HAProxy process runs in {call.container.name}")
+    call.run(f"kill -KILL {pids}")
+    return f"SIGKILL to HAProxy's processes ({pids}); keepalived still runs"
 
 
 # Runs inside the master's container (labgen.wire is there, /opt/labgen on PYTHONPATH).
@@ -169,14 +249,32 @@ TABLE: tuple[Action, ...] = (
         "partition",
         _partition,
         heal="heal",
-        precondition=Precondition(lambda call: call.connected, "is already cut off", "heal"),
+        precondition=Precondition(lambda call: not _cut_off(call), "is already cut off", "heal"),
     ),
     Action("heal", _heal),
     Action("reload", _reload, masters_only=True, haproxy_too=True, instant=True),
+    # a load balancer of a pair
+    Action(
+        "kill-haproxy",
+        _kill_haproxy,
+        heal="restart",
+        precondition=Precondition(_running_unpaused, "is not running or paused", "start"),
+        pair_only=True,
+    ),
+    Action(
+        "split",
+        _split,
+        heal="join",
+        precondition=Precondition(_not_split, "is already split from its peer", "join"),
+        pair_only=True,
+    ),
+    Action("join", _join, pair_only=True),
 )
 BY_NAME = {action.name: action for action in TABLE}
 ACTIONS = tuple(BY_NAME)  # every chaos action, in the table's order
-FAULTS = tuple(action.name for action in TABLE if action.is_fault)  # the faults verify holds and heals
+# the faults verify holds and heals: of any service, and of a pair's load balancer only
+FAULTS = tuple(action.name for action in TABLE if action.is_fault and not action.pair_only)
+PAIR_FAULTS = tuple(action.name for action in TABLE if action.is_fault and action.pair_only)
 HEAL = {action.name: action.heal for action in TABLE if action.heal is not None}
-# what verify can measure: the faults it holds and heals, and those that heal themselves (a reload)
-VERIFIABLE = FAULTS + tuple(action.name for action in TABLE if action.instant and not action.is_fault)
+# what verify can measure: the faults it holds and heals (a pair's too), and those that heal themselves (a reload)
+VERIFIABLE = FAULTS + PAIR_FAULTS + tuple(action.name for action in TABLE if action.instant and not action.is_fault)

@@ -18,7 +18,7 @@ from labgen.cli.verify_cmds import ProbeTimeoutOpt, ReportOpt, verify_app
 from labgen.errors import BadOptionValue, CheckFailed
 from labgen.paths import lab_dir
 from labgen.verify.experiment import DEFAULT_PROBE_TIMEOUT
-from labgen.verify.faults import FaultPlan, matrix_services, run_faults
+from labgen.verify.faults import FaultPlan, matrix_plans, matrix_services, run_faults
 from labgen.verify.model import FaultResult
 from labgen.verify.report import FAULT_COLUMNS, fault_rows, write_fault_reports
 
@@ -67,9 +67,12 @@ def _command(matrix: bool) -> Callable[..., None]:
     ) -> None:
         if not services and not matrix:
             raise BadOptionValue("name the service to break", hint="e.g. `labgen verify fault nfs`")
-        chosen = services or matrix_services()
-        kinds = actions or (list(FAULTS) if matrix else ["kill"])
-        plans = [FaultPlan(service, action, hold, rate, timeout) for service in chosen for action in kinds]
+        if matrix and not services and not actions:
+            plans = matrix_plans(hold, rate, timeout)
+        else:
+            chosen = services or matrix_services()
+            kinds = actions or (list(FAULTS) if matrix else ["kill"])
+            plans = [FaultPlan(service, action, hold, rate, timeout) for service in chosen for action in kinds]
         _run(lab_name, spec_args, plans, trials, probe_timeout, report, json_output)
 
     return command

@@ -179,10 +179,19 @@ def up(
     out.print(f"  Jenkins (through HAProxy): {topology.urls['jenkins']}")
     out.print(f"  HAProxy stats:             {topology.urls['stats']}")
     out.print(f"  inbound agents:            {topology.urls['agent']}")
+    if topology.vip:
+        out.print(_vip_note(topology.vip, topology.url_host, running.ports.http), markup=False)
     out.print(
         f"  credentials:               {result.credentials_file} (admin user, API token, stats login)", markup=False
     )
     out.print(f"  next: labgen status --lab {running.name} | labgen chaos kill jenkins01 | labgen down")
+
+
+def _vip_note(vip: str, host: str, port: int) -> str:
+    return (
+        f"  (the VIP {vip} is reached from this Docker host on the lab's bridge; Docker's port publishing "
+        f"cannot follow a VIP, so {host}:{port} reaches haproxy1 only)"
+    )
 
 
 @app.command(rich_help_panel="run")
@@ -225,10 +234,25 @@ def status(lab_name: LabOpt = None, json_output: JsonOpt = False, *, spec_args: 
             out.print(f"[bold yellow]{what}: UNOFFICIAL (its sha256 is not the official release's)[/]")
         elif origin == "local":
             out.print(f"[yellow]{what}: a local file, unverified (labgen pins no sha256 for its version)[/]")
+    if result.vip:
+        holders = result.vip_holders
+        said = holders[0] if len(holders) == 1 else ("NOBODY" if not holders else f"{' AND '.join(holders)} (split)")
+        out.print(f"VIP {result.vip} held by [bold]{said}[/] (Jenkins: {result.urls['jenkins']})")
+        balancers = Table("load balancer", "container", "keepalived", "has the VIP", title="the pair's view")
+        for view in result.balancers:
+            cells = (view.name, view.container, view.vrrp or "-", "yes" if view.holds_vip else "no")
+            balancers.add_row(*(Text(v) for v in cells))
+        out.print(balancers)
     services = Table("service", "container", "state", "image")
     for svc in result.services:
         services.add_row(*(Text(str(v)) for v in (svc.service, svc.container or "-", svc.state, svc.image or "-")))
     out.print(services)
+    if result.vip:
+        out.print(
+            f"(Docker's port publishing cannot follow a VIP: the published ports reach one HAProxy each; "
+            f"this host reaches the VIP {result.vip} on the lab's bridge)",
+            markup=False,
+        )
     if result.servers is None:
         out.print("[yellow]HAProxy's stats page does not answer[/]")
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import fcntl
+import ipaddress
 import json
 import math
 import os
@@ -31,9 +32,9 @@ from labgen.paths import check_output_folder
 from labgen.wire.files import write_atomic
 
 COMPOSE_FILE = "compose.yaml"
-NFS_NETWORK_PLACEHOLDER = "@LAB_NETWORK@"  # the NFS server's entrypoint puts its network's subnet there
 HAPROXY_CONFIG = "haproxy/haproxy.cfg"
 GANESHA_CONFIG = "nfs/ganesha.conf"
+KEEPALIVED_DIR = "keepalived"
 
 
 @dataclass(frozen=True)
@@ -94,35 +95,56 @@ def render_files(topology: Topology) -> dict[str, str]:
         "nfs_address": topology.nfs_address,
         "haproxy_config": HAPROXY_CONFIG,
         "ganesha_config": GANESHA_CONFIG,
-        "published": _published_ports(lab),
-        "nfs_clients": lab.nfs.subnet if topology.nfs_client == "kernel" else NFS_NETWORK_PLACEHOLDER,
+        "published": _published_ports(topology),
+        # the masters only: not the load balancers, nor anything else on the lab network
+        "nfs_clients": ", ".join(topology.master_addresses),
+        "keepalived_configs": {lb: keepalived_config(lb) for lb in topology.load_balancer_names},
     }
-    return {
+    files = {
         COMPOSE_FILE: env.get_template("compose.yaml.j2").render(context),
         HAPROXY_CONFIG: env.get_template(f"haproxy/{lab.profile}.cfg.j2").render(context),
         GANESHA_CONFIG: env.get_template("nfs/ganesha.conf.j2").render(context),
         # default allow + a deny list, not an allowlist: see labgen/model/seccomp.py for the measurement
         names.NFS_SECCOMP_PROFILE: seccomp.nfs_profile_json(),
     }
+    if topology.pair:
+        template = env.get_template("keepalived/keepalived.conf.j2")
+        prefix = ipaddress.IPv4Network(topology.subnet).prefixlen
+        for lb in topology.load_balancers:
+            peers = [other for other in topology.load_balancers if other != lb]
+            files[keepalived_config(lb.name)] = template.render(context, lb=lb, peers=peers, prefix=prefix)
+    return files
+
+
+def keepalived_config(balancer: str) -> str:
+    """A load balancer's keepalived.conf in the lab folder (haproxy.replicas 2)."""
+    return f"{KEEPALIVED_DIR}/{balancer}.conf"
 
 
 def render_spec_file(lab: LabSpec) -> str:
     """`labgen init`'s spec file: every field spelled out and explained; it loads back to `lab`."""
-    text = environment().get_template("labgen.yaml.j2").render(lab=lab)
+    text = environment().get_template("labgen.yaml.j2").render(lab=lab, names=names)
     if lab_from_text(text, "the spec labgen init writes") != lab:
         raise BadSpecField("these values cannot be written as a spec that reads back the same; change them")
     return text
 
 
-def _published_ports(lab: LabSpec) -> list[str]:
-    """compose.yaml's `ports` entries, HOST_IP:HOST_PORT:CONTAINER_PORT (an IPv6 host in brackets)."""
+def _published_ports(topology: Topology) -> dict[str, list[str]]:
+    """Each load balancer's compose.yaml `ports` entries, HOST_IP:HOST_PORT:CONTAINER_PORT (an IPv6
+    host in brackets): the spec's ports for the first; a pair's second publishes on ports the engine
+    chooses (HOST_IP::CONTAINER_PORT; `docker port` tells them). Users reach a pair at its VIP."""
+    lab = topology.lab
     host = f"[{lab.ports.bind}]" if ":" in lab.ports.bind else lab.ports.bind
     ports = lab.ports
-    return [
-        f"{host}:{ports.http}:{names.HAPROXY_HTTP_PORT}",
-        f"{host}:{ports.stats}:{names.HAPROXY_STATS_PORT}",
-        f"{host}:{ports.agent}:{names.HAPROXY_AGENT_PORT}",
-    ]
+    found = {}
+    for index, balancer in enumerate(topology.load_balancer_names):
+        pairs = [
+            (ports.http, names.HAPROXY_HTTP_PORT),
+            (ports.stats, names.HAPROXY_STATS_PORT),
+            (ports.agent, names.HAPROXY_AGENT_PORT),
+        ]
+        found[balancer] = [f"{host}:{h if index == 0 else ''}:{c}" for h, c in pairs]
+    return found
 
 
 def _hold(timeout_s: int, read_timeout_ms: int) -> dict[str, object]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from docker.errors import NotFound
@@ -68,3 +69,21 @@ def container_health(name: str, service: str) -> str:
     if state.get("Status") != "running":
         return str(state.get("Status"))
     return str(state.get("Health", {}).get("Status", "running"))
+
+
+def overlapping_networks(subnet: str, own_name: str) -> list[tuple[str, str]]:
+    """(network, its subnet) of every Docker network but `own_name` whose IPv4 subnet overlaps `subnet`."""
+    wanted = ipaddress.IPv4Network(subnet)
+    found = []
+    for summary in client().api.networks():
+        if summary.get("Name") == own_name:
+            continue
+        for config in (summary.get("IPAM") or {}).get("Config") or []:
+            text = config.get("Subnet") or ""
+            try:
+                network = ipaddress.ip_network(text, strict=False)
+            except ValueError:
+                continue
+            if isinstance(network, ipaddress.IPv4Network) and network.overlaps(wanted):
+                found.append((str(summary.get("Name")), str(network)))
+    return found

@@ -16,6 +16,7 @@ from labgen.lab import docker
 from labgen.lab.handle import HOME_UP, LabHandle
 from labgen.model import names
 from labgen.model.spec import LabSpec
+from labgen.model.topology import Topology
 from labgen.paths import cache_dir
 from labgen.wire.net import port_free
 
@@ -142,6 +143,26 @@ def check_ports(lab: LabSpec) -> Check:
     return Check("ports", "ok", f"{listed} free on {lab.ports.bind}")
 
 
+def check_subnet(lab: LabSpec) -> Check:
+    """The lab's subnet is free (no other Docker network overlaps it); a pair's VIP is on it."""
+    topology = Topology(lab)
+    try:
+        taken = docker.overlapping_networks(lab.subnet, topology.network)
+    except LabgenError:
+        return Check("lab subnet", "warn", f"{lab.subnet}: not checked (Docker engine not reachable)")
+    if taken:
+        others = ", ".join(f"{name} ({subnet})" for name, subnet in taken)
+        return Check(
+            "lab subnet", "fail", f"{lab.subnet} overlaps {others}", "--set network.subnet=10.X.Y.0/24 in the spec"
+        )
+    vip = (
+        f"; Jenkins at the VIP {topology.urls['jenkins']} (reached from this host on the bridge)"
+        if topology.vip
+        else ""
+    )
+    return Check("lab subnet", "ok", f"{lab.subnet} is free{vip}")
+
+
 def check_disk() -> Check:
     root = "/var/lib/docker"
     with contextlib.suppress(EnvironmentProblem):
@@ -200,6 +221,7 @@ def run_checks(lab: LabSpec, probe_registry: bool = False) -> list[Check]:
         check_images(lab),
         check_registry(probe_registry),
         check_ports(lab),
+        check_subnet(lab),
         check_disk(),
         *([homes] if homes else []),
     ]

@@ -22,6 +22,7 @@ from labgen.lab.folder import load_topology
 from labgen.lab.jenkins_client import JenkinsClient
 from labgen.model.names import (
     FLAVOUR_LABEL,
+    KEEPALIVED_STATE_FILE,
     LOGIN_PATH,
     NODE_HEADER,
     PROMOTER_STATE_PATH,
@@ -40,6 +41,17 @@ SWITCHOVER_TIMEOUT_S = SWITCHOVER_ANSWER_MS / 1000 + 20  # the promoter's own bo
 AGENT_BANNER = b"Jenkins-Agent-Protocols"
 HOME_CHECK_COMMAND = ["python3", "-m", "labgen_homecheck", "ask"]  # in a master (images/jenkins/homecheck)
 HOME_UP = "up"
+
+
+@dataclass(frozen=True)
+class BalancerView:
+    """What one load balancer of a pair says: its container's state, keepalived's VRRP state (its
+    notify script's file), and whether the VIP is on its interface (`ip -4 addr`)."""
+
+    name: str
+    container: str  # running, paused, exited, missing
+    vrrp: str | None  # MASTER, BACKUP, FAULT, INIT, STOPPED; None when it cannot be asked
+    holds_vip: bool
 
 
 @dataclass
@@ -82,8 +94,8 @@ class LabHandle:
     def jenkins(self, timeout: float = 3.0) -> JenkinsClient:
         """A Jenkins client through HAProxy, as the lab's admin with its API token."""
         return JenkinsClient(
-            self.topology.published_host,
-            self.topology.lab.ports.http,
+            self.topology.front_host,
+            self.topology.front_ports["http"],
             self.secrets.get(secret_keys.ADMIN_USER, ""),
             self.secrets.get(secret_keys.ADMIN_TOKEN, ""),
             timeout=timeout,
@@ -92,7 +104,7 @@ class LabHandle:
     def _stats_port(self, method: str, path: str, timeout: float) -> http.Response:
         """A request to HAProxy's stats port with the stats login (the stats page, the promoter)."""
         auth = (self.secrets.get(secret_keys.STATS_USER, ""), self.secrets.get(secret_keys.STATS_PASSWORD, ""))
-        host, port = self.topology.published_host, self.topology.lab.ports.stats
+        host, port = self.topology.front_host, self.topology.front_ports["stats"]
         return http.request(host, port, method, path, auth=auth, timeout=timeout)
 
     def promoter_state(self, timeout: float = 2.0) -> dict[str, Any] | None:
@@ -142,7 +154,7 @@ class LabHandle:
     def probe_login(self, timeout: float = 2.0) -> str | None:
         """GET /login through HAProxy: the master that answered 200 (or "a master"), or None."""
         reply = http.request(
-            self.topology.published_host, self.topology.lab.ports.http, "GET", LOGIN_PATH, timeout=timeout
+            self.topology.front_host, self.topology.front_ports["http"], "GET", LOGIN_PATH, timeout=timeout
         )
         if reply.status != 200:
             return None
@@ -162,7 +174,7 @@ class LabHandle:
         """The agent port, through HAProxy, answers like Jenkins' TCP agent listener."""
         try:
             with socket.create_connection(
-                (self.topology.published_host, self.topology.lab.ports.agent), timeout=timeout
+                (self.topology.front_host, self.topology.front_ports["agent"]), timeout=timeout
             ) as conn:
                 conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
                 conn.settimeout(timeout)
@@ -187,6 +199,37 @@ class LabHandle:
         except APIError:
             return None  # paused, or gone meanwhile
         return result.output.decode("utf-8", "replace").strip() or f"no answer (exit {result.exit_code})"
+
+    def balancer_views(self) -> list[BalancerView]:
+        """Each load balancer's view of the VIP (a pair); one HAProxy holds no VIP."""
+        views = []
+        vip = self.topology.vip
+        for name in self.topology.load_balancer_names:
+            found = self.containers(name)
+            if not found:
+                views.append(BalancerView(name, "missing", None, False))
+                continue
+            container = found[0]
+            container.reload()
+            state = container.attrs["State"]
+            label = "paused" if state.get("Paused") else str(state.get("Status"))
+            if label != "running" or vip is None:
+                views.append(BalancerView(name, label, None, False))
+                continue
+            try:
+                result = container.exec_run(["sh", "-c", f"cat {KEEPALIVED_STATE_FILE}; ip -4 -o addr show"])
+            except APIError:
+                views.append(BalancerView(name, label, None, False))
+                continue
+            lines = result.output.decode("utf-8", "replace").splitlines()
+            vrrp = lines[0].strip() if lines and " " not in lines[0].strip() else None
+            holds = any(f" {vip}/" in line for line in lines)
+            views.append(BalancerView(name, label, vrrp, holds))
+        return views
+
+    def vip_holders(self) -> list[str]:
+        """The load balancers whose interface has the VIP (one, normally; two in a split brain)."""
+        return [view.name for view in self.balancer_views() if view.holds_vip]
 
     def exec_in(self, service: str, command: list[str], env: dict[str, str] | None = None) -> tuple[int, str]:
         result = self.container(service).exec_run(command, environment=env)

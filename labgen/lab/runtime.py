@@ -15,14 +15,22 @@ from docker.errors import NotFound
 from labgen import engine
 from labgen.builder import BuildOptions, build_images
 from labgen.builder.provenance import image_artifact_origins
-from labgen.errors import DockerFailed, Interrupted, LabNotRunning, LabUnhealthy, NoSuchTarget, PortBusy
+from labgen.errors import (
+    DockerFailed,
+    Interrupted,
+    LabNotRunning,
+    LabUnhealthy,
+    NoSuchTarget,
+    PortBusy,
+    SubnetBusy,
+)
 from labgen.events import NULL_EMITTER, Emitter
 from labgen.generate import generate
 from labgen.generate.render import COMPOSE_FILE
 from labgen.lab import docker, journal
 from labgen.lab.folder import save_topology
-from labgen.lab.handle import HOME_UP, LabHandle
-from labgen.model.names import FLAVOUR_LABEL, HAPROXY, NFS, SECRETS_FILE
+from labgen.lab.handle import HOME_UP, BalancerView, LabHandle
+from labgen.model.names import FLAVOUR_LABEL, SECRETS_FILE
 from labgen.model.spec import LabSpec
 from labgen.model.topology import Topology
 from labgen.paths import lab_dir
@@ -61,6 +69,7 @@ def up(
             f"with its config rendered for {built.haproxy_version}"
         )
     _check_ports_free(topology)
+    _check_subnet_free(topology)
     folder = lab_dir(spec.name)
     generate(topology, folder, option="the lab's state folder")
     save_topology(topology, folder)
@@ -93,8 +102,21 @@ def _compose(handle: LabHandle, *args: str) -> str:
     return result.stdout
 
 
+def _check_subnet_free(topology: Topology) -> None:
+    """The lab's subnet must be its own: Docker refuses a network whose subnet overlaps another's,
+    and the lab's fixed addresses need that subnet."""
+    taken = docker.overlapping_networks(topology.subnet, topology.network)
+    if taken:
+        others = ", ".join(f"{name} ({subnet})" for name, subnet in taken)
+        raise SubnetBusy(
+            f"the lab's subnet {topology.subnet} overlaps Docker network {others}",
+            hint="choose another: --set network.subnet=10.X.Y.0/24 (or network.subnet in the spec), "
+            "or remove that network",
+        )
+
+
 def _check_ports_free(topology: Topology) -> None:
-    if docker.lab_containers(topology.name, HAPROXY, all_states=False):
+    if docker.lab_containers(topology.name, topology.load_balancer_names[0], all_states=False):
         return  # our own HAProxy holds them; compose decides whether it must be recreated
     ports = topology.lab.ports
     for field_name in ("http", "stats", "agent"):
@@ -106,13 +128,17 @@ def _check_ports_free(topology: Topology) -> None:
             )
 
 
-def wait_healthy(handle: LabHandle, *, timeout: float, emitter: Emitter = NULL_EMITTER) -> None:
-    """Until every master container is healthy and HAProxy serves /login from the active one."""
+def wait_healthy(
+    handle: LabHandle, *, timeout: float, emitter: Emitter = NULL_EMITTER, every_balancer: bool = True
+) -> None:
+    """Until every master container is healthy and HAProxy serves /login from the active one (a
+    pair: exactly one load balancer holds the VIP; with every_balancer False one of the two may be
+    down, as in a master's failover while a load balancer is down)."""
     topology = handle.topology
     deadline = time.monotonic() + timeout
     last = ""
     while True:
-        health = {svc: handle.health(svc) for svc in [NFS, *topology.masters, HAPROXY]}
+        health = {svc: handle.health(svc) for svc in topology.services}
         servers = handle.haproxy_servers()
         served_by = handle.probe_login()
         summary = ", ".join(f"{svc} {state}" for svc, state in health.items())
@@ -120,13 +146,18 @@ def wait_healthy(handle: LabHandle, *, timeout: float, emitter: Emitter = NULL_E
             emitter.emit("up.wait", f"waiting: {summary}", data=health)
             last = summary
         dead = [svc for svc, state in health.items() if state in ("exited", "dead", "missing")]
+        if not every_balancer and topology.pair:
+            balancers = topology.load_balancer_names
+            if any(svc not in dead for svc in balancers):  # one of the pair is enough
+                dead = [svc for svc in dead if svc not in balancers]
         if dead:
             raise LabUnhealthy(
                 f"{', '.join(dead)} stopped while the lab was starting",
                 hint=f"see `labgen logs {dead[0]} --lab {handle.name}`",
             )
         masters_ok = all(health[m] == "healthy" for m in topology.masters)
-        if masters_ok and served_by is not None and any(s.up for s in handle.http_servers(servers)):
+        vip_ok = topology.vip is None or len(handle.vip_holders()) == 1
+        if masters_ok and vip_ok and served_by is not None and any(s.up for s in handle.http_servers(servers)):
             emitter.emit("up.ready", f"lab {handle.name} is up: /login served by {served_by}", "done")
             return
         if time.monotonic() > deadline:
@@ -197,6 +228,12 @@ class LabStatus:
     active: str | None
     urls: dict[str, str]
     artifacts: dict[str, str] = field(default_factory=dict)  # "haproxy"/"jenkins.war" -> official, unofficial, ...
+    vip: str | None = None  # a pair's virtual IP
+    balancers: list[BalancerView] = field(default_factory=list)  # each load balancer's view of it
+
+    @property
+    def vip_holders(self) -> list[str]:
+        return [view.name for view in self.balancers if view.holds_vip]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -209,13 +246,16 @@ class LabStatus:
             "haproxy_servers": None if self.servers is None else [vars(s) for s in self.servers],
             "urls": self.urls,
             "artifacts": self.artifacts,
+            "vip": self.vip,
+            "vip_holders": self.vip_holders,
+            "load_balancers": [vars(view) for view in self.balancers],
         }
 
 
 def artifact_origins(handle: LabHandle) -> dict[str, str]:
     """What the lab's images say their HAProxy source and jenkins.war are (official, unofficial, ...)."""
     origins: dict[str, str] = {}
-    for service in (HAPROXY, handle.topology.masters[0]):
+    for service in (handle.topology.load_balancer_names[0], handle.topology.masters[0]):
         for container in handle.containers(service)[:1]:
             origins.update(image_artifact_origins((container.image.labels if container.image else None) or {}))
     return origins
@@ -254,6 +294,8 @@ def status(name: str) -> LabStatus:
         active=handle.active_master(servers),
         urls=urls,
         artifacts=artifact_origins(handle),
+        vip=topology.vip,
+        balancers=handle.balancer_views() if topology.pair else [],
     )
 
 

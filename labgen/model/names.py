@@ -39,7 +39,8 @@ JAVA_FROM_LABEL = "org.labgen.java.from"
 
 # ---- services and what runs in them ----------------------------------------------------------------
 NFS = "nfs"
-HAPROXY = "haproxy"
+HAPROXY = "haproxy"  # the load balancer's service (haproxy.replicas 1); a pair is haproxy1, haproxy2
+MAX_LOAD_BALANCERS = 2
 MASTER_PREFIX = "jenkins"
 JENKINS_HTTP_PORT = 8080  # inside a master's container
 JENKINS_AGENT_PORT = 8181
@@ -241,8 +242,46 @@ def image_buildargs() -> dict[str, str]:
     as STATS_USER_ENV) and the paths the images share with labgen."""
     found = {f"LABEL_{key.removesuffix('_LABEL')}": value for key, value in globals().items() if key.endswith("_LABEL")}
     variables = {key: value for key, value in globals().items() if key.endswith("_ENV") and isinstance(value, str)}
-    shared = {"PROMOTER_DIR": PROMOTER_DIR, "PROMOTER_LUA": PROMOTER_LUA, "JENKINS_HOME_DIR": JENKINS_HOME_DIR}
+    shared = {
+        "PROMOTER_DIR": PROMOTER_DIR,
+        "PROMOTER_LUA": PROMOTER_LUA,
+        "JENKINS_HOME_DIR": JENKINS_HOME_DIR,
+        "KEEPALIVED_CONFIG_PATH": KEEPALIVED_CONFIG_PATH,
+        "KEEPALIVED_STATE_FILE": KEEPALIVED_STATE_FILE,
+        "HAPROXY_EXIT_FILE": HAPROXY_EXIT_FILE,
+    }
     return {**found, **variables, **shared}
+
+
+# ---- the lab network: fixed addresses, by host number in the lab's subnet ----------------------------
+# Docker gives a user-defined bridge's gateway the subnet's first address; every service has a fixed
+# one, so that the NFS export can admit the masters only and keepalived can name its peer. All fit a
+# /28 (hosts 1 to 14).
+GATEWAY_HOST = 1
+LOAD_BALANCER_HOSTS = (2, 3)  # haproxy (or haproxy1), haproxy2
+VIP_HOST = 4  # the pair's virtual IP (haproxy.replicas 2), unless haproxy.vip names another
+NFS_HOST = 10
+MASTER_HOSTS = (11, 12, 13, 14)  # jenkins01..jenkins04
+# the subnet when the spec names none: a /24 in this block, chosen from the lab's name
+DERIVED_SUBNET_BLOCK = "10.64.0.0/10"
+DERIVED_SUBNET_PREFIX = 24
+# VRRP (keepalived, haproxy.replicas 2): the first load balancer is preferred
+VRRP_PRIORITIES = (150, 100)
+VRRP_ROUTER_ID = 51
+VRRP_INSTANCE = "labgen_vip"
+VRRP_SCRIPT = "labgen_haproxy"  # keepalived's health check of the HAProxy beside it
+KEEPALIVED_CONFIG_PATH = "/etc/keepalived/keepalived.conf"  # inside a load balancer's container
+KEEPALIVED_STATE_FILE = "/run/labgen/vrrp-state"  # keepalived's notify script writes MASTER, BACKUP, FAULT
+# 0 while HAProxy runs; the entrypoint writes 1 the moment HAProxy exits: keepalived watches it
+# (vrrp_track_file, inotify) and gives up the VIP at once, not at its next 1 s script check
+HAPROXY_EXIT_FILE = "/run/labgen/haproxy-exited"
+VRRP_TRACK_FILE = "labgen_haproxy_exited"
+LOAD_BALANCER_CAPABILITIES = ("NET_ADMIN",)  # keepalived adds and removes the VIP (NET_RAW kept: ARP)
+
+
+def load_balancer_names(replicas: int) -> list[str]:
+    """The load balancers' services: `haproxy` alone, or haproxy1, haproxy2 for a pair."""
+    return [HAPROXY] if replicas == 1 else [f"{HAPROXY}{i}" for i in range(1, replicas + 1)]
 
 
 def master_names(count: int) -> list[str]:

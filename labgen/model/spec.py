@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 from pathlib import Path
@@ -40,7 +41,7 @@ SUBNET_PREFIXES = (8, 28)
 MAX_KEY_PARTS = 8  # a --set key: haproxy.check.rise is three
 MAX_KEY_CHARS = 200
 # Fields only the `ha` profile reads: set with --profile article, they would silently do nothing.
-HA_ONLY_FIELDS = ("haproxy.read_timeout_ms", "jenkins.requeue_interrupted")
+HA_ONLY_FIELDS = ("haproxy.read_timeout_ms", "jenkins.requeue_interrupted", "haproxy.replicas", "haproxy.vip")
 
 # What a spec file may be: a lab spec is a few hundred bytes, three levels deep, without aliases.
 MAX_SPEC_BYTES = 64 * 1024
@@ -88,6 +89,24 @@ class HAProxySpec(_Strict):
     # serve (a standby being promoted, however long its reload takes; the election at start); past
     # it the request gets one HTTP 503 whose body says why.
     hold_timeout_s: int = Field(HOLD_TIMEOUT_S, ge=10, le=3600)
+    # ha profile: one HAProxy (the article's), or a pair sharing a virtual IP (keepalived, VRRP)
+    replicas: int = Field(1, ge=1, le=names.MAX_LOAD_BALANCERS)
+    # the pair's virtual IP on the lab network; None: host names.VIP_HOST of the subnet
+    vip: str | None = None
+
+    @field_validator("vip")
+    @classmethod
+    def _ipv4(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if len(value) > 15 or not re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,3}){3}", value):
+            raise ValueError(f"{excerpt(value)} is not an IPv4 address; allowed: an address of the lab's subnet")
+        try:
+            return str(ipaddress.IPv4Address(value))
+        except ValueError:
+            raise ValueError(
+                f"{excerpt(value)} is not an IPv4 address; allowed: an address of the lab's subnet"
+            ) from None
 
     @field_validator("version")
     @classmethod
@@ -189,9 +208,18 @@ class StatsSpec(_Strict):
         return value
 
 
+class NetworkSpec(_Strict):
+    # the lab network's IPv4 subnet; None: a /24 chosen from the lab's name (derived_subnet)
+    subnet: str | None = None
+
+    @field_validator("subnet")
+    @classmethod
+    def _network(cls, value: str | None) -> str | None:
+        return value if value is None else check_subnet(value)
+
+
 class NfsSpec(_Strict):
     client: Literal["auto", "kernel", "fuse", "local"] = "auto"
-    subnet: str = "172.30.213.0/24"
     # the kernel NFS client's caching options (nfs(5): actimeo, acregmin, ..., noac, nocto, lookupcache),
     # for the masters' mounts, kernel or userspace; "" = the kernel's defaults
     mount_options: str = ""
@@ -207,11 +235,6 @@ class NfsSpec(_Strict):
             raise ValueError(f"{excerpt(value)}: separate NFS mount options with commas, no spaces")
         return value
 
-    @field_validator("subnet")
-    @classmethod
-    def _network(cls, value: str) -> str:
-        return check_subnet(value)
-
 
 class LabSpec(_Strict):
     """Everything one lab is: read by the generator, the runner, chaos and verify."""
@@ -223,6 +246,18 @@ class LabSpec(_Strict):
     ports: PortsSpec = PortsSpec()
     stats: StatsSpec = StatsSpec()
     nfs: NfsSpec = NfsSpec()
+    network: NetworkSpec = NetworkSpec()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_fields(cls, data: Any) -> Any:
+        nfs = data.get("nfs") if isinstance(data, dict) else None
+        if isinstance(nfs, dict) and "subnet" in nfs:
+            raise ValueError(
+                "nfs.subnet is now network.subnet: the lab network's subnet, for every NFS client "
+                "(e.g. network: {subnet: 172.30.213.0/24})"
+            )
+        return data
 
     @field_validator("name")
     @classmethod
@@ -243,6 +278,29 @@ class LabSpec(_Strict):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _addresses_fit(self) -> LabSpec:
+        network = ipaddress.IPv4Network(self.subnet)
+        if self.haproxy.vip is None:
+            return self
+        vip = ipaddress.IPv4Address(self.haproxy.vip)
+        if self.haproxy.replicas == 1:
+            raise ValueError(f"haproxy.vip {vip}: only a pair of load balancers has a VIP; set haproxy.replicas: 2")
+        if vip not in network:
+            raise ValueError(f"haproxy.vip {vip} is not in the lab's subnet {network}; give an address inside it")
+        if vip in (network.network_address, network.broadcast_address):
+            raise ValueError(f"haproxy.vip {vip} is the network or broadcast address of {network}")
+        taken = {str(network.network_address + names.GATEWAY_HOST): "the gateway (Docker's)"}
+        taken.update({str(network.network_address + h): f"{what}'s address" for what, h in _fixed_hosts(self)})
+        if str(vip) in taken:
+            raise ValueError(f"haproxy.vip {vip} is {taken[str(vip)]}; give an address no service has")
+        return self
+
+    @property
+    def subnet(self) -> str:
+        """The lab network's subnet: the spec's, or one derived from the lab's name."""
+        return self.network.subnet or derived_subnet(self.name)
+
     @property
     def masters(self) -> list[str]:
         return master_names(self.jenkins.masters)
@@ -250,6 +308,26 @@ class LabSpec(_Strict):
     @property
     def project(self) -> str:
         return project_name(self.name)
+
+
+def _fixed_hosts(lab: LabSpec) -> list[tuple[str, int]]:
+    """Each service's host number in the subnet (names.*_HOSTS)."""
+    balancers = names.load_balancer_names(lab.haproxy.replicas)
+    return [
+        (names.NFS, names.NFS_HOST),
+        *zip(lab.masters, names.MASTER_HOSTS, strict=False),
+        *zip(balancers, names.LOAD_BALANCER_HOSTS, strict=False),
+    ]
+
+
+def derived_subnet(lab_name: str) -> str:
+    """A /24 of names.DERIVED_SUBNET_BLOCK chosen from the lab's name: the same name always gets the
+    same subnet, two names rarely the same one (`labgen up` refuses a subnet another network has)."""
+    block = ipaddress.IPv4Network(names.DERIVED_SUBNET_BLOCK)
+    count = 2 ** (names.DERIVED_SUBNET_PREFIX - block.prefixlen)
+    index = int.from_bytes(hashlib.sha256(lab_name.encode()).digest()[:4], "big") % count
+    size = 2 ** (32 - names.DERIVED_SUBNET_PREFIX)
+    return str(ipaddress.IPv4Network((int(block.network_address) + index * size, names.DERIVED_SUBNET_PREFIX)))
 
 
 def _field(lab: LabSpec, dotted: str) -> object:

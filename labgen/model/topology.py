@@ -12,10 +12,14 @@ import typing
 from dataclasses import dataclass
 from pathlib import Path
 
+from labgen.model import names
 from labgen.model.names import (
     BASE_IMAGE,
     BASE_TAG,
     HAPROXY,
+    HAPROXY_AGENT_PORT,
+    HAPROXY_HTTP_PORT,
+    HAPROXY_STATS_PORT,
     HTTP_BACKEND,
     HTTP_FRONTEND,
     JENKINS_HTTP_PORT,
@@ -53,11 +57,11 @@ def client_for(lab: LabSpec) -> NfsClient:
 
 @dataclass(frozen=True)
 class LoadBalancer:
-    """One HAProxy of the lab (a stand-in until the pair's model lands: one, named HAPROXY)."""
+    """One HAProxy container (with keepalived beside it when there are two)."""
 
-    name: str
-    address: str | None = None  # its fixed address on the lab network; None: Docker's choice
-    priority: int = 100
+    name: str  # its service: names.load_balancer_names
+    address: str  # its fixed IPv4 address on the lab network
+    priority: int  # its VRRP priority: the highest holds the VIP
 
 
 @dataclass(frozen=True)
@@ -106,12 +110,23 @@ class Topology:
     @property
     def services(self) -> list[str]:
         """Every service of the lab, in start order."""
-        return [NFS, *self.masters, HAPROXY]
+        return [NFS, *self.masters, *self.load_balancer_names]
 
     @property
     def load_balancers(self) -> list[LoadBalancer]:
-        """The HAProxy instances, each a peer of the promotion decision's `peers` section."""
-        return [LoadBalancer(HAPROXY)]
+        """The HAProxy containers: `haproxy` alone, or haproxy1 and haproxy2 sharing the VIP."""
+        found = names.load_balancer_names(self.lab.haproxy.replicas)
+        hosts, priorities = names.LOAD_BALANCER_HOSTS, names.VRRP_PRIORITIES
+        return [LoadBalancer(n, self._host(h), p) for n, h, p in zip(found, hosts, priorities, strict=False)]
+
+    @property
+    def load_balancer_names(self) -> list[str]:
+        return [lb.name for lb in self.load_balancers]
+
+    @property
+    def pair(self) -> bool:
+        """Two load balancers sharing a virtual IP (haproxy.replicas 2)."""
+        return self.lab.haproxy.replicas > 1
 
     @property
     def promoter(self) -> str | None:
@@ -163,6 +178,54 @@ class Topology:
 
     # ---- addresses -----------------------------------------------------------------------------------
     @property
+    def subnet(self) -> str:
+        """The lab network's IPv4 subnet (the spec's, or derived from the lab's name)."""
+        return self.lab.subnet
+
+    @property
+    def gateway(self) -> str:
+        """The bridge's own address on the lab network (the Docker host)."""
+        return self._host(names.GATEWAY_HOST)
+
+    def _host(self, number: int) -> str:
+        return str(ipaddress.IPv4Network(self.subnet).network_address + number)
+
+    @property
+    def vip(self) -> str | None:
+        """The pair's virtual IP on the lab network; None with one HAProxy."""
+        if not self.pair:
+            return None
+        return self.lab.haproxy.vip or self._host(names.VIP_HOST)
+
+    @property
+    def addresses(self) -> dict[str, str]:
+        """Every service's fixed IPv4 address on the lab network."""
+        found = {NFS: self._host(names.NFS_HOST)}
+        found.update({m: self._host(h) for m, h in zip(self.masters, names.MASTER_HOSTS, strict=False)})
+        found.update({lb.name: lb.address for lb in self.load_balancers})
+        return found
+
+    @property
+    def master_addresses(self) -> list[str]:
+        """The masters' addresses: the only clients the NFS export admits."""
+        return [self.addresses[m] for m in self.masters]
+
+    @property
+    def front_host(self) -> str:
+        """Where the host reaches Jenkins, the stats port and the agent port: the VIP (on the bridge
+        itself: Docker's port publishing DNATs to one container and cannot follow a VIP), or the
+        published ports' address with one HAProxy."""
+        return self.vip or self.published_host
+
+    @property
+    def front_ports(self) -> dict[str, int]:
+        """http, stats, agent: the container's ports at the VIP, the published ones otherwise."""
+        if self.vip:
+            return {"http": HAPROXY_HTTP_PORT, "stats": HAPROXY_STATS_PORT, "agent": HAPROXY_AGENT_PORT}
+        ports = self.lab.ports
+        return {"http": ports.http, "stats": ports.stats, "agent": ports.agent}
+
+    @property
     def published_host(self) -> str:
         """Where the host reaches the published ports (an any-address bind is reached on loopback)."""
         return "127.0.0.1" if self.lab.ports.bind in ("0.0.0.0", "::") else self.lab.ports.bind
@@ -174,17 +237,20 @@ class Topology:
 
     @property
     def urls(self) -> dict[str, str]:
-        ports = self.lab.ports
-        return {
-            "jenkins": f"http://{self.url_host}:{ports.http}/",
-            "stats": f"http://{self.url_host}:{ports.stats}{STATS_PATH}",
-            "agent": f"{self.url_host}:{ports.agent}",
+        """Jenkins, the stats page and the agent port as users reach them (the VIP for a pair)."""
+        host = self.vip or self.url_host
+        ports = self.front_ports
+        urls = {
+            "jenkins": f"http://{host}:{ports['http']}/",
+            "stats": f"http://{host}:{ports['stats']}{STATS_PATH}",
+            "agent": f"{host}:{ports['agent']}",
         }
+        return urls
 
     @property
     def nfs_address(self) -> str:
-        """The NFS server's fixed address on the lab network (kernel client only)."""
-        return str(ipaddress.IPv4Network(self.lab.nfs.subnet).network_address + 10)
+        """The NFS server's fixed address on the lab network."""
+        return self.addresses[NFS]
 
     @property
     def nfs_url(self) -> str:

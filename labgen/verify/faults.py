@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from docker.errors import APIError
 
 from labgen import chaos
+from labgen.chaos.faults import resolve_target
 from labgen.errors import BadOptionValue, NoSuchTarget
 from labgen.events import NULL_EMITTER, Emitter
 from labgen.lab import journal
@@ -32,7 +33,7 @@ from labgen.verify.recorder import ChangeMarker, Recorder, Recovery
 from labgen.verify.trial import Phase, TrialRun, mark_fault, run_phases, start_steady, stop_load
 from labgen.wire.files import format_seconds
 
-FAULTS = chaos.VERIFIABLE  # held and healed (kill, stop, pause, partition), or instant (reload)
+FAULTS = chaos.VERIFIABLE  # held and healed (kill, stop, pause, partition; a pair's too), or instant (reload)
 ACTIVE, STANDBY = "active", "standby"  # a master by its role when the trial starts
 HUNG_S = 2.0  # an answer this slow was held or hung (the healthy lab answers in milliseconds)
 ACTIVE_MARK = "active"  # HAProxyMark.server of the promoter's "active" changes
@@ -51,6 +52,16 @@ class FaultPlan:
     rate: float = 10.0
     timeout: float = 60.0  # seconds after the heal to serve consistently again
     keep_jobs: bool = False
+    pair_only: bool = False  # the matrix's pair faults: skipped on a lab with one HAProxy
+
+
+def matrix_plans(hold: float, rate: float, timeout: float) -> list[FaultPlan]:
+    """The matrix: every fault of every matrix service, and a pair's own faults of the VIP's holder."""
+    plans = [
+        FaultPlan(service, action, hold, rate, timeout) for service in matrix_services() for action in chaos.FAULTS
+    ]
+    plans += [FaultPlan(HAPROXY, action, hold, rate, timeout, pair_only=True) for action in chaos.PAIR_FAULTS]
+    return plans
 
 
 def matrix_services() -> list[str]:
@@ -68,6 +79,7 @@ def run_faults(
 ) -> FaultResult:
     """Run every plan `trials` times on lab `name`, each from a healthy lab."""
     handle = LabHandle.open(name)
+    plans = [plan for plan in plans if handle.topology.pair or not plan.pair_only]
     for plan in plans:
         check_plan(handle, plan)
     if not 1 <= trials <= 100:
@@ -83,7 +95,7 @@ def run_faults(
     for plan in plans:
         for _ in range(trials):
             number += 1
-            wait_healthy(handle, timeout=180, emitter=emitter)
+            wait_healthy(handle, timeout=180, emitter=emitter, every_balancer=False)
             emitter.emit("verify.trial", f"trial {number}: {plan.action} {plan.service} for {plan.hold:.0f} s", "step")
             trial = run_fault_trial(view, plan, number, emitter)
             result.trials.append(trial)
@@ -93,11 +105,13 @@ def run_faults(
 
 
 def check_plan(handle: LabHandle, plan: FaultPlan) -> None:
-    services = [*handle.topology.services, ACTIVE, STANDBY]
+    services = [*chaos.targets(handle.topology), ACTIVE, STANDBY]
     if plan.service not in services:
         raise NoSuchTarget(f"unknown service {plan.service!r}; valid: {', '.join(services)}")
     if plan.action not in FAULTS:
         raise BadOptionValue(f"unknown --action {plan.action!r}; valid: {', '.join(FAULTS)}")
+    if plan.service not in (ACTIVE, STANDBY):
+        chaos.validate(handle.topology, plan.action, plan.service)
     if not 1 <= plan.hold <= 600 or not 1 <= plan.rate <= 100 or not 5 <= plan.timeout <= 600:
         raise BadOptionValue("--hold must be 1-600 s, --rate 1-100 requests per second, --timeout 5-600 s")
 
@@ -123,6 +137,11 @@ def _resolve(lab: LabView, service: str) -> tuple[str, str]:
         return target, f"{service} master"
     if service in masters:
         return service, f"{ACTIVE if service == lab.active() else STANDBY} master"
+    topology = lab.topology
+    if topology.pair and service in [HAPROXY, *topology.load_balancer_names]:
+        holders = lab.handle.vip_holders()
+        target = resolve_target(lab.handle, service)
+        return target, "HAProxy holding the VIP" if target in holders else "HAProxy not holding the VIP"
     roles = {NFS: "NFS server", HAPROXY: "HAProxy and the promoter"}
     return service, roles.get(service, service)
 

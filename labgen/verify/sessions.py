@@ -43,7 +43,7 @@ class SessionsResult:
 
 
 def _address(handle: LabHandle) -> tuple[str, int]:
-    return handle.topology.published_host, handle.topology.lab.ports.http
+    return handle.topology.front_host, handle.topology.front_ports["http"]
 
 
 def _password(handle: LabHandle) -> tuple[str, str]:

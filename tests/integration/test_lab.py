@@ -11,11 +11,14 @@ import time
 import urllib.request
 import uuid
 
+import docker as docker_sdk
 import pytest
 
 from labgen import engine as docker_engine
 from labgen.cli import run
 from labgen.lab import docker as docker_api
+from labgen.lab.runtime import down
+from labgen.model.spec import derived_subnet
 from labgen.model.topology import Topology
 from labgen.paths import lab_dir
 from tests.integration.conftest import RunningLab, free_port, requires_docker
@@ -139,6 +142,24 @@ def test_a_published_port_already_taken(state_home: object, capsys: pytest.Captu
     assert code == 3
     assert f"port {port} on 127.0.0.1 (ports.http) is already in use" in " ".join(capsys.readouterr().err.split())
     assert docker_api.lab_containers("it-port") == []
+
+
+def test_a_subnet_another_network_has_is_refused(state_home: object, capsys: pytest.CaptureFixture[str]) -> None:
+    name = f"it-subnet-{uuid.uuid4().hex[:6]}"
+    subnet = derived_subnet(name)
+    ipam = docker_sdk.types.IPAMConfig(pool_configs=[docker_sdk.types.IPAMPool(subnet=subnet)])
+    other = docker_engine.client().networks.create(f"{name}-other", ipam=ipam, labels={"org.labgen.test": name})
+    try:
+        ports = ["--http-port", str(free_port()), "--stats-port", str(free_port()), "--agent-port", str(free_port())]
+        code = run(["up", "--name", name, *ports])
+        err = " ".join(capsys.readouterr().err.split())
+    finally:
+        other.remove()
+        down(name, volumes=True)
+    assert code == 3
+    assert f"the lab's subnet {subnet} overlaps Docker network {name}-other ({subnet})" in err
+    assert "network.subnet" in err  # the hint says how to choose another
+    assert docker_api.lab_containers(name) == [] and docker_api.lab_networks(name) == []
 
 
 def test_unknown_lab_and_down_when_nothing_runs(state_home: object, capsys: pytest.CaptureFixture[str]) -> None:

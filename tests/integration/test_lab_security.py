@@ -1,7 +1,7 @@
 """Issue 19, items 9 to 12, on a running lab: a build runs unprivileged (uid not 0, no effective
 capability, no_new_privs) while the FUSE mount helper stays root; no secret in `docker inspect`;
 each service holds only its own secrets; HAProxy runs with the capabilities it needs and serves;
-the NFS export is limited to the lab network and squashes root."""
+the NFS export admits the masters' addresses only (HAProxy's cannot mount) and squashes root."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from labgen import engine
+from labgen.lab.folder import load_topology
+from labgen.model import names
 from labgen.verify.builds import shell_job_xml
 from tests.integration.conftest import RunningLab, requires_docker, running_lab
 
@@ -28,6 +31,18 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
     except OSError:
         continue
     print(uid, args)
+"""
+# the masters' userspace NFS client (labgen_nfsmount) mounting the export, nothing more
+MOUNT_PROBE = """
+import sys
+from labgen_nfsmount.libnfs import load_libnfs
+from labgen_nfsmount.session import NfsSession
+try:
+    NfsSession(load_libnfs(), sys.argv[1], timeout=5, retry_window=0).connect()
+except Exception as exc:
+    print("refused:", exc)
+    sys.exit(3)
+print("mounted")
 """
 PROBE = "id -u; id -g; grep -E '^(CapEff|CapBnd|NoNewPrivs):' /proc/self/status"
 
@@ -103,13 +118,39 @@ def test_haproxy_runs_with_few_capabilities(lab: RunningLab) -> None:
     assert with_auth.status == 200
 
 
-def test_the_export_admits_the_lab_network_only_and_squashes_root(lab: RunningLab) -> None:
-    logs = lab.container("nfs").logs().decode("utf-8", "replace")
-    assert "the export allows clients in " in logs, logs[-2000:]
-    config = lab.container("nfs").exec_run(["cat", "/var/run/ganesha/ganesha.conf"]).output.decode()
+def _mount_from(lab: RunningLab, network_of: str) -> tuple[int, str]:
+    """Mount the export with the masters' own NFS client, from a throwaway container of the masters'
+    image that shares `network_of`'s network namespace (so the server sees that service's address)."""
+    topology = load_topology(lab.name)
+    service = lab.container(network_of)
+    image = lab.container(topology.masters[0]).image
+    url = f"nfs://{topology.nfs_address}{names.NFS_PSEUDO_PATH}?version=4"
+    probe = engine.client().containers.create(
+        image.id,
+        ["-c", MOUNT_PROBE, url],
+        entrypoint=["python3"],
+        network_mode=f"container:{service.id}",
+        labels={names.LAB_LABEL: lab.name},
+    )
+    try:
+        probe.start()
+        code = int(probe.wait(timeout=60)["StatusCode"])
+        return code, probe.logs().decode("utf-8", "replace")
+    finally:
+        probe.remove(force=True)
+
+
+def test_the_export_admits_the_masters_only_and_squashes_root(lab: RunningLab) -> None:
+    topology = load_topology(lab.name)
+    config = lab.container("nfs").exec_run(["cat", "/etc/ganesha/ganesha.conf"]).output.decode()
     assert "Root_Squash" in config and "@LAB_NETWORK@" not in config
+    assert f"Clients = {', '.join(topology.master_addresses)};" in config, config
     owner = lab.container("nfs").exec_run(["stat", "-c", "%u", "/export/jenkins/config.xml"]).output.decode()
     assert owner.strip() == "1000", owner
+    code, said = _mount_from(lab, topology.masters[0])  # a master's address: admitted
+    assert code == 0 and "mounted" in said, said
+    code, said = _mount_from(lab, topology.load_balancer_names[0])  # HAProxy's address: refused
+    assert code == 3 and "refused" in said, said
 
 
 def test_the_nfs_server_runs_under_labgens_seccomp_profile(lab: RunningLab) -> None:

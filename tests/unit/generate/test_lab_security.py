@@ -14,6 +14,7 @@ import yaml
 from labgen.cli import run
 from labgen.generate.render import COMPOSE_FILE, GANESHA_CONFIG, generate, render_files
 from labgen.generate.secrets import ADMIN_PASSWORD, ADMIN_TOKEN, STATS_PASSWORD, parse_secrets
+from labgen.model import names
 from labgen.model.spec import load_lab
 from labgen.model.topology import Topology
 
@@ -49,13 +50,41 @@ def test_haproxy_runs_with_few_capabilities() -> None:
     assert all("privileged" not in service for service in compose["services"].values())
 
 
-@pytest.mark.parametrize(("client", "clients"), [("fuse", "@LAB_NETWORK@"), ("kernel", "172.30.213.0/24")])
-def test_the_export_admits_the_lab_network_only_and_squashes_root(client: str, clients: str) -> None:
-    text = render_files(Topology.resolve(load_lab(None, {}), nfs_client=client))[GANESHA_CONFIG]
+def test_a_pair_of_load_balancers_adds_only_what_keepalived_needs() -> None:
+    topology = Topology.resolve(load_lab(None, {"haproxy.replicas": 2}), nfs_client="fuse")
+    compose = yaml.safe_load(render_files(topology)[COMPOSE_FILE])
+    for balancer in topology.load_balancer_names:
+        service = compose["services"][balancer]
+        assert service["cap_drop"] == ["ALL"] and set(service["cap_add"]) == HAPROXY_CAPS | {"NET_ADMIN", "NET_RAW"}
+        assert "no-new-privileges:true" in service["security_opt"] and "privileged" not in service
+    assert names.HAPROXY not in compose["services"]
+
+
+@pytest.mark.parametrize("client", ["fuse", "kernel"])
+@pytest.mark.parametrize("replicas", [1, 2])
+def test_the_export_admits_the_masters_only_and_squashes_root(client: str, replicas: int) -> None:
+    lab = load_lab(None, {"network.subnet": "172.30.213.0/24", "haproxy.replicas": replicas, "jenkins.masters": 3})
+    topology = Topology.resolve(lab, nfs_client=client)
+    text = render_files(topology)[GANESHA_CONFIG]
     assert "Squash = Root_Squash;" in text and "No_Root_Squash" not in text
     export = text[text.index("EXPORT {") :]
     assert "Access_Type = None;" in export
-    assert f"Clients = {clients};" in export.split("CLIENT {", 1)[1]
+    clients = export.split("CLIENT {", 1)[1].split("}", 1)[0]
+    assert "Clients = 172.30.213.11, 172.30.213.12, 172.30.213.13;" in clients
+    for balancer in topology.load_balancers:  # HAProxy is on the lab network but may not mount
+        assert balancer.address not in clients
+    assert "/" not in clients  # no network, only addresses
+
+
+def test_every_service_has_its_fixed_address_on_the_lab_network() -> None:
+    lab = load_lab(None, {"network.subnet": "10.9.8.0/28", "haproxy.replicas": 2, "jenkins.masters": 4})
+    topology = Topology.resolve(lab, nfs_client="fuse")
+    compose = yaml.safe_load(render_files(topology)[COMPOSE_FILE])
+    ipam = compose["networks"][names.NETWORK]["ipam"]["config"][0]
+    assert ipam == {"subnet": "10.9.8.0/28", "gateway": "10.9.8.1"}
+    seen = {service: spec["networks"][names.NETWORK]["ipv4_address"] for service, spec in compose["services"].items()}
+    assert seen == topology.addresses and len(set(seen.values())) == len(seen)
+    assert topology.vip == "10.9.8.4" and topology.vip not in seen.values()
 
 
 @pytest.mark.parametrize(("bind", "warned"), [("127.0.0.1", False), ("::1", False), ("0.0.0.0", True), ("::", True)])

@@ -78,6 +78,9 @@ def test_status_as_json_keeps_its_fields() -> None:
         "haproxy_servers",
         "urls",
         "artifacts",
+        "vip",
+        "vip_holders",
+        "load_balancers",
     ]
     assert data["services"][0]["home"] == "up" and data["haproxy_servers"][0]["status"] == "UP"
     assert LabStatus("x", "ha", None, "2.6", [], None, None, {}).to_json()["haproxy_servers"] is None

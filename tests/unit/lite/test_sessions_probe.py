@@ -15,9 +15,7 @@ from tests.unit.lite.support import ADMIN, PASSWORD, TOKEN, Instance
 
 def _handle(instance: Instance) -> LabHandle:
     """What the probe reads of a lab handle: the published address and the admin's credentials."""
-    topology = SimpleNamespace(
-        published_host="127.0.0.1", lab=SimpleNamespace(ports=SimpleNamespace(http=instance.server.http_port))
-    )
+    topology = SimpleNamespace(front_host="127.0.0.1", front_ports={"http": instance.server.http_port})
     secrets = {"JENKINS_ADMIN_USER": ADMIN, "JENKINS_ADMIN_PASSWORD": PASSWORD, "JENKINS_ADMIN_TOKEN": TOKEN}
     return cast(LabHandle, SimpleNamespace(topology=topology, secrets=secrets))
 

@@ -28,7 +28,7 @@ FIELDS = [
     "ports.bind",
     "stats.password",
     "stats.user",
-    "nfs.subnet",
+    "network.subnet",
     "nfs.client",
     "x",
     "haproxy.check",

@@ -33,7 +33,7 @@ HOSTILE_BITS = st.sampled_from(
     ]
 )
 HOSTILE = st.lists(HOSTILE_BITS | st.text(max_size=6), max_size=8).map("".join)
-FIELDS = ("ports.bind", "nfs.subnet", "stats.password", "stats.user", "haproxy.version", "name")
+FIELDS = ("ports.bind", "network.subnet", "stats.password", "stats.user", "haproxy.version", "name")
 HAPROXY_KEYS = {
     *("image", "restart", "env_file", "depends_on", "ports", "volumes", "labels", "networks", "environment"),
     "hostname",
@@ -86,16 +86,16 @@ def test_any_value_is_refused_or_written_through_quoting(field: str, value: str)
         ("ports.bind", "127.0.0.1 "),
         ("ports.bind", "１２７.0.0.1"),
         ("ports.bind", "0" * 100),
-        ("nfs.subnet", "172.30.0.0/255.255.0.0"),
-        ("nfs.subnet", "0.0.0.0/0"),
-        ("nfs.subnet", "10.0.0.0/7"),
-        ("nfs.subnet", "127.0.0.0/24"),
-        ("nfs.subnet", "169.254.0.0/16"),
-        ("nfs.subnet", "224.0.0.0/24"),
-        ("nfs.subnet", "240.0.0.0/24"),
-        ("nfs.subnet", "8.8.8.0/24"),
-        ("nfs.subnet", "172.30.213.0/24\n"),
-        ("nfs.subnet", "172.30.213.0"),
+        ("network.subnet", "172.30.0.0/255.255.0.0"),
+        ("network.subnet", "0.0.0.0/0"),
+        ("network.subnet", "10.0.0.0/7"),
+        ("network.subnet", "127.0.0.0/24"),
+        ("network.subnet", "169.254.0.0/16"),
+        ("network.subnet", "224.0.0.0/24"),
+        ("network.subnet", "240.0.0.0/24"),
+        ("network.subnet", "8.8.8.0/24"),
+        ("network.subnet", "172.30.213.0/24\n"),
+        ("network.subnet", "172.30.213.0"),
         ("haproxy.version", "2.0.٨"),
         ("haproxy.version", "2.0.8\n"),
         ("haproxy.version", "2.0." + "1" * 400),

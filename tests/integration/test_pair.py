@@ -1,0 +1,101 @@
+"""Issue 20: two HAProxy sharing a VIP (haproxy.replicas 2). One lab for every fault here: the
+VIP's holder killed and paused, and the two load balancers cut off from each other (both hold
+the VIP while they cannot hear each other; one again once they can). Every container, network,
+address and route is the lab's own, removed with it (`labgen down --volumes`), also on failure.
+
+What these hold is the VIP's part: it moves, and what clients lose while it moves. Whether the
+lab then serves consistently is the promoters' part: each HAProxy still runs its own, and after a
+takeover the two can disagree on the active master (about 1 trial in 8 of bench/lb_failover.py
+never became consistent, 10 acknowledged writes missing): issue 20 item 2, another branch."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from labgen import chaos
+from labgen.lab import runtime
+from labgen.lab.handle import LabHandle
+from labgen.model import names
+from labgen.verify.faults import FaultPlan, run_faults
+from labgen.wire import http
+from tests.integration.conftest import RunningLab, requires_docker, running_lab
+
+pytestmark = [requires_docker, pytest.mark.integration]
+PREFIX = os.environ.get("LABGEN_TEST_LAB_PREFIX", "it")  # labs of parallel runs on one machine must differ
+HOLD_S = 3.0
+RATE = 20.0
+
+
+@pytest.fixture(scope="module")
+def lab(state_home: Path) -> Iterator[RunningLab]:
+    with running_lab(f"lb-{PREFIX}-pair", "--set", "haproxy.replicas=2") as running:
+        yield running
+
+
+def _until(what: str, check: Callable[[], bool], timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"not within {timeout:.0f} s: {what}"
+        time.sleep(0.2)
+
+
+def _one_holder(handle: LabHandle) -> str:
+    _until("exactly one load balancer holds the VIP", lambda: len(handle.vip_holders()) == 1)
+    return handle.vip_holders()[0]
+
+
+def test_the_pair_serves_at_its_vip_and_status_says_who_holds_it(lab: RunningLab) -> None:
+    handle = LabHandle.open(lab.name)
+    topology = handle.topology
+    assert topology.vip is not None and topology.urls["jenkins"].startswith(f"http://{topology.vip}:")
+    holder = _one_holder(handle)
+    status = runtime.status(lab.name).to_json()
+    assert status["vip"] == topology.vip and status["vip_holders"] == [holder]
+    views = {view["name"]: view for view in status["load_balancers"]}
+    assert set(views) == {"haproxy1", "haproxy2"}
+    assert views[holder]["vrrp"] == "MASTER" and views[holder]["holds_vip"]
+    other = next(name for name in views if name != holder)
+    assert views[other]["vrrp"] == "BACKUP" and not views[other]["holds_vip"]
+    # the host reaches the VIP on the bridge, with the containers' own ports
+    reply = http.request(topology.vip, names.HAPROXY_HTTP_PORT, "GET", names.LOGIN_PATH, timeout=5)
+    assert reply.status == 200
+
+
+@pytest.mark.parametrize("action", ["kill", "pause"])
+def test_a_fault_of_the_vip_holder_moves_the_vip_and_loses_nothing(lab: RunningLab, action: str) -> None:
+    handle = LabHandle.open(lab.name)
+    holder = _one_holder(handle)
+    result = run_faults(lab.name, [FaultPlan(names.HAPROXY, action, hold=HOLD_S, rate=RATE)])
+    trial = result.trials[0]
+    assert trial.service == holder and trial.role == "HAProxy holding the VIP"
+    assert trial.ok_during > 0, trial.summary()  # the other one served while the holder was down
+    if action == "kill":
+        # only a request in flight on the killed balancer may fail
+        assert trial.failed_during + trial.unknown_during <= 1, trial.summary()
+    else:
+        # a frozen holder still has the VIP and accepts connections: its requests wait for the thaw
+        assert trial.failed_during == 0, trial.summary()
+    new = _one_holder(handle)
+    assert new != holder or action == "pause", f"the VIP stayed on the {action}ed {holder}"
+
+
+def test_the_two_cut_off_from_each_other_both_hold_the_vip_then_one_again(lab: RunningLab) -> None:
+    handle = LabHandle.open(lab.name)
+    holder = _one_holder(handle)
+    chaos.apply(handle, "split", holder)
+    try:
+        _until("both hold the VIP while they cannot hear each other", lambda: len(handle.vip_holders()) == 2)
+    finally:
+        chaos.apply(handle, "join", holder)
+    _one_holder(handle)
+    reply = http.request(handle.topology.front_host, names.HAPROXY_HTTP_PORT, "GET", names.LOGIN_PATH, timeout=5)
+    assert reply.status == 200
+    # and verify measures it like any other fault: nothing refused while both hold the VIP
+    result = run_faults(lab.name, [FaultPlan(names.HAPROXY, "split", hold=HOLD_S, rate=RATE)])
+    trial = result.trials[0]
+    assert trial.failed_during == 0 and trial.unknown_during == 0 and trial.ok_during > 0, trial.summary()
