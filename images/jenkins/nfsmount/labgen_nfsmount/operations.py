@@ -487,11 +487,11 @@ class NfsOperations:
             chunks = []
             got = 0
             while got < want:
-                data = self._raw(s).read(path, offset + got, min(want - got, s.readmax))
-                if not data:
-                    break
+                eof, data = self._raw(s).read(path, offset + got, min(want - got, s.readmax))
                 chunks.append(data)
                 got += len(data)
+                if eof or not data:
+                    break
             return b"".join(chunks)
 
         try:

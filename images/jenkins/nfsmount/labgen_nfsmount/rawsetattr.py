@@ -139,14 +139,13 @@ class RawSetattr:
         ops.append(xdr.u32(xdr.OP_COMMIT) + xdr.u64(0) + xdr.u32(0))
         self._send(self._compound(ops), path, "commit")
 
-    def read(self, path: str, offset: int, count: int) -> bytes:
-        """Up to `count` bytes of `path` from `offset` in one COMPOUND (fewer at the end of the file)."""
+    def read(self, path: str, offset: int, count: int) -> tuple[bool, bytes]:
+        """Up to `count` bytes of `path` from `offset` in one COMPOUND (fewer at the end of the file), and
+        whether they reach the end of the file (READ's eof: no second READ to learn it)."""
         ops = self._lookups(path)
         ops.append(xdr.u32(xdr.OP_READ) + ANONYMOUS_STATEID + xdr.u64(offset) + xdr.u32(count))
         reply = self._send(self._compound(ops), path, "read")
-        pos = self._result_of(reply, xdr.OP_READ)
-        length = struct.unpack(">I", reply[pos + 4 : pos + 8])[0]  # after eof
-        return reply[pos + 8 : pos + 8 + length]
+        return _read_result(reply, self._result_of(reply, xdr.OP_READ))
 
     @staticmethod
     def _result_of(reply: bytes, wanted: int) -> int:
@@ -290,6 +289,12 @@ def _stamp(reply: bytes, pos: int) -> Stamp:
     pos += 4 + 4 * words + 4  # the bitmap, the attribute list's length
     size, csec, cnsec, msec, mnsec = struct.unpack(">QqIqI", reply[pos : pos + 32])
     return (msec * 10**9 + mnsec, csec * 10**9 + cnsec, size)
+
+
+def _read_result(reply: bytes, pos: int) -> tuple[bool, bytes]:
+    """(eof, data) of a READ result body at `pos`."""
+    eof, length = struct.unpack(">II", reply[pos : pos + 8])
+    return bool(eof), reply[pos + 8 : pos + 8 + length]
 
 
 def _results_offset(reply: bytes) -> int:
