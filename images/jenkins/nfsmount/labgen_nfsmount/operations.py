@@ -7,6 +7,7 @@ import errno
 import itertools
 import os
 import threading
+import time
 from collections.abc import Callable
 from types import ModuleType
 from typing import Protocol, TypeVar
@@ -38,11 +39,12 @@ class Dirty:
     """Data written through one FUSE handle and not yet sent: one contiguous extent (Jenkins writes
     files front to back), sent in large WRITEs at close, fsync, or when it grows past WRITEBACK_LIMIT."""
 
-    __slots__ = ("data", "start")
+    __slots__ = ("data", "since", "start")
 
     def __init__(self, start: int) -> None:
         self.start = start
         self.data = bytearray()
+        self.since = time.monotonic()  # when the extent began (old data goes out, as the kernel's flusher does)
 
     @property
     def end(self) -> int:
@@ -58,6 +60,8 @@ class Dirty:
 
 
 WRITEBACK_LIMIT = 4 << 20  # bytes buffered per handle before they are sent (unstable, committed at close)
+# seconds buffered data may wait for close/fsync: the next write sends it (the kernel's dirty_expire_centisecs)
+WRITEBACK_EXPIRE = 30.0
 
 
 READAHEAD = 1 << 20  # bytes fetched at once when a handle reads a file front to back
@@ -581,18 +585,22 @@ class NfsOperations:
     def write(self, path: str, data: bytes, offset: int, fi: FileInfo) -> int:
         of = self._file(fi)
         with of.lock:
-            if of.append or self.cache.options.sync:
+            if self.cache.options.sync:
                 self._send_dirty(fi, of, commit=False)
                 pos = self._fetch(of.path)["st_size"] if of.append else offset
                 self._send(fi, of, pos, data, commit=False)
                 return len(data)
+            if of.append:
+                # as the kernel client appends: at the end it knows (its own buffered data, else the size
+                # cached within the attribute timeout, fetched again once that passed), buffered like any write
+                offset = of.dirty.end if of.dirty is not None else self.getattr(of.path)["st_size"]
             if of.dirty is None or not of.dirty.absorb(offset, data):
                 if of.dirty is not None or offset != 0:
                     of.whole = False
                 self._send_dirty(fi, of, commit=False)
                 of.dirty = Dirty(offset)
                 of.dirty.absorb(offset, data)
-            if len(of.dirty.data) >= WRITEBACK_LIMIT:
+            if len(of.dirty.data) >= WRITEBACK_LIMIT or time.monotonic() - of.dirty.since >= WRITEBACK_EXPIRE:
                 of.whole = False
                 self._send_dirty(fi, of, commit=False)
         return len(data)
