@@ -556,16 +556,21 @@ class NfsOperations:
         if ahead is not None and ahead[0] <= offset and (offset + size <= ahead[0] + len(ahead[1]) or ahead[2]):
             return ahead[1][offset - ahead[0] : offset - ahead[0] + size]  # (past the end of the file: b"")
         session = self.pool.for_handle(fi.fh)
+        # what the handle has of the range already (the start of it), then from where that ends
+        head = b""
+        if ahead is not None and ahead[0] <= offset < ahead[0] + len(ahead[1]):
+            head = ahead[1][offset - ahead[0] :]
+        start = offset + len(head)
         # reading on from where the last read of this handle ended: fetch ahead, as the kernel does
-        sequential = ahead is not None and offset == ahead[0] + len(ahead[1])
-        want = max(size, READAHEAD) if sequential or offset == 0 else size
+        sequential = ahead is not None and start == ahead[0] + len(ahead[1])
+        want = max(size - len(head), READAHEAD) if sequential or offset == 0 else size - len(head)
 
         def op(s: NfsSession, ctx: Ctx) -> tuple[bytes, bool]:
-            chunks = []
+            chunks = [head]
             got = 0
             eof = False
             while got < want:
-                eof, data = self._raw(s).read(path, offset + got, min(want - got, s.readmax))
+                eof, data = self._raw(s).read(path, start + got, min(want - got, s.readmax))
                 chunks.append(data)
                 got += len(data)
                 if eof or not data:
