@@ -13,6 +13,11 @@ the anonymous stateid is as legal as SETATTR (RFC 7530 9.1.4.3: the server
 checks the caller's access as for a file without an open), so data goes out
 here too: {PUTROOTFH, LOOKUP..., WRITE, [COMMIT]} with up to `WRITE_PIECE`
 bytes per COMPOUND.
+
+And the calls that need no open state and cost a round trip each with libnfs: GETATTR (the attributes
+a stat needs), GETATTR+READ at an open (close-to-open and the first data at once), GETATTR+READDIR
+with every entry's attributes (a listing that fills the attribute cache, as READDIRPLUS), and the
+attributes of a file and its directory after this mount changed them (the kernel's post-op attributes).
 """
 
 from __future__ import annotations
