@@ -50,6 +50,11 @@ HAPROXY_AGENT_PORT = 8181
 HOMECHECK_PORT = 8199  # inside a master: labgen_homecheck, HAProxy's agent-check (is JENKINS_HOME answering?)
 HOMECHECK_LEASE_PORT = 8198  # inside a master: labgen_homecheck's decision arbiter (epochs claimed on the home)
 HOMECHECK_UP = "up"  # the home check's answer when JENKINS_HOME answers (HAProxy's agent-check word)
+# a probe of JENKINS_HOME (stat, write, read back) slower than this says "down" (jenkins.home_check_timeout_s):
+# HAProxy then marks a master whose NFS died within seconds (tests/integration/test_faults.py fails with 3 s:
+# not yet understood); a loaded machine whose NFS calls take seconds with nothing dead needs more
+HOMECHECK_TIMEOUT_S = 2
+HOMECHECK_TIMEOUT_ENV = "LABGEN_HOMECHECK_TIMEOUT_S"  # in each master's environment, when not the default
 NETWORK = "lab"
 HOME_VOLUME = "jenkins-home"
 HOME_NFS_VOLUME = "jenkins-home-nfs"

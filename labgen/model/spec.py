@@ -141,7 +141,16 @@ class JenkinsSpec(_Strict):
     flavour: Literal["auto", "real", "lite"] = "auto"
     masters: int = Field(2, ge=2, le=4)
     requeue_interrupted: bool = False
+    # seconds a probe of JENKINS_HOME may hang before the master's home counts as not answering
+    home_check_timeout_s: int = Field(names.HOMECHECK_TIMEOUT_S, ge=1, le=600)
     lite: LiteSpec = LiteSpec()
+
+    @property
+    def home_check_environment(self) -> dict[str, str]:
+        """The masters' environment for the home check (none with the default)."""
+        if self.home_check_timeout_s == names.HOMECHECK_TIMEOUT_S:
+            return {}
+        return {names.HOMECHECK_TIMEOUT_ENV: str(self.home_check_timeout_s)}
 
     @property
     def lite_environment(self) -> dict[str, str]:

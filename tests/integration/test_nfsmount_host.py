@@ -632,3 +632,21 @@ def test_threads_read_and_write_at_once(cached_lab):
         list(pool.map(write, files.items()))
         got = dict(pool.map(read, files))
     assert got == files
+
+
+def test_appends_buffered_until_close(cached_lab):
+    """O_APPEND as on a kernel NFS mount without noac: at the end this mount knows, the data written back
+    at close (the other mount and the server see it then, whole and in order)."""
+    a, b, disk = cached_lab.mnt_a, cached_lab.mnt_b, cached_lab.export
+    _write(os.path.join(a, "log"), b"Started\n")
+    with open(os.path.join(a, "log"), "ab", buffering=0) as f:
+        for i in range(20):
+            f.write(b"+ echo %d\n" % i)
+        assert _read(os.path.join(disk, "log")) == b"Started\n"  # buffered
+        assert os.fstat(f.fileno()).st_size == 8 + sum(len(b"+ echo %d\n" % i) for i in range(20))
+        # a read on this mount sees its own appends
+        assert _read(os.path.join(a, "log")).endswith(b"+ echo 19\n")
+        f.write(b"Finished: SUCCESS\n")
+    expected = b"Started\n" + b"".join(b"+ echo %d\n" % i for i in range(20)) + b"Finished: SUCCESS\n"
+    assert _read(os.path.join(disk, "log")) == expected
+    assert _read(os.path.join(b, "log")) == expected

@@ -12,16 +12,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
+from labgen.errors import SpecError
 from labgen.generate.render import render_files
-from labgen.model.names import HOMECHECK_PORT
-from labgen.model.spec import LabSpec
+from labgen.model.names import HOMECHECK_PORT, HOMECHECK_TIMEOUT_ENV, HOMECHECK_TIMEOUT_S
+from labgen.model.spec import LabSpec, load_lab
 from labgen.model.topology import Topology
 from labgen.wire.poll import wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 HOMECHECK_DIR = ROOT / "images" / "jenkins" / "homecheck"
-PROBE_TIMEOUT_S = 2.0  # the agent's default --timeout: a probe slower than this is down
+PROBE_TIMEOUT_S = 2  # a probe slower than this is down: given as compose.yaml gives jenkins.home_check_timeout_s
 PROBE_SETTLES_S = 30.0  # generous: a loaded machine is slow to start the asking process, never wrong
 
 
@@ -60,7 +62,11 @@ def agent(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     home = tmp_path / "home"
     home.mkdir()
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HOMECHECK_DIR), str(ROOT)])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(HOMECHECK_DIR), str(ROOT)]),
+        HOMECHECK_TIMEOUT_ENV: str(PROBE_TIMEOUT_S),
+    }
     process = subprocess.Popen(
         [
             *[sys.executable, "-m", "labgen_homecheck", "serve", "--port", str(port), "--home", str(home)],
@@ -129,3 +135,19 @@ def test_the_ha_profile_asks_the_agent_and_the_article_profile_does_not() -> Non
     assert ha.count(agent) == 2 and f"setenv LABGEN_HOMECHECK_PORT {HOMECHECK_PORT}" in ha
     article = cfg(LabSpec(profile="article"))
     assert "agent-check" not in article and "HOMECHECK" not in article
+
+
+def test_the_probe_timeout_is_a_spec_setting() -> None:
+    """jenkins.home_check_timeout_s reaches every master's home check (default: nothing to say)."""
+
+    def env(lab: LabSpec) -> list[dict[str, str]]:
+        compose = yaml.safe_load(render_files(Topology.resolve(lab))["compose.yaml"])
+        return [compose["services"][m]["environment"] for m in lab.masters]
+
+    assert all(HOMECHECK_TIMEOUT_ENV not in e for e in env(LabSpec()))
+    assert LabSpec().jenkins.home_check_timeout_s == HOMECHECK_TIMEOUT_S
+    slow = load_lab(None, {"jenkins.home_check_timeout_s": 30})
+    assert all(e[HOMECHECK_TIMEOUT_ENV] == "30" for e in env(slow))
+    for bad in (0, 601, "soon"):
+        with pytest.raises(SpecError, match="home_check_timeout_s"):
+            load_lab(None, {"jenkins.home_check_timeout_s": bad})

@@ -10,7 +10,13 @@ import os
 import sys
 import threading
 
-from labgen.model.names import HOMECHECK_LEASE_PORT, HOMECHECK_PORT, JENKINS_HOME_DIR
+from labgen.model.names import (
+    HOMECHECK_LEASE_PORT,
+    HOMECHECK_PORT,
+    HOMECHECK_TIMEOUT_ENV,
+    HOMECHECK_TIMEOUT_S,
+    JENKINS_HOME_DIR,
+)
 from labgen_homecheck import PROG
 from labgen_homecheck.agent import AgentServer, HomeProbe, ask
 from labgen_homecheck.lease import Lease, LeaseServer
@@ -24,7 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bind", default="0.0.0.0", help="the address to listen on (default: every one)")
     parser.add_argument("--home", default=os.environ.get("JENKINS_HOME", JENKINS_HOME_DIR))
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between probes (default 1)")
-    parser.add_argument("--timeout", type=float, default=2.0, help="a probe slower than this is down (default 2)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=float(os.environ.get(HOMECHECK_TIMEOUT_ENV) or HOMECHECK_TIMEOUT_S),
+        help=f"a probe slower than this is down (default: ${HOMECHECK_TIMEOUT_ENV}, else {HOMECHECK_TIMEOUT_S})",
+    )
     args = parser.parse_args(argv)
     if args.command == "ask":
         answer = ask("127.0.0.1", args.port)

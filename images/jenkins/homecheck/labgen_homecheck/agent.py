@@ -10,6 +10,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+from labgen.model.names import HOMECHECK_TIMEOUT_S
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -25,7 +27,7 @@ class HomeProbe:
     """Probes `home` every `interval` seconds in a thread of its own; the verdict is "down" when the
     last probe failed or when the running one has taken longer than `timeout` (a hung call)."""
 
-    def __init__(self, home: str, *, interval: float = 1.0, timeout: float = 2.0) -> None:
+    def __init__(self, home: str, *, interval: float = 1.0, timeout: float = HOMECHECK_TIMEOUT_S) -> None:
         self.home = home
         self.interval = interval
         self.timeout = timeout

@@ -8,6 +8,7 @@ import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, ItemsView, Iterable, Iterator, MutableMapping, ValuesView
 from dataclasses import dataclass, field
+from typing import Any
 
 XML_HEADER = "<?xml version='1.1' encoding='UTF-8'?>\n"
 UNSAFE_NAME_CHARS = "?*/\\%!@#$^&|<>[]:;"
@@ -176,6 +177,9 @@ class Job:
     config: bytes
     next_build_number: int = 1
     builds: RunMap = field(default_factory=RunMap)
+    # the API's bean of this job, by (root URL, name, config): its properties are read when exported, so
+    # a list of 1,000 jobs is not built anew for each request (api.beans.job_bean)
+    api_beans: dict[tuple[str, str, bytes], Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def root_tag(self) -> str:

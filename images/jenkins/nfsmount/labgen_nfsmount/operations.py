@@ -7,11 +7,12 @@ import errno
 import itertools
 import os
 import threading
+import time
 from collections.abc import Callable
 from types import ModuleType
 from typing import Protocol, TypeVar
 
-from labgen_nfsmount.cache import AttrCache, Attrs, CacheOptions, Stamp
+from labgen_nfsmount.cache import AttrCache, Attrs, CacheOptions, Stamp, parent_of, stamp
 from labgen_nfsmount.errors import NfsError
 from labgen_nfsmount.libnfs import Ctx, Handle, NfsStat64, NfsStatvfs64, enc
 from labgen_nfsmount.log import dlog, log
@@ -38,11 +39,12 @@ class Dirty:
     """Data written through one FUSE handle and not yet sent: one contiguous extent (Jenkins writes
     files front to back), sent in large WRITEs at close, fsync, or when it grows past WRITEBACK_LIMIT."""
 
-    __slots__ = ("data", "start")
+    __slots__ = ("data", "since", "start")
 
     def __init__(self, start: int) -> None:
         self.start = start
         self.data = bytearray()
+        self.since = time.monotonic()  # when the extent began (old data goes out, as the kernel's flusher does)
 
     @property
     def end(self) -> int:
@@ -58,9 +60,12 @@ class Dirty:
 
 
 WRITEBACK_LIMIT = 4 << 20  # bytes buffered per handle before they are sent (unstable, committed at close)
+# seconds buffered data may wait for close/fsync: the next write sends it (the kernel's dirty_expire_centisecs)
+WRITEBACK_EXPIRE = 30.0
 
 
 READAHEAD = 1 << 20  # bytes fetched at once when a handle reads a file front to back
+OPEN_READ = 64 * 1024  # bytes read with the attributes at a read-only open (close-to-open in one round trip)
 
 
 class OpenFile:
@@ -73,7 +78,7 @@ class OpenFile:
         self.append = bool(flags & os.O_APPEND)
         self.dirty: Dirty | None = None
         self.uncommitted = False  # unstable writes sent, no COMMIT yet
-        self.ahead: tuple[int, bytes] | None = None  # read ahead: data of the file from an offset
+        self.ahead: tuple[int, bytes, bool] | None = None  # read ahead: data of the file from an offset, eof
         self.lock = threading.Lock()  # FUSE threads may use one handle at once
 
 
@@ -217,14 +222,32 @@ class NfsOperations:
         """The attributes of `path` from the server (GETATTR), stored in the cache; ENOENT is remembered
         as a negative entry (lookupcache=all)."""
         try:
-            st = self._run("getattr", lambda s, ctx: s.lstat(ctx, path), keep_open=True)
+            attrs = self._run("getattr", lambda s, ctx: self._getattr(s, ctx, path), keep_open=True)
         except OSError as e:
             if e.errno == errno.ENOENT:
                 self.cache.store_missing(path)
             raise
-        attrs = _attrs(st)
         self.cache.store(path, attrs)
         return attrs
+
+    def _getattr(self, s: NfsSession, ctx: Ctx, path: str) -> Attrs:
+        """GETATTR with our own COMPOUND; libnfs's stat when the answer cannot be told (an owner name)."""
+        attrs = self._raw(s).getattr(path)[1]
+        return attrs if attrs is not None else _attrs(s.lstat(ctx, path))
+
+    def _refresh(self, path: str) -> None:
+        """After this mount changed `path` in its directory: the attributes of both from the server in one
+        COMPOUND, as a kernel client has them from the reply of its change (post-op attributes)."""
+        try:
+            parent, attrs = self._run("getattr", lambda s, ctx: self._raw(s).getattr(path, parent=True), keep_open=True)
+        except OSError:
+            return  # asked again when needed
+        self._store(parent_of(path), parent)
+        self._store(path, attrs)
+
+    def _store(self, path: str, attrs: Attrs | None) -> None:
+        if attrs is not None:
+            self.cache.store(path, attrs)
 
     def _attrs(self, path: str) -> Attrs:
         """The attributes of `path` as the kernel NFS client would have them: cached ones within their
@@ -250,7 +273,8 @@ class NfsOperations:
         # close-to-open holds for directories too: the kernel client asks the server for a directory's
         # attributes when it is opened (nfs_lookup_verify_inode, LOOKUP_OPEN), so a listing or a missing
         # name cached before the other master changed the directory is not reused (nocto: it may be)
-        if self.cache.options.cto:
+        # (the attributes and the listing in one COMPOUND, used by the readdir that follows)
+        if self.cache.options.cto and self._read_listing(path) is None:
             self._fetch(path)
         return 0
 
@@ -258,9 +282,31 @@ class NfsOperations:
         dir_attrs = self._attrs(path)
         names = self.cache.listing(path, dir_attrs)
         if names is None:
+            names = self._read_listing(path)
+        if names is None:
             names = self._run("readdir", lambda s, ctx: self._list_dir(s, ctx, path), keep_open=True)
             self.cache.store_listing(path, names, dir_attrs)
         return [".", "..", *names]
+
+    def _read_listing(self, path: str) -> list[str] | None:
+        """The directory's attributes and entries, each entry with its attributes (NFSv4 READDIR, as the
+        kernel's READDIRPLUS fills its attribute cache), in one COMPOUND; None when they cannot be told."""
+        try:
+            dir_attrs, entries = self._run("readdir", lambda s, ctx: self._raw(s).listing(path), keep_open=True)
+        except OSError as e:
+            if e.errno == errno.ENOENT:
+                self.cache.store_missing(path)
+                raise
+            return None
+        if dir_attrs is None:
+            return None
+        self.cache.store(path, dir_attrs)
+        names = [name for name, _ in entries]
+        self.cache.store_listing(path, names, dir_attrs)
+        prefix = path.rstrip("/") + "/"
+        for name, attrs in entries:
+            self._store(prefix + name, attrs)
+        return names
 
     def _list_dir(self, s: NfsSession, ctx: Ctx, path: str) -> list[str]:
         lib = self.lib
@@ -318,11 +364,13 @@ class NfsOperations:
             self.cache.changed(*paths)
 
     def mkdir(self, path: str, mode: int) -> int:
-        return self._changing(
+        ret = self._changing(
             "mkdir",
             lambda: self._path_op("mkdir", self.lib.nfs_mkdir2, path, mode & 0o7777, retry_ok=_accept(errno.EEXIST)),
             path,
         )
+        self._refresh(path)  # the kernel looks the new directory up at once
+        return ret
 
     def rmdir(self, path: str) -> int:
         # the kernel has checked that path is a directory (NFSv4 REMOVE removes any type)
@@ -428,13 +476,19 @@ class NfsOperations:
             session.close_fh(ctx, fhp.value, path)
             for each in self.pool.sessions:  # every context's keep-alive renews its lease with it
                 each.renew_path = path
-            # libnfs 4.0 creates EXCLUSIVE4 style: mode 0600, verifier in the times; set the real ones
-            return self._raw(session).setattr(path, mode=mode & 0o7777, atime=None, mtime=None)
+            # libnfs 4.0 creates EXCLUSIVE4 style: mode 0600, verifier in the times; set the real ones, and
+            # have the attributes of the file and its directory back (as from the kernel client's OPEN)
+            parent, attrs = self._raw(session).setattr_created(path, mode & 0o7777)
+            created.extend([(parent_of(path), parent), (path, attrs)])
+            return 0
 
+        created: list[tuple[str, Attrs | None]] = []
         try:
             self._run("create", op, session=self.pool.for_handle(fid))
         finally:
             self.cache.changed(path)
+        for each_path, attrs in created:
+            self._store(each_path, attrs)
         self._register(fi, fid, path, flags, keep_cache=False)
         self.files[fid].whole = True
         return 0
@@ -443,10 +497,33 @@ class NfsOperations:
         flags = fi.flags
         # close-to-open: an open asks the server for the attributes (nocto: cached ones will do) and
         # keeps the cached data only when they did not change since it was cached
-        attrs = self._fetch(path) if self.cache.options.cto else self._attrs(path)
+        # (a read-only open: the attributes and the first OPEN_READ bytes in one COMPOUND)
+        first = self._open_read(path) if self.cache.options.cto and flags & os.O_ACCMODE == os.O_RDONLY else None
+        attrs = first[0] if first is not None else self._fetch(path) if self.cache.options.cto else self._attrs(path)
         self._check_access(attrs, flags & os.O_ACCMODE)
         keep = self.cache.data_valid(path, attrs)
-        return self._register(fi, self._new_fid(), path, flags, keep_cache=keep)
+        fid = self._new_fid()
+        self._register(fi, fid, path, flags, keep_cache=keep)
+        if first is not None and not keep:
+            self.files[fid].ahead = (0, first[2], first[1])
+        return 0
+
+    def _open_read(self, path: str) -> tuple[Attrs, bool, bytes] | None:
+        """(attrs, eof, data) of `path` from one GETATTR+READ COMPOUND, stored in the cache; None when it
+        cannot be had that way (not readable without an open, an owner name): then GETATTR alone."""
+        try:
+            attrs, eof, data = self._run(
+                "open", lambda s, ctx: self._raw(s).open_read(path, min(OPEN_READ, s.readmax)), keep_open=True
+            )
+        except OSError as e:
+            if e.errno == errno.ENOENT:
+                self.cache.store_missing(path)
+                raise
+            return None
+        if attrs is None:
+            return None
+        self.cache.store(path, attrs)
+        return attrs, eof, data
 
     def _check_access(self, attrs: Attrs, accmode: int) -> None:
         """open(2)'s permission check (the kernel client's OPEN does it at the server): mode bits against
@@ -476,49 +553,59 @@ class NfsOperations:
         if whole is not None:
             return whole[offset : offset + size]
         ahead = of.ahead
-        if ahead is not None and ahead[0] <= offset and offset + size <= ahead[0] + len(ahead[1]):
-            return ahead[1][offset - ahead[0] : offset - ahead[0] + size]
+        if ahead is not None and ahead[0] <= offset and (offset + size <= ahead[0] + len(ahead[1]) or ahead[2]):
+            return ahead[1][offset - ahead[0] : offset - ahead[0] + size]  # (past the end of the file: b"")
         session = self.pool.for_handle(fi.fh)
+        # what the handle has of the range already (the start of it), then from where that ends
+        head = b""
+        if ahead is not None and ahead[0] <= offset < ahead[0] + len(ahead[1]):
+            head = ahead[1][offset - ahead[0] :]
+        start = offset + len(head)
         # reading on from where the last read of this handle ended: fetch ahead, as the kernel does
-        sequential = ahead is not None and offset == ahead[0] + len(ahead[1])
-        want = max(size, READAHEAD) if sequential or offset == 0 else size
+        sequential = ahead is not None and start == ahead[0] + len(ahead[1])
+        want = max(size - len(head), READAHEAD) if sequential or offset == 0 else size - len(head)
 
-        def op(s: NfsSession, ctx: Ctx) -> bytes:
-            chunks = []
+        def op(s: NfsSession, ctx: Ctx) -> tuple[bytes, bool]:
+            chunks = [head]
             got = 0
+            eof = False
             while got < want:
-                data = self._raw(s).read(path, offset + got, min(want - got, s.readmax))
-                if not data:
-                    break
+                eof, data = self._raw(s).read(path, start + got, min(want - got, s.readmax))
                 chunks.append(data)
                 got += len(data)
-            return b"".join(chunks)
+                if eof or not data:
+                    break
+            return b"".join(chunks), eof
 
         try:
-            data = self._run("read", op, keep_open=True, session=session)
+            data, eof = self._run("read", op, keep_open=True, session=session)
         except OSError as e:
             if e.errno != errno.EACCES:
                 raise
         else:
-            of.ahead = (offset, data)
+            of.ahead = (offset, data, eof)
             return data[:size]
         return self._read_with_open(path, size, offset, fi, of)  # e.g. a write-only file read through O_RDWR
 
     def write(self, path: str, data: bytes, offset: int, fi: FileInfo) -> int:
         of = self._file(fi)
         with of.lock:
-            if of.append or self.cache.options.sync:
+            if self.cache.options.sync:
                 self._send_dirty(fi, of, commit=False)
                 pos = self._fetch(of.path)["st_size"] if of.append else offset
                 self._send(fi, of, pos, data, commit=False)
                 return len(data)
+            if of.append:
+                # as the kernel client appends: at the end it knows (its own buffered data, else the size
+                # cached within the attribute timeout, fetched again once that passed), buffered like any write
+                offset = of.dirty.end if of.dirty is not None else self.getattr(of.path)["st_size"]
             if of.dirty is None or not of.dirty.absorb(offset, data):
                 if of.dirty is not None or offset != 0:
                     of.whole = False
                 self._send_dirty(fi, of, commit=False)
                 of.dirty = Dirty(offset)
                 of.dirty.absorb(offset, data)
-            if len(of.dirty.data) >= WRITEBACK_LIMIT:
+            if len(of.dirty.data) >= WRITEBACK_LIMIT or time.monotonic() - of.dirty.since >= WRITEBACK_EXPIRE:
                 of.whole = False
                 self._send_dirty(fi, of, commit=False)
         return len(data)
@@ -537,7 +624,7 @@ class NfsOperations:
         """WRITE `data` at `offset` in large pieces; the cache then knows the file's new attributes."""
         path = of.path
         session = self.pool.for_handle(fi.fh)
-        after: Stamp | None = None
+        after: Attrs | None = None
         try:
             _, after = self._run(
                 "write",
@@ -554,9 +641,13 @@ class NfsOperations:
         of.uncommitted = not commit
         self._drop_read_ahead(path)
         self.cache.attrs_changed(path)
-        self.cache.data_written(path, after)
-        if of.whole and offset == 0 and after is not None and after[2] == len(data):
-            self.cache.remember_content(path, after, data)
+        after_stamp: Stamp | None = None
+        if after is not None:
+            self.cache.store(path, after)  # the attributes right after our WRITE, as the kernel has them
+            after_stamp = stamp(after)
+        self.cache.data_written(path, after_stamp)
+        if of.whole and offset == 0 and after_stamp is not None and after_stamp[2] == len(data):
+            self.cache.remember_content(path, after_stamp, data)
         of.whole = False  # a later write of this handle sends only what changed
 
     def _drop_read_ahead(self, path: str) -> None:

@@ -13,18 +13,28 @@ the anonymous stateid is as legal as SETATTR (RFC 7530 9.1.4.3: the server
 checks the caller's access as for a file without an open), so data goes out
 here too: {PUTROOTFH, LOOKUP..., WRITE, [COMMIT]} with up to `WRITE_PIECE`
 bytes per COMPOUND.
+
+And the calls that need no open state and cost a round trip each with libnfs: GETATTR (the attributes
+a stat needs), GETATTR+READ at an open (close-to-open and the first data at once), GETATTR+READDIR
+with every entry's attributes (a listing that fills the attribute cache, as READDIRPLUS), and the
+attributes of a file and its directory after this mount changed them (the kernel's post-op attributes).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import functools
+import grp
 import os
+import pwd
 import socket
 import struct
 import time
+from dataclasses import dataclass, field
 
 from labgen_nfsmount import xdr
+from labgen_nfsmount.cache import Attrs
 from labgen_nfsmount.errors import NfsError
 from labgen_nfsmount.libnfs import enc
 
@@ -100,11 +110,25 @@ class RawSetattr:
         self._send(self._compound(ops), path, "setattr")
         return 0
 
-    def write(self, path: str, offset: int, data: bytes | memoryview, commit: bool) -> tuple[int, Stamp]:
+    def setattr_created(self, path: str, mode: int) -> tuple[Attrs | None, Attrs | None]:
+        """Set the mode and both times (to the server's) of the file `path` just created, and read back
+        its directory's attributes and its own in the same COMPOUND (what the kernel client's OPEN
+        returns); (directory's, file's)."""
+        values = self._encode_attrs(None, mode, None, None, None, None)
+        fattr = xdr.bitmap([num for num, _ in values]) + xdr.opaque(b"".join(v for _, v in values))
+        parts = [c for c in path.split("/") if c]
+        ops = self._lookups("/".join(parts[:-1]))
+        ops += [_GETATTR_FULL, xdr.u32(xdr.OP_LOOKUP) + xdr.opaque(enc(parts[-1]))]
+        ops += [xdr.u32(xdr.OP_SETATTR) + ANONYMOUS_STATEID + fattr, _GETATTR_FULL]
+        parent_attrs, attrs = _results(self._send(self._compound(ops), path, "setattr")).attrs
+        return parent_attrs, attrs
+
+    def write(self, path: str, offset: int, data: bytes | memoryview, commit: bool) -> tuple[int, Attrs | None]:
         """Write `data` at `offset` of `path` in as few COMPOUNDs as the RPC size allows; with `commit`,
         the data is on the server's disk when this returns (COMMIT in the last COMPOUND), as at close on
-        a kernel NFS mount.  The number of bytes written and the file's (mtime ns, ctime ns, size) right
-        after the last WRITE (a GETATTR in the same COMPOUND, as the kernel client asks for), or NfsError."""
+        a kernel NFS mount.  The number of bytes written and the file's attributes right after the last
+        WRITE (a GETATTR in the same COMPOUND, as the kernel client asks for; None if they cannot be
+        told: an owner that is not a number), or NfsError."""
         view = memoryview(data)
         done = 0
         while True:
@@ -120,18 +144,14 @@ class RawSetattr:
             )
             if last and commit:
                 ops.append(xdr.u32(xdr.OP_COMMIT) + xdr.u64(0) + xdr.u32(0))
-            ops.append(xdr.u32(xdr.OP_GETATTR) + xdr.bitmap(list(_STAMP_ATTRS)))
-            reply = self._send(self._compound(ops), path, "write")
-            pos = self._result_of(reply, xdr.OP_WRITE)
-            written = int(struct.unpack(">I", reply[pos : pos + 4])[0])
+            ops.append(_GETATTR_FULL)
+            results = _results(self._send(self._compound(ops), path, "write"))
+            written = results.written
             if written <= 0 and piece:
                 raise NfsError(errno.EIO, f"write {path}: the server wrote nothing")
             done += written
             if done >= len(view):
-                pos += 16  # count, committed, verifier
-                if last and commit:
-                    pos += 16  # COMMIT: op, status, verifier
-                return done, _stamp(reply, pos + 8)  # after GETATTR's op and status
+                return done, results.attrs[-1]
 
     def commit(self, path: str) -> None:
         """COMMIT every unstable write of `path` to the server's disk."""
@@ -139,14 +159,61 @@ class RawSetattr:
         ops.append(xdr.u32(xdr.OP_COMMIT) + xdr.u64(0) + xdr.u32(0))
         self._send(self._compound(ops), path, "commit")
 
-    def read(self, path: str, offset: int, count: int) -> bytes:
-        """Up to `count` bytes of `path` from `offset` in one COMPOUND (fewer at the end of the file)."""
+    def read(self, path: str, offset: int, count: int) -> tuple[bool, bytes]:
+        """Up to `count` bytes of `path` from `offset` in one COMPOUND (fewer at the end of the file), and
+        whether they reach the end of the file (READ's eof: no second READ to learn it)."""
         ops = self._lookups(path)
         ops.append(xdr.u32(xdr.OP_READ) + ANONYMOUS_STATEID + xdr.u64(offset) + xdr.u32(count))
         reply = self._send(self._compound(ops), path, "read")
-        pos = self._result_of(reply, xdr.OP_READ)
-        length = struct.unpack(">I", reply[pos + 4 : pos + 8])[0]  # after eof
-        return reply[pos + 8 : pos + 8 + length]
+        return _read_result(reply, self._result_of(reply, xdr.OP_READ))
+
+    def getattr(self, path: str, parent: bool = False) -> tuple[Attrs | None, Attrs | None]:
+        """The attributes of `path` (and with `parent`, of its directory, in the same COMPOUND: what the
+        kernel client gets back after changing a directory); (parent's or None, path's)."""
+        parts = [c for c in path.split("/") if c]
+        if parent and parts:
+            ops = self._lookups("/".join(parts[:-1]))
+            ops += [_GETATTR_FULL, xdr.u32(xdr.OP_LOOKUP) + xdr.opaque(enc(parts[-1])), _GETATTR_FULL]
+            parent_attrs, attrs = _results(self._send(self._compound(ops), path, "getattr")).attrs
+            return parent_attrs, attrs
+        ops = self._lookups(path)
+        ops.append(_GETATTR_FULL)
+        return None, _results(self._send(self._compound(ops), path, "getattr")).attrs[0]
+
+    def open_read(self, path: str, count: int) -> tuple[Attrs | None, bool, bytes]:
+        """Close-to-open in one round trip: the attributes of `path` and its first `count` bytes
+        (GETATTR and READ in one COMPOUND, the data as of those attributes); (attrs, eof, data)."""
+        ops = self._lookups(path)
+        ops.append(_GETATTR_FULL)
+        ops.append(xdr.u32(xdr.OP_READ) + ANONYMOUS_STATEID + xdr.u64(0) + xdr.u32(count))
+        results = _results(self._send(self._compound(ops), path, "read"))
+        eof, data = results.read
+        return results.attrs[0], eof, data
+
+    def listing(self, path: str, count: int = 65536) -> tuple[Attrs | None, list[tuple[str, Attrs | None]]]:
+        """The attributes of directory `path` and its entries with theirs (GETATTR and READDIR in one
+        COMPOUND, more READDIRs while the listing goes on): what NFSv4 READDIR gives, as the kernel's
+        READDIRPLUS."""
+        entries: list[tuple[str, Attrs | None]] = []
+        cookie, verifier = 0, b"\0" * 8
+        dir_attrs: Attrs | None = None
+        while True:
+            ops = self._lookups(path)
+            if cookie == 0:
+                ops.append(_GETATTR_FULL)
+            ops.append(
+                xdr.u32(xdr.OP_READDIR) + xdr.u64(cookie) + verifier + xdr.u32(count) + xdr.u32(count) + _FULL_BITMAP
+            )
+            results = _results(self._send(self._compound(ops), path, "readdir"))
+            if cookie == 0:
+                dir_attrs = results.attrs[0]
+            if results.readdir is None:
+                raise NfsError(errno.EIO, f"readdir {path}: no READDIR result")
+            verifier, more, eof = results.readdir
+            entries += [(name, attrs) for _, name, attrs in more if name not in (".", "..")]
+            if eof or not more:
+                return dir_attrs, entries
+            cookie = more[-1][0]  # go on after the last entry
 
     @staticmethod
     def _result_of(reply: bytes, wanted: int) -> int:
@@ -279,17 +346,155 @@ def _status_offset(reply: bytes, path: str) -> int:
     return pos + 4
 
 
-# GETATTR of what tells a change: size, time_metadata (ctime), time_modify (mtime)
-_STAMP_ATTRS = (xdr.FATTR4_SIZE, xdr.FATTR4_TIME_METADATA, xdr.FATTR4_TIME_MODIFY)
-Stamp = tuple[int, int, int]  # (mtime ns, ctime ns, size), as labgen_nfsmount.cache compares
+# the attributes a stat needs (what libnfs's stat asks for), in attribute-number order
+_FULL_ATTRS = (
+    xdr.FATTR4_TYPE,
+    xdr.FATTR4_SIZE,
+    xdr.FATTR4_FILEID,
+    xdr.FATTR4_MODE,
+    xdr.FATTR4_NUMLINKS,
+    xdr.FATTR4_OWNER,
+    xdr.FATTR4_OWNER_GROUP,
+    xdr.FATTR4_RAWDEV,
+    xdr.FATTR4_SPACE_USED,
+    xdr.FATTR4_TIME_ACCESS,
+    xdr.FATTR4_TIME_METADATA,
+    xdr.FATTR4_TIME_MODIFY,
+)
+_FULL_BITMAP = xdr.bitmap(list(_FULL_ATTRS))
+_FULL_MASK = sum(1 << num for num in _FULL_ATTRS)
+_GETATTR_FULL = xdr.u32(xdr.OP_GETATTR) + _FULL_BITMAP
+# nfs_ftype4 -> the S_IFMT bits of st_mode
+_FTYPE = {1: 0o100000, 2: 0o040000, 3: 0o060000, 4: 0o020000, 5: 0o120000, 6: 0o140000, 7: 0o010000}
 
 
-def _stamp(reply: bytes, pos: int) -> Stamp:
-    """(mtime ns, ctime ns, size) from the fattr4 at `pos` holding exactly _STAMP_ATTRS."""
-    words = struct.unpack(">I", reply[pos : pos + 4])[0]
-    pos += 4 + 4 * words + 4  # the bitmap, the attribute list's length
-    size, csec, cnsec, msec, mnsec = struct.unpack(">QqIqI", reply[pos : pos + 32])
-    return (msec * 10**9 + mnsec, csec * 10**9 + cnsec, size)
+@functools.lru_cache(maxsize=256)
+def _id(text: bytes, user: bool) -> int | None:
+    """The id of an owner or group string: a number (ganesha's answer for an id it has no name for), or
+    `name@domain` looked up here as libnfs does (None when unknown here: then libnfs is asked)."""
+    if text.isdigit():
+        return int(text)
+    name = text.split(b"@", 1)[0].decode("utf-8", "replace")
+    try:
+        return pwd.getpwnam(name).pw_uid if user else grp.getgrnam(name).gr_gid
+    except KeyError:
+        return None
+
+
+def decode_fattr(buf: bytes, pos: int) -> tuple[Attrs | None, int]:
+    """A fattr4 at `pos`: FUSE stat attributes (None when they cannot be told: a name as owner, or an
+    attribute missing), and where the fattr4 ends."""
+    words = struct.unpack(">I", buf[pos : pos + 4])[0]
+    mask = 0
+    for i in range(words):
+        mask |= struct.unpack(">I", buf[pos + 4 + 4 * i : pos + 8 + 4 * i])[0] << (32 * i)
+    pos += 4 + 4 * words
+    length = struct.unpack(">I", buf[pos : pos + 4])[0]
+    pos += 4
+    end = pos + length + (-length % 4)
+    if mask != _FULL_MASK:  # not what we asked for
+        return None, end
+    vals: dict[int, int | None] = {}
+    for num in _FULL_ATTRS:
+        if num in (xdr.FATTR4_TYPE, xdr.FATTR4_MODE, xdr.FATTR4_NUMLINKS):
+            vals[num] = struct.unpack(">I", buf[pos : pos + 4])[0]
+            pos += 4
+        elif num in (xdr.FATTR4_SIZE, xdr.FATTR4_FILEID, xdr.FATTR4_SPACE_USED):
+            vals[num] = struct.unpack(">Q", buf[pos : pos + 8])[0]
+            pos += 8
+        elif num in (xdr.FATTR4_OWNER, xdr.FATTR4_OWNER_GROUP):
+            n = struct.unpack(">I", buf[pos : pos + 4])[0]
+            vals[num] = _id(bytes(buf[pos + 4 : pos + 4 + n]), num == xdr.FATTR4_OWNER)
+            pos += 4 + n + (-n % 4)
+        elif num == xdr.FATTR4_RAWDEV:
+            major, minor = struct.unpack(">II", buf[pos : pos + 8])
+            vals[num] = os.makedev(major, minor)
+            pos += 8
+        else:  # nfstime4
+            sec, nsec = struct.unpack(">qI", buf[pos : pos + 12])
+            vals[num] = sec * 10**9 + nsec
+            pos += 12
+    if None in vals.values():
+        return None, end
+    v: dict[int, int] = vals  # type: ignore[assignment]  # (no None left)
+    attrs = {
+        "st_mode": _FTYPE.get(v[xdr.FATTR4_TYPE], 0) | v[xdr.FATTR4_MODE] & 0o7777,
+        "st_ino": v[xdr.FATTR4_FILEID],
+        "st_nlink": v[xdr.FATTR4_NUMLINKS],
+        "st_uid": v[xdr.FATTR4_OWNER],
+        "st_gid": v[xdr.FATTR4_OWNER_GROUP],
+        "st_rdev": v[xdr.FATTR4_RAWDEV],
+        "st_size": v[xdr.FATTR4_SIZE],
+        "st_blksize": 4096,
+        "st_blocks": (v[xdr.FATTR4_SPACE_USED] + 511) // 512,
+        "st_atime": v[xdr.FATTR4_TIME_ACCESS],
+        "st_mtime": v[xdr.FATTR4_TIME_MODIFY],
+        "st_ctime": v[xdr.FATTR4_TIME_METADATA],
+    }
+    return attrs, end
+
+
+DirEntry = tuple[int, str, "Attrs | None"]  # cookie, name, attributes
+
+
+@dataclass
+class Results:
+    """What a successful COMPOUND reply answered: each GETATTR's attributes in order (None: not told),
+    the READ's (eof, data), the READDIR's (verifier, entries, eof), the WRITE's count."""
+
+    attrs: list[Attrs | None] = field(default_factory=list)
+    read: tuple[bool, bytes] = (False, b"")
+    readdir: tuple[bytes, list[DirEntry], bool] | None = None
+    written: int = 0
+
+
+def _results(reply: bytes) -> Results:
+    """Decode every operation's result of a successful COMPOUND reply."""
+    pos = _results_offset(reply)
+    count = struct.unpack(">I", reply[pos : pos + 4])[0]
+    pos += 4
+    out = Results()
+    for _ in range(count):
+        op = struct.unpack(">I", reply[pos : pos + 4])[0]
+        pos += 8  # op, status (0: the COMPOUND succeeded)
+        if op == xdr.OP_GETATTR:
+            attrs, pos = decode_fattr(reply, pos)
+            out.attrs.append(attrs)
+        elif op == xdr.OP_READ:
+            out.read = _read_result(reply, pos)
+            n = len(out.read[1])
+            pos += 8 + n + (-n % 4)
+        elif op == xdr.OP_READDIR:
+            out.readdir, pos = _readdir_result(reply, pos)
+        elif op == xdr.OP_WRITE:
+            out.written = struct.unpack(">I", reply[pos : pos + 4])[0]
+            pos += 16  # count, committed, verifier
+        elif op == xdr.OP_COMMIT:
+            pos += 8
+        elif op == xdr.OP_SETATTR:
+            words = struct.unpack(">I", reply[pos : pos + 4])[0]
+            pos += 4 + 4 * words
+    return out
+
+
+def _readdir_result(reply: bytes, pos: int) -> tuple[tuple[bytes, list[DirEntry], bool], int]:
+    verifier = reply[pos : pos + 8]
+    pos += 8
+    entries = []
+    while struct.unpack(">I", reply[pos : pos + 4])[0]:
+        cookie, n = struct.unpack(">QI", reply[pos + 4 : pos + 16])
+        name = reply[pos + 16 : pos + 16 + n].decode("utf-8", "surrogateescape")
+        pos += 16 + n + (-n % 4)
+        attrs, pos = decode_fattr(reply, pos)
+        entries.append((cookie, name, attrs))
+    eof = bool(struct.unpack(">I", reply[pos + 4 : pos + 8])[0])
+    return (verifier, entries, eof), pos + 8
+
+
+def _read_result(reply: bytes, pos: int) -> tuple[bool, bytes]:
+    """(eof, data) of a READ result body at `pos`."""
+    eof, length = struct.unpack(">II", reply[pos : pos + 8])
+    return bool(eof), reply[pos + 8 : pos + 8 + length]
 
 
 def _results_offset(reply: bytes) -> int:

@@ -130,7 +130,14 @@ def executor_bean(app: JenkinsLite, job: Job | None, build: Build | None, root: 
 
 
 def job_bean(app: JenkinsLite, job: Job, root: str) -> Bean:
-    """FreeStyleProject (AbstractItem, Job, AbstractProject)."""
+    """FreeStyleProject (AbstractItem, Job, AbstractProject). Every property that costs (config.xml parsed,
+    a build.xml read for the colour, the queue searched) is lazy: as Stapler calls a getter only for a
+    property the answer shows, `?tree=jobs[name]` of a big home costs no more than the names. Kept on the
+    job for the next request (every property that can change is read when exported)."""
+    key = (root, job.name, job.config)
+    cached: Bean | None = job.api_beans.get(key)
+    if cached is not None:
+        return cached
 
     def ref(name: str) -> Bean | None:
         found = job.find_build(name)
@@ -140,26 +147,38 @@ def job_bean(app: JenkinsLite, job: Job, root: str) -> Bean:
         numbers = sorted(job.builds, reverse=True)[:limit]
         return [build_bean(app, job, job.builds[n], root) for n in numbers]
 
-    defs = params.definitions(job.config)
-    properties = [definitions_property(defs)] if defs else []
-    queued = next(iter(app.queue.of_job(job.name)), None)
-    return bean(
+    memo: dict[str, Any] = {}
+
+    def properties() -> list[Bean]:
+        if "properties" not in memo:
+            defs = params.definitions(job.config)
+            memo["properties"] = [definitions_property(defs)] if defs else []
+        return list(memo["properties"])
+
+    def queued() -> QueueItem | None:
+        return next(iter(app.queue.of_job(job.name)), None)
+
+    def queue_item() -> Bean | None:
+        item = queued()
+        return queue_item_bean(app, item, root) if item is not None else None
+
+    made = bean(
         job.item_class,
-        actions=list(properties),
-        description=job.description,
+        actions=properties,
+        description=lambda: job.description,
         displayName=job.name,
         displayNameOrNull=None,
         fullDisplayName=job.name,
         fullName=job.name,
         name=P(job.name, visibility=TOP),
         url=P(root + job_path(job.name), visibility=TOP),
-        buildable=not job.disabled,
+        buildable=lambda: not job.disabled,
         builds=lambda: builds(API_BUILDS_LIMIT),
         allBuilds=P(lambda: builds(None), visibility=-2),
-        color=P(job.color, visibility=2),
+        color=P(lambda: job.color, visibility=2),
         firstBuild=lambda: ref("firstBuild"),
         healthReport=[],
-        inQueue=queued is not None,
+        inQueue=lambda: queued() is not None,
         keepDependencies=False,
         lastBuild=lambda: ref("lastBuild"),
         lastCompletedBuild=lambda: ref("lastCompletedBuild"),
@@ -168,16 +187,19 @@ def job_bean(app: JenkinsLite, job: Job, root: str) -> Bean:
         lastSuccessfulBuild=lambda: ref("lastSuccessfulBuild"),
         lastUnstableBuild=lambda: ref("lastUnstableBuild"),
         lastUnsuccessfulBuild=lambda: ref("lastUnsuccessfulBuild"),
-        nextBuildNumber=job.next_build_number,
+        nextBuildNumber=lambda: job.next_build_number,
         property=P(properties, inline=True),
-        queueItem=lambda: queue_item_bean(app, queued, root) if queued else None,
-        concurrentBuild=job.concurrent,
-        disabled=job.disabled,
+        queueItem=queue_item,
+        concurrentBuild=lambda: job.concurrent,
+        disabled=lambda: job.disabled,
         downstreamProjects=[],
         labelExpression=None,
-        scm=bean("hudson.scm.NullSCM"),
+        scm=lambda: bean("hudson.scm.NullSCM"),
         upstreamProjects=[],
     )
+    job.api_beans.clear()  # (the config or the root URL changed: the old one is not asked for again)
+    job.api_beans[key] = made
+    return made
 
 
 # ---- the queue (Queue.Item: defaultVisibility 999, but `actions` is Actionable's, at 1)

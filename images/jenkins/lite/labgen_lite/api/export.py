@@ -161,12 +161,15 @@ def export(value: Any, pruner: Pruner) -> Any:
     value = _resolve(value)
     if isinstance(value, Bean):
         out: dict[str, Any] = {} if value.cls is None else {"_class": value.cls}
+        default = value.default_visibility
         for name, raw in value.props.items():
-            prop = raw if isinstance(raw, P) else P(raw)
-            visibility = value.default_visibility if prop.visibility is None else prop.visibility
-            child = pruner.accept(name, visibility, prop.inline)
+            if isinstance(raw, P):
+                child = pruner.accept(name, default if raw.visibility is None else raw.visibility, raw.inline)
+                raw = raw.value
+            else:  # (no P made for it: a list of 1,000 jobs has 35,000 such properties)
+                child = pruner.accept(name, default, False)
             if child is not None:
-                out[name] = _export_value(prop.value, child)
+                out[name] = _export_value(raw, child)
         return out
     if isinstance(value, dict):  # a Map: every entry, pruned as properties of default visibility
         return {key: sub for key, sub in _map_items(value, pruner)}
