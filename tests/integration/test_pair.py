@@ -37,15 +37,16 @@ def lab(state_home: Path) -> Iterator[RunningLab]:
         yield running
 
 
-def _until(what: str, check: Callable[[], bool], timeout: float = 15) -> None:
+def _until(what: str, check: Callable[[], bool], handle: LabHandle, timeout: float = 15) -> None:
     deadline = time.monotonic() + timeout
     while not check():
-        assert time.monotonic() < deadline, f"not within {timeout:.0f} s: {what}"
+        # say what each load balancer saw, so that a failure here tells why
+        assert time.monotonic() < deadline, f"not within {timeout:.0f} s: {what}; {handle.balancer_views()}"
         time.sleep(0.2)
 
 
 def _one_holder(handle: LabHandle) -> str:
-    _until("exactly one load balancer holds the VIP", lambda: len(handle.vip_holders()) == 1)
+    _until("exactly one load balancer holds the VIP", lambda: len(handle.vip_holders()) == 1, handle)
     return handle.vip_holders()[0]
 
 
@@ -89,7 +90,7 @@ def test_the_two_cut_off_from_each_other_both_hold_the_vip_then_one_again(lab: R
     holder = _one_holder(handle)
     chaos.apply(handle, "split", holder)
     try:
-        _until("both hold the VIP while they cannot hear each other", lambda: len(handle.vip_holders()) == 2)
+        _until("both hold the VIP while they cannot hear each other", lambda: len(handle.vip_holders()) == 2, handle)
     finally:
         chaos.apply(handle, "join", holder)
     _one_holder(handle)

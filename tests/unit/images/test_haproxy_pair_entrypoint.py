@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _until(what: str, check: Callable[[], object], timeout: float = 5.0) -> None:
+def _until(what: str, check: Callable[[], bool], timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
