@@ -25,7 +25,7 @@ from labgen.lab import journal
 from labgen.lab.handle import LabHandle
 from labgen.lab.runtime import artifact_origins, wait_healthy
 from labgen.model.names import HAPROXY, NFS, PROMOTE_START_EVENT, PROMOTER_LOG_PREFIX
-from labgen.verify.judge import check_writes, relative_to_fault
+from labgen.verify.judge import check_writes, relative_to_fault, two_ready_reasons
 from labgen.verify.lab_view import LabView
 from labgen.verify.load import Load, Watcher
 from labgen.verify.model import FaultResult, FaultTrial, Trial
@@ -313,6 +313,7 @@ def judge_fault(result: FaultTrial, has_promoter: bool) -> None:
             (trial.missing_on_nfs, "acknowledged jobs missing on the NFS export"),
         )
         result.reasons += [f"{len(found)} {what}" for found, what in checks if found]
+        result.reasons += two_ready_reasons(trial)
     if result.service == NFS and has_promoter:
         # Every master shares the NFS server: switching masters cannot help, only hurt.
         if result.active_changes:

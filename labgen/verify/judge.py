@@ -118,4 +118,14 @@ def judge(trial: Trial) -> None:
         trial.reasons.append("the agent port did not answer after the failover")
     if trial.flapped_back:
         trial.reasons.append(f"traffic flapped back to {trial.target} when it returned")
+    trial.reasons += two_ready_reasons(trial)
     trial.verdict = "fail" if trial.reasons else "pass"
+
+
+def two_ready_reasons(trial: Trial) -> list[str]:
+    """The "never two ready" rule: two different masters ready at once, on one load balancer or
+    across the pair, is a split brain whatever else the trial saw."""
+    if not trial.two_ready_moments:
+        return []
+    first = trial.two_ready[0] if trial.two_ready else ""
+    return [f"two masters ready at once in {trial.two_ready_moments} readings (first {first})"]

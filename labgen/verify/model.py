@@ -123,6 +123,11 @@ class Trial:
     # lab refused after it (Jenkins keeps sessions per master: expected after a failover, not a failure)
     crumb_clients: int = 0
     crumbs_lost: int = 0
+    # the "never two ready" check (ha profile): readings of every load balancer's servers through the
+    # trial, and the moments two different masters were ready at once (the first few, described)
+    ready_readings: int = 0
+    two_ready_moments: int = 0
+    two_ready: list[str] = field(default_factory=list)
     verdict: Literal["pass", "fail"] = "fail"
     reasons: list[str] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
@@ -191,7 +196,13 @@ class FaultTrial:
         data.pop("trial")
         if trial is not None:
             data.update(
-                acknowledged=trial.acknowledged, lost=trial.lost, unexpected=trial.unexpected, requests=trial.requests
+                acknowledged=trial.acknowledged,
+                lost=trial.lost,
+                unexpected=trial.unexpected,
+                requests=trial.requests,
+                ready_readings=trial.ready_readings,
+                two_ready_moments=trial.two_ready_moments,
+                two_ready=trial.two_ready,
             )
         return data
 

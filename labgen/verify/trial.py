@@ -25,11 +25,14 @@ from labgen.verify.lab_view import LabView
 from labgen.verify.load import Load
 from labgen.verify.model import Trial
 from labgen.verify.recorder import Recorder
+from labgen.verify.split_brain import SplitBrainWatch, watch_lab
 
 PhaseName = Literal["seed", "steady", "inject", "recover", "heal", "check"]
 PHASES: tuple[PhaseName, ...] = ("seed", "steady", "inject", "recover", "heal", "check")
 STEADY_S = 2.0  # load before the fault
 TAIL_S = 1.0  # load kept after recovery
+READY_WATCH_S = 0.1  # how often the "never two ready" check reads every load balancer
+TWO_READY_KEPT = 10  # the moments a trial keeps (the count is in the reason)
 
 
 @dataclass
@@ -57,14 +60,37 @@ class Phase(Generic[R]):
 
 def run_phases(run: R, phases: Sequence[Phase[R]]) -> None:
     """Run the phases in order, each stamped on the recorder; the load is stopped at the end even
-    when a phase raised."""
+    when a phase raised. With a promoter (ha profile), the "never two ready" check reads every load
+    balancer's servers from the first phase to `check`, which then judges what it saw."""
+    watch = _ready_watch(run)
     try:
         for phase in phases:
+            if phase.name == "check" and watch is not None:
+                _record_ready_watch(run, watch)
+                watch = None
             run.recorder.phases.append((phase.name, time.monotonic()))
             phase.step(run)
     finally:
+        if watch is not None:
+            watch.__exit__(None, None, None)
         if run.load is not None and run.load.running:
             run.load.stop()
+
+
+def _ready_watch(run: TrialRun) -> SplitBrainWatch | None:
+    if run.lab.topology.promoter is None:  # the article's backup server is UP by design: nothing to check
+        return None
+    return watch_lab(run.lab.handle, interval=READY_WATCH_S).__enter__()
+
+
+def _record_ready_watch(run: TrialRun, watch: SplitBrainWatch) -> None:
+    watch.__exit__(None, None, None)
+    seen = watch.result()
+    trial = run.trial
+    trial.ready_readings = len(seen.readings)
+    since = run.recorder.fault_at if run.recorder.fault_at != float("inf") else 0.0
+    trial.two_ready_moments = len(seen.violations)
+    trial.two_ready = [violation.describe(since) for violation in seen.violations[:TWO_READY_KEPT]]
 
 
 def start_steady(run: TrialRun, load: Load, steady_s: float = STEADY_S) -> None:

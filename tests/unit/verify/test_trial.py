@@ -16,11 +16,15 @@ from labgen.lab.jenkins_client import JenkinsClient
 from labgen.model.spec import LabSpec
 from labgen.model.topology import Topology
 from labgen.verify import experiment, faults
+from labgen.verify import trial as trial_engine
+from labgen.verify.judge import two_ready_reasons
 from labgen.verify.lab_view import LabView
 from labgen.verify.load import Load
 from labgen.verify.model import Trial
 from labgen.verify.recorder import Recorder
+from labgen.verify.split_brain import SplitBrainWatch
 from labgen.verify.trial import PHASES, Phase, TrialRun, mark_fault, run_phases, start_steady, stop_load
+from labgen.wire.haproxy import ServerState
 
 
 def _view() -> LabView:
@@ -92,3 +96,62 @@ def test_steady_plans_the_fault_ahead_and_waits_for_it() -> None:
     assert time.monotonic() >= planned and load.running
     stop_load(run, tail_s=0.0)
     assert not load.running
+
+
+def _watch_of(views: dict[str, str]) -> Callable[..., SplitBrainWatch]:
+    """watch_lab for a lab whose load balancers each see `views[balancer]` UP (the rest MAINT)."""
+
+    def watch_lab(handle: LabHandle, **options: float) -> SplitBrainWatch:
+        topology = handle.topology
+        servers = topology.http_servers
+
+        def reader(up: str) -> Callable[[], list[ServerState]]:
+            return lambda: [
+                ServerState(topology.http_backend, server, "UP" if master == up else "MAINT", "", 0, 0, 0)
+                for master, server in servers.items()
+            ]
+
+        return SplitBrainWatch({lb: reader(up) for lb, up in views.items()}, topology.http_backend, servers, **options)
+
+    return watch_lab
+
+
+@pytest.mark.parametrize(
+    ("views", "split"),
+    [
+        ({"haproxy1": "jenkins01", "haproxy2": "jenkins01"}, False),
+        ({"haproxy1": "jenkins01", "haproxy2": "jenkins02"}, True),
+    ],
+)
+def test_the_never_two_ready_check_runs_until_check_and_its_verdict_is_judged(
+    monkeypatch: pytest.MonkeyPatch, views: dict[str, str], split: bool
+) -> None:
+    monkeypatch.setattr(trial_engine, "watch_lab", _watch_of(views))
+    run = _run()
+    seen: dict[str, object] = {}
+
+    def check(r: _Run) -> None:  # what the check phase's judge sees
+        seen.update(
+            readings=r.trial.ready_readings, moments=r.trial.two_ready_moments, reasons=two_ready_reasons(r.trial)
+        )
+
+    phases = [Phase[_Run]("steady", lambda r: time.sleep(0.35)), Phase[_Run]("check", check)]
+    run_phases(run, phases)
+    assert isinstance(seen["readings"], int) and seen["readings"] >= 4  # both balancers, read every 0.1 s
+    if split:
+        assert isinstance(seen["moments"], int) and seen["moments"] > 0
+        assert seen["reasons"] and "two masters ready at once" in str(seen["reasons"])
+        assert "haproxy1: jenkins01; haproxy2: jenkins02" in run.trial.two_ready[0]
+    else:
+        assert seen["moments"] == 0 and seen["reasons"] == []
+
+
+def test_the_article_profile_has_no_never_two_ready_check() -> None:
+    handle = LabHandle(Topology.resolve(LabSpec(name="unit-trial", profile="article")), Path("/nonexistent"))
+    run = _Run(
+        LabView(handle, JenkinsClient("127.0.0.1", 9, "u", "t", timeout=0.5)),
+        Recorder(Trial(number=1, action="kill", target="jenkins01")),
+        NULL_EMITTER,
+    )
+    run_phases(run, [Phase[_Run]("check", lambda r: None)])
+    assert run.trial.ready_readings == 0
