@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from labgen_homecheck import agent
 
 from labgen.model.names import DECISION_DIR
 from labgen.wire.poll import wait_for
@@ -28,15 +29,7 @@ def _free_port() -> int:
 
 
 def ask(port: int, line: str) -> str:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
-        conn.sendall(line.encode() + b"\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = conn.recv(256)
-            if not chunk:
-                break
-            data += chunk
-    return data.decode().strip()
+    return agent.ask("127.0.0.1", port, timeout=5, line=line)
 
 
 @pytest.fixture

@@ -89,11 +89,14 @@ class AgentServer(socketserver.ThreadingTCPServer):
         self.probe = probe
 
 
-def ask(host: str, port: int, timeout: float = 2.0) -> str:
-    """The agent's answer, one line (`up`, `down #why`); `no answer: ...` when it does not answer."""
+def ask(host: str, port: int, timeout: float = 2.0, line: str | None = None) -> str:
+    """The agent's answer, one line (`up`, `down #why`); `no answer: ...` when it does not answer.
+    With `line`, that line is sent first (the lease port's requests: `read`, `claim E M`, ...)."""
     try:
         with socket.create_connection((host, port), timeout=timeout) as conn:
             conn.settimeout(timeout)
+            if line is not None:
+                conn.sendall(line.encode() + b"\n")
             data = b""
             while not data.endswith(b"\n"):
                 chunk = conn.recv(256)
