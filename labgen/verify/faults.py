@@ -194,14 +194,16 @@ def _statuses(lab: LabView) -> dict[str, str]:
 
 
 def inject(run: FaultRun) -> None:
-    """Apply the fault and hold it for the plan's hold."""
+    """Apply the fault and hold it for the plan's hold once it is in place: a `docker stop` returns
+    only when the container has stopped (HAProxy finishing its sessions: about 4 s), and a hold
+    counted from the command's start would leave nothing of "during" to measure."""
     plan, target = run.plan, run.trial.target
-    fault_at = mark_fault(run)
+    mark_fault(run)
     run.fault_wall = time.time()
     chaos.apply(run.lab.handle, plan.action, target)
     run.applied_at = time.monotonic()
     run.emitter.emit("verify.fault", f"{plan.action} {target} applied; healing in {plan.hold:.0f} s", target=target)
-    time.sleep(max(0.0, fault_at + plan.hold - time.monotonic()))
+    time.sleep(max(0.0, run.applied_at + plan.hold - time.monotonic()))
 
 
 def heal(run: FaultRun) -> None:
