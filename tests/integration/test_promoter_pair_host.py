@@ -193,8 +193,8 @@ def test_a_failover_is_one_promotion_for_the_pair(request_: pytest.FixtureReques
     before = both.reloads()
     with both.watch() as watch, Watcher(both.one) as through_one, Watcher(both.two) as through_two:
         time.sleep(0.5)
+        both.one.masters["jenkins01"].kill()  # returns once it is dead: a write sent before is in flight
         killed_at = time.monotonic()
-        both.one.masters["jenkins01"].kill()
         wait_for(
             "jenkins02 active on both",
             lambda: both.active(both.one) == "jenkins02" and both.active(both.two) == "jenkins02",
