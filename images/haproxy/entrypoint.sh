@@ -62,17 +62,22 @@ if [ -n "$serving" ] && [ -n "$keepalived_conf" ] && [ -r "$keepalived_conf" ]; 
     keepalived --dont-fork --log-console --vrrp --use-file "$keepalived_conf" &
     keepalived_pid=$!
     trap 'kill -TERM "$keepalived_pid" 2>/dev/null' TERM INT
-    # a soft reload (`labgen chaos reload`, SIGUSR2 to PID 1) goes to HAProxy's master process: the
-    # haproxy whose parent is the subshell above (its workers are the master's children)
-    trap 'for pid in $(pidof haproxy); do
-        read -r _ _ _ parent _ <"/proc/$pid/stat" && [ "$parent" = "$haproxy_pid" ] && kill -USR2 "$pid"
-    done' USR2
+    # Signals go to HAProxy's master process only: the haproxy whose parent is the subshell above
+    # (its workers are the master's children). Never every haproxy: where this shell runs outside a
+    # container (its unit test), pidof sees every HAProxy of the machine, the labs' too.
+    signal_haproxy() {
+        for pid in $(pidof haproxy); do
+            read -r _ _ _ parent _ <"/proc/$pid/stat" && [ "$parent" = "$haproxy_pid" ] && kill "-$1" "$pid"
+        done 2>/dev/null || true
+    }
+    # a soft reload (`labgen chaos reload`, SIGUSR2 to PID 1)
+    trap 'signal_haproxy USR2' USR2
     status=0
     while kill -0 "$keepalived_pid" 2>/dev/null; do
         wait "$keepalived_pid" && status=0 || status=$?
     done
     echo STOPPED >"$state_file"
-    for pid in $(pidof haproxy); do kill -USR1 "$pid" 2>/dev/null || true; done
+    signal_haproxy USR1
     wait "$haproxy_pid" 2>/dev/null || true
     exit "$status"
 fi

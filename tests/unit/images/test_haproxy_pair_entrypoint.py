@@ -104,8 +104,15 @@ def test_haproxy_dying_alone_writes_the_exit_file_and_keepalived_stays(tmp_path:
 def test_sigterm_stops_keepalived_first_then_haproxy(tmp_path: Path) -> None:
     process, files = _start(tmp_path)
     pids = _haproxy_pids(process.pid)
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=10) == 0
-    assert "keepalived TERM" in files["log"].read_text()
-    assert files["state"].read_text().strip() == "STOPPED"
-    _until("HAProxy left on SIGUSR1", lambda: not any(Path(f"/proc/{pid}").exists() for pid in pids), timeout=3)
+    # another HAProxy of this machine (a lab's, seen from the host): the entrypoint must leave it be
+    bystander = subprocess.Popen([str(tmp_path / "bin" / "haproxy"), "-c", HAPROXY])
+    try:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        assert "keepalived TERM" in files["log"].read_text()
+        assert files["state"].read_text().strip() == "STOPPED"
+        _until("HAProxy left on SIGUSR1", lambda: not any(Path(f"/proc/{pid}").exists() for pid in pids), timeout=3)
+        assert bystander.poll() is None, "the entrypoint signalled an HAProxy that is not its own"
+    finally:
+        bystander.kill()
+        bystander.wait(timeout=5)
