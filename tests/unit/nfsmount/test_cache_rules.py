@@ -211,6 +211,35 @@ def test_removing_a_tree_forgets_everything_under_it():
     assert cache.listing("/jobs/a", attrs(mode=DIR)) is None
 
 
+def test_removing_a_tree_finds_entries_whose_directories_were_never_cached():
+    cache, _ = make()
+    cache.data_written("/jobs/a/builds/7/log", stamp(attrs(size=3)))  # nothing cached of /jobs/a or below
+    cache.store("/jobs/a/builds/7/build.xml", attrs())
+    cache.store("/jobs/ab/config.xml", attrs())  # a sibling whose name starts the same
+    cache.changed_tree("/jobs/a")
+    assert cache.fresh("/jobs/a/builds/7/build.xml") is None
+    assert not cache.data_valid("/jobs/a/builds/7/log", attrs(size=3))
+    assert cache.fresh("/jobs/ab/config.xml") is not None
+
+
+def test_renaming_a_directory_carries_the_data_under_it_and_forgets_the_rest():
+    cache, _ = make()
+    after = stamp(attrs(size=4, mtime=7))
+    cache.data_written("/jobs/old/config.xml", after)
+    cache.remember_content("/jobs/old/config.xml", after, b"<a/>")
+    cache.store("/jobs/old/nextBuildNumber", attrs())
+    cache.store("/jobs/new/stale.xml", attrs())  # what the replaced target held
+    cache.store("/jobs/other/config.xml", attrs())
+    cache.renamed("/jobs/old", "/jobs/new")
+    assert cache.data_valid("/jobs/new/config.xml", attrs(size=4, mtime=7, ctime=8))
+    assert cache.content("/jobs/new/config.xml") == b"<a/>"
+    assert cache.content("/jobs/old/config.xml") is None
+    assert cache.fresh("/jobs/old/nextBuildNumber") is None and cache.fresh("/jobs/new/stale.xml") is None
+    assert cache.fresh("/jobs/other/config.xml") is not None
+    cache.renamed("/jobs/new", "/jobs/again")  # what a rename carried is found again by the next one
+    assert cache.content("/jobs/again/config.xml") == b"<a/>"
+
+
 # -- what this mount wrote (the tail pages FUSE does not keep) ---------------------------------------------
 
 

@@ -58,6 +58,34 @@ class _Listing:
     dir_stamp: Stamp
 
 
+class _PathIndex:
+    """Every path a table of the cache holds, by parent directory, with their ancestors: the paths under a
+    renamed or removed directory are found by walking down from it, not by scanning every table (a home of
+    thousands of jobs holds tens of thousands of entries, and every atomic write is a rename)."""
+
+    def __init__(self) -> None:
+        self._children: dict[str, set[str]] = {}
+
+    def add(self, path: str) -> None:
+        while path != "/":
+            parent = parent_of(path)
+            children = self._children.setdefault(parent, set())
+            if path in children:
+                return  # its ancestors are in already
+            children.add(path)
+            path = parent
+
+    def pop_tree(self, path: str) -> list[str]:
+        """`path` and every path under it, taken out of the index."""
+        self._children.get(parent_of(path), set()).discard(path)
+        found, stack = [path], [path]
+        while stack:
+            below = self._children.pop(stack.pop(), ())
+            found.extend(below)
+            stack.extend(below)
+        return found
+
+
 @dataclass
 class AttrCache:
     """Attributes, negative lookups and directory listings by path, with the kernel's rules; thread-safe."""
@@ -73,6 +101,7 @@ class AttrCache:
     # read back from the server where a kernel NFS client serves it from its page cache
     _content: dict[str, tuple[tuple[int, int], bytes]] = field(default_factory=dict)
     _content_bytes: int = 0
+    _index: _PathIndex = field(default_factory=_PathIndex)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- attributes --
@@ -103,6 +132,7 @@ class AttrCache:
             unchanged = old is not None and stamp(old.attrs) == stamp(attrs)
             timeo = min(max(old.timeo * 2, low), high) if old is not None and unchanged else low
             self._attrs[path] = _Entry(attrs, self.clock(), timeo)
+            self._index.add(path)
 
     # -- negative lookups --
     def store_missing(self, path: str) -> None:
@@ -115,6 +145,7 @@ class AttrCache:
             entry = self._attrs.get(parent)
             if entry is not None:
                 self._negative[path] = _Negative(stamp(entry.attrs))
+                self._index.add(path)
 
     def missing_parent(self, path: str) -> str | None:
         """The parent whose fresh attributes decide whether `path` is still missing, when a negative entry
@@ -146,6 +177,7 @@ class AttrCache:
     def store_listing(self, path: str, names: list[str], dir_attrs: Attrs) -> None:
         with self._lock:
             self._listings[path] = _Listing(names, stamp(dir_attrs))
+            self._index.add(path)
 
     # -- file data (close-to-open) --
     def data_valid(self, path: str, attrs: Attrs) -> bool:
@@ -157,6 +189,7 @@ class AttrCache:
             now = _data_key(stamp(attrs))
             valid = self._data.get(path) == now
             self._data[path] = now
+            self._index.add(path)
             return valid
 
     def data_written(self, path: str, after: Stamp | None) -> None:
@@ -167,6 +200,7 @@ class AttrCache:
                 self._data.pop(path, None)
             else:
                 self._data[path] = _data_key(after)
+                self._index.add(path)
 
     def remember_content(self, path: str, after: Stamp, data: bytes) -> None:
         """This mount just wrote all of `path`'s `data`; the server's stamp after it is `after`."""
@@ -176,6 +210,7 @@ class AttrCache:
             self._forget_content(path)
             self._content[path] = (_data_key(after), data)
             self._content_bytes += len(data)
+            self._index.add(path)
             while self._content_bytes > CONTENT_MAX_TOTAL:
                 self._forget_content(next(iter(self._content)))
 
@@ -212,30 +247,28 @@ class AttrCache:
 
     def renamed(self, old: str, new: str) -> None:
         """We renamed `old` to `new` (replacing what `new` was): the data cached for `old` is now `new`'s."""
-        moved = {}
-        prefix = old.rstrip("/") + "/"
-        contents = {}
         with self._lock:
-            for key in [k for k in self._data if k == old or k.startswith(prefix)]:
-                moved[new + key[len(old) :]] = self._data.pop(key)
-            for key in [k for k in self._content if k == old or k.startswith(prefix)]:
-                contents[new + key[len(old) :]] = self._content[key]
-        self.changed_tree(new)
-        self.changed_tree(old)
-        with self._lock:
+            old_paths = self._index.pop_tree(old)
+            moved = {new + key[len(old) :]: self._data[key] for key in old_paths if key in self._data}
+            contents = {new + key[len(old) :]: self._content[key] for key in old_paths if key in self._content}
+            self._forget_tree(old, old_paths)
+            self._forget_tree(new, self._index.pop_tree(new))
             self._data.update(moved)
             for key, item in contents.items():
                 self._content[key] = item
                 self._content_bytes += len(item[1])
+            for key in (*moved, *contents):
+                self._index.add(key)
 
     def changed_tree(self, path: str) -> None:
         """`path` was renamed or removed: forget it, everything under it, and its parent."""
-        prefix = path.rstrip("/") + "/"
         with self._lock:
+            self._forget_tree(path, self._index.pop_tree(path))
+
+    def _forget_tree(self, path: str, paths: list[str]) -> None:
+        for key in paths:
             for table in (self._attrs, self._negative, self._listings, self._data):
-                for key in [k for k in table if k == path or k.startswith(prefix)]:
-                    del table[key]
-            for key in [k for k in self._content if k == path or k.startswith(prefix)]:
-                self._forget_content(key)
-            self._attrs.pop(parent_of(path), None)
-            self._listings.pop(parent_of(path), None)
+                table.pop(key, None)
+            self._forget_content(key)
+        self._attrs.pop(parent_of(path), None)
+        self._listings.pop(parent_of(path), None)
