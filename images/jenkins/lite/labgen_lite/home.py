@@ -6,11 +6,13 @@ Only open/write/fsync/rename/mkdir/listdir/stat/unlink/rmdir are used: safe on a
 from __future__ import annotations
 
 import contextlib
+import errno
 import html
 import math
 import os
 import re
 import secrets
+import stat
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from labgen_lite.jobs import XML_HEADER, Build, Job, RunMap
 
 BUILD_NUMBER = re.compile(r"[0-9]+")  # AbstractLazyLoadRunMap.BUILD_NUMBER: which names of builds/ are builds
 CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+JAVA_READ_CHUNK = 8192  # BufferedInputStream's default buffer, through which XStream and TextFile read
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,21 @@ def write_atomic(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def read_like_java(path: Path) -> bytes:
+    """A whole file as Java's FileInputStream reads it: open, one fstat (its directory check), reads until
+    EOF, close.  Path.read_bytes stats twice; on the home's FUSE mount each stat is a request."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        chunks = []
+        while chunk := os.read(fd, JAVA_READ_CHUNK):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _xml_int(text: str, tag: str, default: int = 0) -> int:
@@ -122,7 +140,7 @@ class Home:
         if not config_file.exists():  # Items.getConfigFile(subdir).exists()
             return None
         try:
-            config = config_file.read_bytes()
+            config = read_like_java(config_file)
         except (FileNotFoundError, NotADirectoryError):
             return None
         job = Job(name, config)
@@ -130,7 +148,7 @@ class Home:
         number: int | None = None
         if counter.exists():  # Job.onLoad: getNextBuildNumberFile().exists(), then readTrim
             with contextlib.suppress(FileNotFoundError, ValueError):
-                number = int(counter.read_text().strip())
+                number = int(read_like_java(counter).decode().strip())
         job.builds = self.run_map(directory / "builds")
         newest_on_disk = max(job.builds.numbers(), default=0)
         job.next_build_number = 1 if number is None else number
@@ -151,7 +169,7 @@ class Home:
     @staticmethod
     def _load_build(directory: Path, number: int) -> Build | None:
         try:
-            text = (directory / "build.xml").read_text(errors="replace")
+            text = read_like_java(directory / "build.xml").decode(errors="replace")
         except (FileNotFoundError, NotADirectoryError):
             return None  # in progress elsewhere, or broken: Jenkins skips it as well
         return Build(

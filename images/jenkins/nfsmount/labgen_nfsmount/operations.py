@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import ModuleType
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from labgen_nfsmount.cache import AttrCache, Attrs, CacheOptions, Stamp, parent_of, stamp
 from labgen_nfsmount.errors import NfsError
@@ -18,6 +18,7 @@ from labgen_nfsmount.libnfs import Ctx, Handle, NfsStat64, NfsStatvfs64, enc
 from labgen_nfsmount.log import dlog, log
 from labgen_nfsmount.rawsetattr import RawSetattr
 from labgen_nfsmount.session import NfsSession, SessionPool
+from labgen_nfsmount.threadstate import keep_thread_state
 from labgen_nfsmount.xdr import SetTime
 
 T = TypeVar("T")
@@ -136,6 +137,14 @@ class NfsOperations:
         self.mountpoint = "?"
         self.keepalive_interval = 0.0
         self.stop = threading.Event()
+
+    def __call__(self, op: str, *args: Any) -> Any:
+        """fusepy's dispatch, on a thread state kept for libfuse's worker thread."""
+        keep_thread_state()
+        method = getattr(self, op, None)
+        if method is None:
+            raise self.fuse_error(errno.EFAULT)
+        return method(*args)
 
     # -- helpers --
     def _run(

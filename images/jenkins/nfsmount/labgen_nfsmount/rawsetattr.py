@@ -69,6 +69,13 @@ NFS4_ERRNO = {
 # bytes of file data per WRITE COMPOUND: under ganesha's default 1 MiB RPC buffers with room for the header
 WRITE_PIECE = 512 * 1024
 ANONYMOUS_STATEID = b"\0" * 16  # seqid 0, other all zeros
+_PUTROOTFH = xdr.u32(xdr.OP_PUTROOTFH)
+
+
+@functools.lru_cache(maxsize=65536)
+def _lookup(component: str) -> bytes:
+    """A LOOKUP of one path component, encoded (a home's names repeat in every call)."""
+    return xdr.u32(xdr.OP_LOOKUP) + xdr.opaque(enc(component))
 
 
 class RawSetattr:
@@ -78,6 +85,9 @@ class RawSetattr:
         self.host, self.port = host, port
         self.export_parts = [c for c in export.split("/") if c]
         self.uid, self.gid = uid, gid
+        # AUTH_SYS after its stamp: machine name, uid, gid, no other groups (the same in every call)
+        machine = socket.gethostname().encode()[:255]
+        self._cred_tail = xdr.opaque(machine) + xdr.u32(uid) + xdr.u32(gid) + xdr.u32(0)
         self.timeout = timeout if timeout and timeout > 0 else None
         self.sock: socket.socket | None = None
         self.xid = int.from_bytes(os.urandom(4), "big")
@@ -232,7 +242,7 @@ class RawSetattr:
     def _lookups(self, path: str) -> list[bytes]:
         """PUTROOTFH and the LOOKUPs to `path` (relative to the export)."""
         parts = self.export_parts + [c for c in path.split("/") if c]
-        return [xdr.u32(xdr.OP_PUTROOTFH), *(xdr.u32(xdr.OP_LOOKUP) + xdr.opaque(enc(comp)) for comp in parts)]
+        return [_PUTROOTFH, *(_lookup(comp) for comp in parts)]
 
     @staticmethod
     def _compound(ops: list[bytes]) -> bytes:
@@ -283,8 +293,7 @@ class RawSetattr:
 
     # -- ONC RPC --
     def _cred(self) -> bytes:
-        machine = socket.gethostname().encode()[:255]
-        body = xdr.u32(int(time.time())) + xdr.opaque(machine) + xdr.u32(self.uid) + xdr.u32(self.gid) + xdr.u32(0)
+        body = xdr.u32(int(time.time())) + self._cred_tail
         return xdr.u32(1) + xdr.opaque(body)  # AUTH_SYS
 
     def _connected(self) -> socket.socket:

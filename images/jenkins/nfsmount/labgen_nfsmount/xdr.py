@@ -20,17 +20,22 @@ NFS4ERR_DELAY, NFS4ERR_GRACE = 10008, 10013
 SetTime = Union[Literal[False], int, None]  # noqa: UP007
 
 
+_U32 = struct.Struct(">I").pack
+_U64 = struct.Struct(">Q").pack
+_PADDING = (b"", b"\0\0\0", b"\0\0", b"\0")  # by len % 4
+
+
 def u32(v: int) -> bytes:
-    return struct.pack(">I", v & 0xFFFFFFFF)
+    return _U32(v & 0xFFFFFFFF)
 
 
 def u64(v: int) -> bytes:
-    return struct.pack(">Q", v)
+    return _U64(v)
 
 
 def opaque(b: bytes) -> bytes:
     """Variable-length opaque (or string): length, bytes, padding to 4."""
-    return u32(len(b)) + b + b"\0" * (-len(b) % 4)
+    return _U32(len(b)) + b + _PADDING[len(b) % 4]
 
 
 def settime(ns_or_none: int | None) -> bytes:
