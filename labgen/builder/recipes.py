@@ -8,7 +8,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from labgen.builder.context import Entry, shared_entries, tree
+from labgen.builder.context import COMMON_DIR, Entry, entrypoint_helpers, shared_entries, tree
 from labgen.builder.flavour import JENKINS_VERSION, JenkinsChoice
 from labgen.builder.haproxy_source import HAProxySource
 from labgen.errors import BuildFailed
@@ -46,7 +46,7 @@ class Recipe:
 
 def haproxy_recipe(root: Path, source: HAProxySource) -> Recipe:
     """HAProxy compiled from ``source``, with Debian's patches when it is Debian's source package."""
-    entries: list[Entry] = tree(root / "haproxy")
+    entries: list[Entry] = tree(root / "haproxy") + entrypoint_helpers(root, COMMON_DIR)
     entries.append((LUA_NAMES_FILE, names_lua().encode()))  # the promoter's names, from the model
     entries.append(("src/haproxy.tar.gz", source.path))
     series = b""
@@ -140,4 +140,5 @@ def _jenkins_common(jenkins_root: Path) -> list[Entry]:
     ]
     entries += tree(jenkins_root / "nfsmount", "nfsmount")
     entries += tree(jenkins_root / "homecheck", "homecheck")
-    return entries + shared_entries()
+    # into labgen/ beside what labgen shares with the image's programs: both Dockerfiles copy that folder
+    return entries + shared_entries() + entrypoint_helpers(jenkins_root.parent, "labgen")
