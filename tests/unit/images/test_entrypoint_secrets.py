@@ -19,6 +19,7 @@ from labgen.model.spec import LabSpec
 
 IMAGES = Path(__file__).resolve().parents[3] / "images"
 READER = IMAGES / "common" / "secrets.sh"
+TAGS = names.ImageTags(names.DEFAULT_IMAGE_NAMESPACE)
 ENTRYPOINTS = {"haproxy": IMAGES / "haproxy" / "entrypoint.sh", "jenkins": IMAGES / "jenkins" / "entrypoint.sh"}
 # shell syntax in a value is text; a line whose key is no variable's is skipped; the last needs no newline
 SECRETS = "A_TOKEN='a$HOME${PATH}`id`\\n'\nlower='skipped'\n# a comment\n\nEMPTY=''\nLAST='no newline'"
@@ -78,12 +79,12 @@ def _recipe(dockerfile: str, tmp_path: Path) -> Recipe:
     tarball = tmp_path / "artifact"
     tarball.write_bytes(b"")
     if dockerfile == "haproxy/Dockerfile":
-        return haproxy_recipe(IMAGES, HAProxySource(tarball, "2.0.8", "official", "0" * 64, "2.0.8", "test"))
+        return haproxy_recipe(IMAGES, HAProxySource(tarball, "2.0.8", "official", "0" * 64, "2.0.8", "test"), TAGS)
     war = JenkinsWar(tarball, "2.190.2", "0" * 64, "cache")
     choice = (
         JenkinsChoice("real", "test", war) if dockerfile.startswith("jenkins/real/") else JenkinsChoice("lite", "test")
     )
-    recipe = jenkins_recipe(IMAGES / "jenkins", LabSpec(), choice)
+    recipe = jenkins_recipe(IMAGES / "jenkins", LabSpec(), choice, TAGS)
     assert f"jenkins/{recipe.dockerfile}" == dockerfile
     return recipe
 
