@@ -29,7 +29,8 @@ from labgen.generate import secrets as secret_keys
 from labgen.lab import runtime
 from labgen.lab.handle import LabHandle
 from labgen.lab.jenkins_client import JenkinsClient
-from labgen.model.spec import LabSpec, check_lab_name, load_lab
+from labgen.model.grammar import check_lab_name
+from labgen.model.spec import LabSpec, load_lab
 from labgen.model.topology import Topology
 from labgen.verify import VerifyResult, run_failover
 from labgen.wire.haproxy import ServerState

@@ -6,19 +6,11 @@
 # /run/secrets/labgen.env (a Compose secret in a lab): KEY='VALUE' lines exported first, so
 # the stats login and the admin token are not in the container's configuration. Run alone
 # with the built-in config and no LABGEN_STATS_PASSWORD, a password is generated and printed:
-# the stats page never answers without authentication.
+# the stats page never answers without authentication. The reader is images/common/secrets.sh,
+# shared with the Jenkins entrypoint.
 set -e
-secrets_file="${LABGEN_SECRETS_FILE:-/run/secrets/labgen.env}"
-if [ -r "$secrets_file" ]; then
-    while IFS= read -r line || [ -n "$line" ]; do
-        key=${line%%=*}
-        value=${line#*=}
-        case "$key" in "" | *[!A-Z0-9_]*) continue ;; esac
-        value=${value#\'}
-        value=${value%\'}
-        export "$key=$value"  # taken as it is: no expansion of $, ` or \ in the value
-    done <"$secrets_file"
-fi
+. "${LABGEN_ENTRYPOINT_LIB:-/usr/local/lib/labgen}/secrets.sh"
+export_secrets "${LABGEN_SECRETS_FILE:-/run/secrets/labgen.env}"
 if [ "${1#-}" != "$1" ]; then
     set -- haproxy "$@"
 fi

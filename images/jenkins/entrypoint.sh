@@ -19,6 +19,8 @@
 # JENKINS_UID=0 keeps the article's root Jenkins (for comparison only).
 # /run/secrets/labgen.env (a Compose secret): KEY='VALUE' lines exported before Jenkins
 # starts, so the credentials are not in the container's configuration (docker inspect).
+# The reader is images/common/secrets.sh, shared with HAProxy's entrypoint (in this image under
+# /opt/labgen/labgen/, with what labgen shares with the image's programs).
 set -eu
 
 log() { echo "labgen-jenkins: $*" >&2; }
@@ -29,17 +31,8 @@ run_uid="${JENKINS_UID:-1000}"
 run_gid="${JENKINS_GID:-$run_uid}"
 flavour="${LABGEN_JENKINS_FLAVOUR:-lite}"
 
-secrets_file="${LABGEN_SECRETS_FILE:-/run/secrets/labgen.env}"
-if [ -r "$secrets_file" ]; then
-    while IFS= read -r line || [ -n "$line" ]; do
-        key=${line%%=*}
-        value=${line#*=}
-        case "$key" in "" | *[!A-Z0-9_]*) continue ;; esac
-        value=${value#\'}
-        value=${value%\'}
-        export "$key=$value"  # taken as it is: no expansion of $, ` or \ in the value
-    done <"$secrets_file"
-fi
+. "${LABGEN_ENTRYPOINT_LIB:-/opt/labgen/labgen}/secrets.sh"
+export_secrets "${LABGEN_SECRETS_FILE:-/run/secrets/labgen.env}"
 
 # Run a command as the jenkins user, without any capability (see above).
 as_jenkins() {

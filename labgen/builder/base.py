@@ -23,13 +23,12 @@ from labgen.events import Emitter
 from labgen.model.names import (
     BASE_IMAGE,
     BASE_SUITE,
-    BASE_TAG,
     COMPONENT_LABEL,
     CONTENT_HASH_LABEL,
     DEBIAN_SUITE_LABEL,
     JAVA11_BASE_IMAGE,
-    JAVA11_BASE_TAG,
     JAVA11_SUITE,
+    ImageTags,
 )
 
 if TYPE_CHECKING:
@@ -41,12 +40,11 @@ BASE_RECIPE_VERSION = 2
 
 @dataclass(frozen=True)
 class Base:
-    """A Debian release labgen builds images on: its image's name (a key of BuildResult.tags) and tag,
-    and what is installed into it."""
+    """A Debian release labgen builds images on: its image's name (a key of BuildResult.tags), and
+    what is installed into it; its tag is `ImageTags.base` of its suite."""
 
     name: str
     suite: str
-    tag: str
     packages: tuple[str, ...]
 
 
@@ -54,9 +52,9 @@ class Base:
 # programs, and nfs-ganesha's own dependency) with what it pulls in (libssl3, libtirpc3, the
 # Kerberos libraries), which the HAProxy and NFS images need too.
 BASE_PACKAGES = ("python3", "libssl3")
-BOOKWORM = Base(BASE_IMAGE, BASE_SUITE, BASE_TAG, BASE_PACKAGES)
+BOOKWORM = Base(BASE_IMAGE, BASE_SUITE, BASE_PACKAGES)
 # the real Jenkins on Debian 11's OpenJDK 11 (its image programs run on Debian 11's Python 3.9)
-BULLSEYE = Base(JAVA11_BASE_IMAGE, JAVA11_SUITE, JAVA11_BASE_TAG, ("python3",))
+BULLSEYE = Base(JAVA11_BASE_IMAGE, JAVA11_SUITE, ("python3",))
 MMDEBSTRAP_OPTIONS = (
     "--variant=minbase",
     '--aptopt=APT::Install-Recommends "false"',
@@ -94,10 +92,10 @@ def recipe_hash(recipe: dict[str, object]) -> str:
 
 
 def ensure_base(
-    client: docker.DockerClient, options: BuildOptions, emitter: Emitter, base: Base = BOOKWORM
+    client: docker.DockerClient, options: BuildOptions, emitter: Emitter, tags: ImageTags, base: Base = BOOKWORM
 ) -> ImageBuild:
     """A base image: found by its recipe's hash, else made with mmdebstrap and imported."""
-    name, suite, tag = base.name, base.suite, base.tag
+    name, suite, tag = base.name, base.suite, tags.base(base.suite)
     recipe = base_recipe(base)
     content_hash = recipe_hash(recipe)
     cached = None if options.rebuild else cached_image(client, tag, content_hash)

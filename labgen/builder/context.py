@@ -18,6 +18,7 @@ from labgen.errors import BuildFailed
 from labgen.wire.files import sha256_file
 
 Entry = tuple[str, Path | bytes]  # (path in the build context, a file or its bytes)
+COMMON_DIR = "common"  # under images/: the shell the HAProxy and Jenkins entrypoints share
 
 
 def images_root() -> Path:
@@ -55,6 +56,12 @@ def shared_entries() -> list[Entry]:
         ("labgen/model/__init__.py", b""),
         ("labgen/model/names.py", package / "model" / "names.py"),
     ]
+
+
+def entrypoint_helpers(root: Path, folder: str) -> list[Entry]:
+    """What the images' entrypoints source (``images/common`` under ``root``), as ``folder/`` in a
+    build context: the Dockerfile copies that folder where its entrypoint looks."""
+    return tree(root / COMMON_DIR, folder)
 
 
 def context_hash(entries: list[Entry], buildargs: Mapping[str, str], base_id: str, dockerfile: str) -> str:

@@ -11,8 +11,9 @@ from labgen.builder.jenkins_sources import JdkTarball, JenkinsWar, inspect_jdk, 
 from labgen.builder.options import BuildOptions
 from labgen.errors import ArtifactMissing, EnvironmentProblem
 from labgen.events import Emitter
+from labgen.model.grammar import JENKINS_VERSIONS
 from labgen.model.names import Flavour
-from labgen.model.spec import JENKINS_VERSIONS, LabSpec
+from labgen.model.spec import LabSpec
 
 JENKINS_VERSION = JENKINS_VERSIONS[0]
 DEBIAN_JAVA = "OpenJDK 11 from Debian 11 (openjdk-11-jre-headless)"

@@ -17,6 +17,7 @@ Dockerfile's stages at once and does not commit a layer per instruction.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from labgen.builder.base import BULLSEYE, ensure_base
@@ -30,7 +31,7 @@ from labgen.builder.recipes import haproxy_recipe, jenkins_recipe, nfs_recipe
 from labgen.builder.result import BuildResult, ImageBuild
 from labgen.engine import client as engine_client
 from labgen.events import NULL_EMITTER, Emitter
-from labgen.model.names import HAPROXY, JENKINS_IMAGE, NFS
+from labgen.model.names import HAPROXY, JENKINS_IMAGE, NFS, ImageTags
 from labgen.model.spec import LabSpec
 
 if TYPE_CHECKING:
@@ -51,11 +52,12 @@ def build_images(
     what it needs is there (a ``build.wait`` event says what an image waits for).
     """
     options = options or BuildOptions()
+    tags = ImageTags.of(os.environ)  # the namespace this process's environment names
     client = client or engine_client()
     root = images_root()
     emitter = SerialEmitter(emitter)
     jobs = Jobs(emitter)
-    base = jobs.spawn("the base image", ensure_base, client, options, emitter)
+    base = jobs.spawn("the base image", ensure_base, client, options, emitter, tags)
     source = jobs.spawn(
         "the HAProxy source",
         resolve_haproxy_source,
@@ -69,17 +71,17 @@ def build_images(
 
     def haproxy() -> ImageBuild:
         found, base_image = jobs.wait("HAProxy", source, base)
-        return build_image(client, haproxy_recipe(root, found), base_image, options, emitter)
+        return build_image(client, haproxy_recipe(root, found, tags), base_image, options, emitter)
 
     def nfs() -> ImageBuild:
         (base_image,) = jobs.wait("the NFS server", base)
-        return build_image(client, nfs_recipe(root), base_image, options, emitter)
+        return build_image(client, nfs_recipe(root, tags), base_image, options, emitter)
 
     def jenkins() -> list[ImageBuild]:
         """The Jenkins image, after the Debian 11 base when the real one runs on Debian's Java."""
         chosen, base_image = jobs.wait("Jenkins", choice, base)
-        built = [ensure_base(client, options, emitter, BULLSEYE)] if chosen.on_debian_java else []
-        recipe = jenkins_recipe(root / "jenkins", lab, chosen)
+        built = [ensure_base(client, options, emitter, tags, BULLSEYE)] if chosen.on_debian_java else []
+        recipe = jenkins_recipe(root / "jenkins", lab, chosen, tags)
         return [*built, build_image(client, recipe, built[0] if built else base_image, options, emitter)]
 
     others = [jobs.spawn(HAPROXY, haproxy), jobs.spawn(NFS, nfs)]

@@ -8,25 +8,14 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from labgen.builder.context import Entry, shared_entries, tree
+from labgen.builder.context import COMMON_DIR, Entry, entrypoint_helpers, shared_entries, tree
 from labgen.builder.flavour import JENKINS_VERSION, JenkinsChoice
 from labgen.builder.haproxy_source import HAProxySource
 from labgen.errors import BuildFailed
 from labgen.model.lua import LUA_NAMES_FILE, names_lua
-from labgen.model.names import (
-    BASE_TAG,
-    HAPROXY,
-    JAVA11_BASE_TAG,
-    JENKINS_IMAGE,
-    NFS,
-    NFS_TAG,
-    haproxy_tag,
-    image_buildargs,
-    jenkins_tag,
-)
+from labgen.model.names import HAPROXY, JAVA11_SUITE, JENKINS_IMAGE, NFS, ImageTags, image_buildargs
 from labgen.model.spec import LabSpec
 
-BASE_ARGS = {"BASE_IMAGE": BASE_TAG, **image_buildargs()}  # label keys and shared paths, from the model
 BACKGROUND_CPU_SHARES = 256  # a quarter of Docker's default weight: off HAProxy's critical path
 
 
@@ -44,9 +33,14 @@ class Recipe:
     cpu_shares: int | None = None
 
 
-def haproxy_recipe(root: Path, source: HAProxySource) -> Recipe:
+def base_args(tags: ImageTags) -> dict[str, str]:
+    """Every image's build args: its base, and the label keys and shared paths from the model."""
+    return {"BASE_IMAGE": tags.base(), **image_buildargs()}
+
+
+def haproxy_recipe(root: Path, source: HAProxySource, tags: ImageTags) -> Recipe:
     """HAProxy compiled from ``source``, with Debian's patches when it is Debian's source package."""
-    entries: list[Entry] = tree(root / "haproxy")
+    entries: list[Entry] = tree(root / "haproxy") + entrypoint_helpers(root, COMMON_DIR)
     entries.append((LUA_NAMES_FILE, names_lua().encode()))  # the promoter's names, from the model
     entries.append(("src/haproxy.tar.gz", source.path))
     series = b""
@@ -56,14 +50,14 @@ def haproxy_recipe(root: Path, source: HAProxySource) -> Recipe:
         entries += [(f"src/patches/{name}", data) for name, data in sorted(patches.items())]
     entries.append(("src/patches/series", series))
     buildargs = {
-        **BASE_ARGS,
+        **base_args(tags),
         "HAPROXY_VERSION": source.version,
         "HAPROXY_SOURCE": source.origin,
         "HAPROXY_SHA256": source.sha256,
         "HAPROXY_SUBVERS": source.subversion,
         "HAPROXY_DEBIAN_VERSION": source.debian_version or "",
     }
-    return Recipe(HAPROXY, haproxy_tag(source.version), entries, "Dockerfile", buildargs, note=source.reason)
+    return Recipe(HAPROXY, tags.haproxy(source.version), entries, "Dockerfile", buildargs, note=source.reason)
 
 
 def debian_patches(archive: Path) -> dict[str, bytes]:
@@ -87,11 +81,11 @@ def debian_patches(archive: Path) -> dict[str, bytes]:
     return {"series": series, **{name: files[name] for name in wanted}}
 
 
-def nfs_recipe(root: Path) -> Recipe:
-    return Recipe(NFS, NFS_TAG, tree(root / NFS), "Dockerfile", dict(BASE_ARGS), cpu_shares=BACKGROUND_CPU_SHARES)
+def nfs_recipe(root: Path, tags: ImageTags) -> Recipe:
+    return Recipe(NFS, tags.nfs, tree(root / NFS), "Dockerfile", base_args(tags), cpu_shares=BACKGROUND_CPU_SHARES)
 
 
-def jenkins_recipe(jenkins_root: Path, lab: LabSpec, choice: JenkinsChoice) -> Recipe:
+def jenkins_recipe(jenkins_root: Path, lab: LabSpec, choice: JenkinsChoice, tags: ImageTags) -> Recipe:
     """The Jenkins image of the chosen flavour: the real war on a Java runtime, or lite."""
     if choice.flavour == "real":
         war, jdk = choice.war, choice.jdk
@@ -99,8 +93,8 @@ def jenkins_recipe(jenkins_root: Path, lab: LabSpec, choice: JenkinsChoice) -> R
         entries = _jenkins_common(jenkins_root) + tree(jenkins_root / "real", "real")
         entries += [("artifacts/jenkins.war", war.path), ("artifacts/jdk.tar.gz", jdk.path if jdk else NO_JDK)]
         buildargs = {
-            **BASE_ARGS,
-            "BASE_IMAGE": BASE_TAG if jdk else JAVA11_BASE_TAG,
+            **base_args(tags),
+            "BASE_IMAGE": tags.base() if jdk else tags.base(JAVA11_SUITE),
             "JAVA_FROM": "tarball" if jdk else "debian",
             "JENKINS_VERSION": JENKINS_VERSION,
             "JENKINS_SHA256": war.sha256,
@@ -110,9 +104,9 @@ def jenkins_recipe(jenkins_root: Path, lab: LabSpec, choice: JenkinsChoice) -> R
         dockerfile = "real/Dockerfile"
     else:
         entries = _jenkins_common(jenkins_root) + tree(jenkins_root / "lite", "lite")
-        buildargs = {**BASE_ARGS, "JENKINS_VERSION": JENKINS_VERSION}
+        buildargs = {**base_args(tags), "JENKINS_VERSION": JENKINS_VERSION}
         dockerfile = "lite/Dockerfile"
-    tag = jenkins_tag(choice.flavour, lab.jenkins.version)
+    tag = tags.jenkins(choice.flavour, lab.jenkins.version)
     return Recipe(JENKINS_IMAGE, tag, entries, dockerfile, buildargs, cpu_shares=BACKGROUND_CPU_SHARES)
 
 
@@ -140,4 +134,5 @@ def _jenkins_common(jenkins_root: Path) -> list[Entry]:
     ]
     entries += tree(jenkins_root / "nfsmount", "nfsmount")
     entries += tree(jenkins_root / "homecheck", "homecheck")
-    return entries + shared_entries()
+    # into labgen/ beside what labgen shares with the image's programs: both Dockerfiles copy that folder
+    return entries + shared_entries() + entrypoint_helpers(jenkins_root.parent, "labgen")

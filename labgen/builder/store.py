@@ -1,9 +1,9 @@
 """labgen's images in the engine, and in a file a CI cache can keep: list, key, save, load, prune.
 
-An image is labgen's when a tag of it is in a ``labgen/`` repository or it carries labgen's
-component label (the build stages left behind by a multi-stage build do). "Needed" means: the
-image `build_images` would use for the spec, found by tag *and* content hash (a plan, nothing
-is built).
+An image is labgen's when a tag of it is in a repository of labgen's namespace (``labgen/``, or the
+one LABGEN_IMAGE_NAMESPACE names) or it carries labgen's component label (the build stages left
+behind by a multi-stage build do). "Needed" means: the image `build_images` would use for the
+spec, found by tag *and* content hash (a plan, nothing is built).
 
 A saved file is ``docker save`` of the needed images (layers shared between them stored once),
 with one more member first, ``labgen-images.json``: each image's name, tag, id and content hash,
@@ -33,7 +33,7 @@ from labgen.builder.result import BuildResult
 from labgen.engine import client as engine_client
 from labgen.errors import LabgenError
 from labgen.events import NULL_EMITTER, Emitter
-from labgen.model.names import COMPONENT_LABEL, CONTENT_HASH_LABEL, IMAGE_NAMESPACE
+from labgen.model.names import COMPONENT_LABEL, CONTENT_HASH_LABEL, ImageTags
 from labgen.model.spec import LabSpec
 from labgen.wire.files import sha256_file
 
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 
 MANIFEST = "labgen-images.json"
 SAVE_FORMAT = 1
-REPOSITORY_PREFIX = f"{IMAGE_NAMESPACE}/"
 CHUNK = 1 << 20
 
 
@@ -89,11 +88,13 @@ def plan(
 
 
 def labgen_images(client: docker.DockerClient) -> list[Any]:
-    """labgen's top-level images: tagged in a labgen/ repository, or dangling with labgen's labels."""
+    """labgen's top-level images: tagged in a repository of labgen's namespace (LABGEN_IMAGE_NAMESPACE),
+    or dangling with labgen's labels."""
+    prefix = ImageTags.of(os.environ).prefix
     found = []
     for image in client.images.list():
         labels = image.attrs.get("Config", {}).get("Labels") or {}
-        if any(tag.startswith(REPOSITORY_PREFIX) for tag in image.tags) or COMPONENT_LABEL in labels:
+        if any(tag.startswith(prefix) for tag in image.tags) or COMPONENT_LABEL in labels:
             found.append(image)
     return found
 

@@ -22,7 +22,7 @@ from labgen.cli.options import (
 from labgen.cli.output import print_json
 from labgen.errors import BadOptionValue, NoSuchTarget
 from labgen.lab.handle import LabHandle
-from labgen.model.spec import excerpt
+from labgen.model.grammar import excerpt
 
 
 @app.command(rich_help_panel="break and prove")

@@ -22,7 +22,8 @@ from labgen.errors import BadOptionValue, BadPath, LabNotChosen, NoSuchLab
 from labgen.lab import docker as lab_docker
 from labgen.lab.docker import running_labs
 from labgen.lab.folder import known_labs, labs_on_disk
-from labgen.model.spec import DEFAULT_SPEC_FILE, LabSpec, check_lab_name, excerpt, load_lab, parse_override
+from labgen.model.grammar import check_lab_name, excerpt
+from labgen.model.spec import DEFAULT_SPEC_FILE, LabSpec, load_lab, parse_override
 from labgen.paths import check_output_folder, user_path
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -11,7 +11,7 @@ from labgen.cli.options import JsonOpt, LabOpt, SpecArgs, resolve_lab_name, spec
 from labgen.cli.output import print_json
 from labgen.errors import ActionFailed, ActionRefused, NoSuchTarget
 from labgen.lab.handle import LabHandle
-from labgen.model.spec import excerpt
+from labgen.model.grammar import excerpt
 
 ToOpt = Annotated[
     str | None,

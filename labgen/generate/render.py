@@ -26,6 +26,7 @@ from labgen.generate.secrets import (
     service_secret_files,
 )
 from labgen.model import names, seccomp
+from labgen.model.names import ImageTags
 from labgen.model.spec import LabSpec, lab_from_text
 from labgen.model.topology import Topology
 from labgen.paths import check_output_folder
@@ -89,7 +90,7 @@ def render_files(topology: Topology) -> dict[str, str]:
         "read_timeout": _seconds(lab.haproxy.read_timeout_ms),
         "hold": _hold(lab.haproxy.hold_timeout_s, lab.haproxy.read_timeout_ms),
         "check_inter_s": _seconds(lab.haproxy.check.inter_ms),
-        "images": topology.images,
+        "images": topology.images(ImageTags.of(os.environ)),  # in the namespace this process's environment names
         "jenkins_url": topology.urls["jenkins"],
         "nfs_client": topology.nfs_client,
         "nfs_address": topology.nfs_address,

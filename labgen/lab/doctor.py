@@ -80,10 +80,12 @@ def check_images(lab: LabSpec) -> Check:
         present = {tag for image in engine.client().images.list() for tag in image.tags}
     except EnvironmentProblem:
         return Check("images", "fail", "cannot list images: Docker engine not reachable")
+    tags = names.ImageTags.of(os.environ)
     # HAProxy and Jenkins tags depend on what could be built here (version, flavour).
-    wanted = {names.BASE_TAG, names.NFS_TAG}
+    wanted = {tags.base(), tags.nfs}
     missing = sorted(wanted - present)
-    repositories = (("HAProxy", (names.HAPROXY_REPOSITORY,)), ("Jenkins", tuple(names.JENKINS_REPOSITORY.values())))
+    jenkins = tuple(tags.jenkins_repository(flavour) for flavour in names.JENKINS_REPOSITORY_NAMES)
+    repositories = (("HAProxy", (tags.haproxy_repository,)), ("Jenkins", jenkins))
     for kind, repos in repositories:
         prefixes = tuple(f"{repo}:" for repo in repos)
         found = sorted(t for t in present if t.startswith(prefixes))

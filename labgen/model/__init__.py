@@ -1,5 +1,6 @@
-"""Stage 1, the model: the spec a user writes (`spec`), the names every other stage reads
-(`names`), and the lab as it runs once resolved against the build (`topology`).
+"""Stage 1, the model: the spec a user writes (`spec`; the grammar of its values in `grammar` and
+`addresses`), the names every other stage reads (`names`), and the lab as it runs once resolved
+against the build (`topology`).
 
 The package itself imports nothing: `labgen.model.names` is read by programs that run where
 labgen's dependencies are not installed (the userspace NFS client on a host, the images), so the

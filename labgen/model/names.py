@@ -8,8 +8,9 @@ imports nothing but the standard library.
 
 from __future__ import annotations
 
-import os
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 Flavour = Literal["real", "lite"]
@@ -184,25 +185,24 @@ ADMIN_TOKEN_ENV = "JENKINS_ADMIN_TOKEN"
 
 # ---- images -------------------------------------------------------------------------------------------
 BASE_SUITE = "bookworm"  # the Debian release every image is built on
-# The images' namespace: `labgen`, or LABGEN_IMAGE_NAMESPACE's value, so that checkouts built on one
-# engine (two branches' CI runs, say) never replace each other's images.
-IMAGE_NAMESPACE_ENV = "LABGEN_IMAGE_NAMESPACE"
-IMAGE_NAMESPACE = os.environ.get(IMAGE_NAMESPACE_ENV) or "labgen"
-if not re.fullmatch(r"[a-z0-9]+(?:[._-][a-z0-9]+)*", IMAGE_NAMESPACE) or len(IMAGE_NAMESPACE) > 64:
-    raise SystemExit(
-        f"{IMAGE_NAMESPACE_ENV}={IMAGE_NAMESPACE[:64]!r} is not allowed; allowed: 1 to 64 lowercase letters and "
-        "digits, with '.', '_' or '-' between them (a Docker repository namespace)"
-    )
-BASE_TAG = f"{IMAGE_NAMESPACE}/base:{BASE_SUITE}"
 # ... but the real Jenkins on Debian's own Java: Debian 12 has only OpenJDK 17, which Jenkins 2.190.2
 # refuses; Debian 11 has openjdk-11-jre-headless
 JAVA11_SUITE = "bullseye"
-JAVA11_BASE_TAG = f"{IMAGE_NAMESPACE}/base:{JAVA11_SUITE}"
 JAVA11_BASE_IMAGE = f"base-{JAVA11_SUITE}"  # its key in BuildResult.tags
 JENKINS_WAR_PATH = "/usr/share/jenkins/jenkins.war"  # in the real image
-NFS_TAG = f"{IMAGE_NAMESPACE}/nfs-ganesha:4.3"
-HAPROXY_REPOSITORY = f"{IMAGE_NAMESPACE}/haproxy"
-JENKINS_REPOSITORY = {"real": f"{IMAGE_NAMESPACE}/jenkins", "lite": f"{IMAGE_NAMESPACE}/jenkins-lite"}
+# The images' namespace: `labgen`, or LABGEN_IMAGE_NAMESPACE's value, so that checkouts built on one
+# engine (two branches' CI runs, say) never replace each other's images. Read where images are named
+# (`image_namespace`: the build, the generated compose.yaml, doctor), not when this module is imported.
+IMAGE_NAMESPACE_ENV = "LABGEN_IMAGE_NAMESPACE"
+DEFAULT_IMAGE_NAMESPACE = "labgen"
+IMAGE_NAMESPACE_PATTERN = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")  # a Docker repository namespace
+MAX_IMAGE_NAMESPACE_CHARS = 64
+# each image's repository in the namespace (ImageTags)
+BASE_REPOSITORY_NAME = "base"  # tagged with its Debian suite
+NFS_REPOSITORY_NAME = "nfs-ganesha"
+NFS_TAG_VERSION = "4.3"
+HAPROXY_REPOSITORY_NAME = "haproxy"
+JENKINS_REPOSITORY_NAMES = {"real": "jenkins", "lite": "jenkins-lite"}
 BASE_IMAGE = "base"  # the keys of Topology.images and of BuildResult.tags
 JENKINS_IMAGE = "jenkins"  # one image for every master
 
@@ -298,9 +298,52 @@ def project_name(lab_name: str) -> str:
     return f"labgen-{lab_name}"
 
 
-def haproxy_tag(version: str) -> str:
-    return f"{HAPROXY_REPOSITORY}:{version}"
+def image_namespace(environ: Mapping[str, str]) -> str:
+    """The images' namespace that `environ` names (IMAGE_NAMESPACE_ENV), else DEFAULT_IMAGE_NAMESPACE;
+    BadEnvironmentVariable for one Docker would refuse."""
+    namespace = environ.get(IMAGE_NAMESPACE_ENV) or DEFAULT_IMAGE_NAMESPACE
+    if not IMAGE_NAMESPACE_PATTERN.fullmatch(namespace) or len(namespace) > MAX_IMAGE_NAMESPACE_CHARS:
+        from labgen.errors import BadEnvironmentVariable  # here: this module imports only the standard library
+
+        raise BadEnvironmentVariable(
+            f"{IMAGE_NAMESPACE_ENV}={namespace[:MAX_IMAGE_NAMESPACE_CHARS]!r} is not allowed; allowed: 1 to "
+            f"{MAX_IMAGE_NAMESPACE_CHARS} lowercase letters and digits, with '.', '_' or '-' between them "
+            "(a Docker repository namespace)"
+        )
+    return namespace
 
 
-def jenkins_tag(flavour: str, version: str) -> str:
-    return f"{JENKINS_REPOSITORY['real' if flavour == 'real' else 'lite']}:{version}"
+@dataclass(frozen=True)
+class ImageTags:
+    """The images' tags in one namespace: `ImageTags.of(os.environ)` where images are built or named."""
+
+    namespace: str
+
+    @classmethod
+    def of(cls, environ: Mapping[str, str]) -> ImageTags:
+        return cls(image_namespace(environ))
+
+    @property
+    def prefix(self) -> str:
+        """What every one of labgen's tags starts with."""
+        return f"{self.namespace}/"
+
+    def base(self, suite: str = BASE_SUITE) -> str:
+        return f"{self.prefix}{BASE_REPOSITORY_NAME}:{suite}"
+
+    @property
+    def nfs(self) -> str:
+        return f"{self.prefix}{NFS_REPOSITORY_NAME}:{NFS_TAG_VERSION}"
+
+    @property
+    def haproxy_repository(self) -> str:
+        return f"{self.prefix}{HAPROXY_REPOSITORY_NAME}"
+
+    def haproxy(self, version: str) -> str:
+        return f"{self.haproxy_repository}:{version}"
+
+    def jenkins_repository(self, flavour: str) -> str:
+        return f"{self.prefix}{JENKINS_REPOSITORY_NAMES['real' if flavour == 'real' else 'lite']}"
+
+    def jenkins(self, flavour: str, version: str) -> str:
+        return f"{self.jenkins_repository(flavour)}:{version}"

@@ -5,9 +5,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
-import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,28 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from labgen.errors import BadSpecField, SpecError
-from labgen.model import names
+from labgen.model import addresses, grammar, names
+from labgen.model.grammar import ARTICLE_HAPROXY_VERSION, JENKINS_VERSIONS, excerpt
 from labgen.model.names import master_names, project_name
 from labgen.paths import read_regular_file
-from labgen.wire.nfs_options import parse_mount_options
 
 DEFAULT_SPEC_FILE = "labgen.yaml"
-HAPROXY_SERIES = ("2.0", "2.6")
-ARTICLE_HAPROXY_VERSION = "2.0.8"
-DEBIAN_HAPROXY_VERSION = "2.6.12"
-JENKINS_VERSIONS = (names.JENKINS_VERSION,)
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
-NAME_RULE = "2 to 32 lowercase letters, digits and dashes, starting with a letter and not ending with a dash"
-# Every value that reaches a generated file has a grammar of ASCII characters that no file's
-# syntax treats specially (YAML, HAProxy, ganesha, Compose's `$`, an env file).
-VERSION_PATTERN = re.compile(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}")  # [0-9], not \d: no Unicode digits
-MAX_ADDRESS_CHARS = 45  # the longest textual IPv6 address
-PASSWORD_CHARS = "A-Za-z0-9!#%&()*+,./;<=>?@^_{|}~[\\]-"
-PASSWORD_PATTERN = re.compile(f"[{PASSWORD_CHARS}]+")
-PASSWORD_RULE = (
-    "1 to 128 ASCII letters, digits and punctuation other than spaces, ':', quotes, '`', '$' and backslashes"
-)
-SUBNET_PREFIXES = (8, 28)
 MAX_KEY_PARTS = 8  # a --set key: haproxy.check.rise is three
 MAX_KEY_CHARS = 200
 # Fields only the `ha` profile reads: set with --profile article, they would silently do nothing.
@@ -49,20 +30,6 @@ MAX_YAML_DEPTH = 16
 MAX_YAML_NODES = 5_000  # nodes after expanding aliases: a "billion laughs" stops here
 MAX_ERRORS_SHOWN = 20
 NULL_SPELLINGS = ("~", "null", "Null", "NULL")
-
-
-def excerpt(value: object, limit: int = 40) -> str:
-    """A value as an error message quotes it: repr, cut to `limit` characters."""
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text)} chars)"
-
-
-def check_lab_name(name: str, option: str = "--lab") -> str:
-    """A lab name as given on the command line: valid, or SpecError saying what is allowed."""
-    if not NAME_PATTERN.fullmatch(name):
-        what = "an empty lab name" if not name else f"{excerpt(name)} is not a valid lab name"
-        raise BadSpecField(f"{option}: {what}; allowed: {NAME_RULE}")
-    return name
 
 
 class _Strict(BaseModel):
@@ -97,26 +64,12 @@ class HAProxySpec(_Strict):
     @field_validator("vip")
     @classmethod
     def _ipv4(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        if len(value) > 15 or not re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,3}){3}", value):
-            raise ValueError(f"{excerpt(value)} is not an IPv4 address; allowed: an address of the lab's subnet")
-        try:
-            return str(ipaddress.IPv4Address(value))
-        except ValueError:
-            raise ValueError(
-                f"{excerpt(value)} is not an IPv4 address; allowed: an address of the lab's subnet"
-            ) from None
+        return addresses.check_vip(value)
 
     @field_validator("version")
     @classmethod
     def _supported_version(cls, value: str) -> str:
-        if not VERSION_PATTERN.fullmatch(value) or value.rsplit(".", 1)[0] not in HAPROXY_SERIES:
-            raise ValueError(
-                f"HAProxy {excerpt(value)} is not supported; allowed: 2.0.x (the article's "
-                f"{ARTICLE_HAPROXY_VERSION}) or 2.6.x (Debian 12's {DEBIAN_HAPROXY_VERSION})"
-            )
-        return value
+        return grammar.check_haproxy_version(value)
 
     @property
     def series(self) -> tuple[int, int]:
@@ -165,9 +118,7 @@ class JenkinsSpec(_Strict):
     @field_validator("version")
     @classmethod
     def _supported_version(cls, value: str) -> str:
-        if value not in JENKINS_VERSIONS:
-            raise ValueError(f"Jenkins {excerpt(value)} is not supported; allowed: {', '.join(JENKINS_VERSIONS)}")
-        return value
+        return grammar.check_jenkins_version(value)
 
 
 class PortsSpec(_Strict):
@@ -179,11 +130,11 @@ class PortsSpec(_Strict):
     @field_validator("bind")
     @classmethod
     def _ip_address(cls, value: str) -> str:
-        return check_bind_address(value)
+        return addresses.check_bind_address(value)
 
     @property
     def loopback(self) -> bool:
-        return ipaddress.ip_address(self.bind).is_loopback
+        return addresses.is_loopback(self.bind)
 
     @model_validator(mode="after")
     def _distinct(self) -> PortsSpec:
@@ -205,16 +156,12 @@ class StatsSpec(_Strict):
     @field_validator("user")
     @classmethod
     def _user_name(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", value):
-            raise ValueError(f"{excerpt(value)} is not allowed; allowed: 1 to 32 ASCII letters, digits, '_', '.', '-'")
-        return value
+        return grammar.check_user(value)
 
     @field_validator("password")
     @classmethod
     def _safe_characters(cls, value: str | None) -> str | None:
-        if value is not None and not (len(value) <= 128 and PASSWORD_PATTERN.fullmatch(value)):
-            raise ValueError(f"not allowed (the value is not shown); allowed: {PASSWORD_RULE}")
-        return value
+        return grammar.check_password(value)
 
 
 class NetworkSpec(_Strict):
@@ -224,7 +171,7 @@ class NetworkSpec(_Strict):
     @field_validator("subnet")
     @classmethod
     def _network(cls, value: str | None) -> str | None:
-        return value if value is None else check_subnet(value)
+        return value if value is None else addresses.check_subnet(value)
 
 
 class NfsSpec(_Strict):
@@ -236,13 +183,7 @@ class NfsSpec(_Strict):
     @field_validator("mount_options")
     @classmethod
     def _mount_options(cls, value: str) -> str:
-        try:
-            parse_mount_options(value)
-        except ValueError as e:
-            raise ValueError(str(e)) from None
-        if any(c.isspace() for c in value):
-            raise ValueError(f"{excerpt(value)}: separate NFS mount options with commas, no spaces")
-        return value
+        return grammar.check_mount_options(value)
 
 
 class LabSpec(_Strict):
@@ -271,9 +212,7 @@ class LabSpec(_Strict):
     @field_validator("name")
     @classmethod
     def _valid_name(cls, value: str) -> str:
-        if not NAME_PATTERN.fullmatch(value):
-            raise ValueError(f"{excerpt(value)} is not a valid lab name; allowed: {NAME_RULE}")
-        return value
+        return grammar.check_name(value)
 
     @model_validator(mode="after")
     def _profile_reads_every_field(self) -> LabSpec:
@@ -288,27 +227,15 @@ class LabSpec(_Strict):
         return self
 
     @model_validator(mode="after")
-    def _addresses_fit(self) -> LabSpec:
-        network = ipaddress.IPv4Network(self.subnet)
-        if self.haproxy.vip is None:
-            return self
-        vip = ipaddress.IPv4Address(self.haproxy.vip)
-        if self.haproxy.replicas == 1:
-            raise ValueError(f"haproxy.vip {vip}: only a pair of load balancers has a VIP; set haproxy.replicas: 2")
-        if vip not in network:
-            raise ValueError(f"haproxy.vip {vip} is not in the lab's subnet {network}; give an address inside it")
-        if vip in (network.network_address, network.broadcast_address):
-            raise ValueError(f"haproxy.vip {vip} is the network or broadcast address of {network}")
-        taken = {str(network.network_address + names.GATEWAY_HOST): "the gateway (Docker's)"}
-        taken.update({str(network.network_address + h): f"{what}'s address" for what, h in _fixed_hosts(self)})
-        if str(vip) in taken:
-            raise ValueError(f"haproxy.vip {vip} is {taken[str(vip)]}; give an address no service has")
+    def _vip_fits(self) -> LabSpec:
+        if self.haproxy.vip is not None:
+            addresses.check_vip_fits(self.haproxy.vip, self.haproxy.replicas, self.subnet, self.masters)
         return self
 
     @property
     def subnet(self) -> str:
         """The lab network's subnet: the spec's, or one derived from the lab's name."""
-        return self.network.subnet or derived_subnet(self.name)
+        return self.network.subnet or addresses.derived_subnet(self.name)
 
     @property
     def masters(self) -> list[str]:
@@ -319,74 +246,11 @@ class LabSpec(_Strict):
         return project_name(self.name)
 
 
-def _fixed_hosts(lab: LabSpec) -> list[tuple[str, int]]:
-    """Each service's host number in the subnet (names.*_HOSTS)."""
-    balancers = names.load_balancer_names(lab.haproxy.replicas)
-    return [
-        (names.NFS, names.NFS_HOST),
-        *zip(lab.masters, names.MASTER_HOSTS, strict=False),
-        *zip(balancers, names.LOAD_BALANCER_HOSTS, strict=False),
-    ]
-
-
-def derived_subnet(lab_name: str) -> str:
-    """A /24 of names.DERIVED_SUBNET_BLOCK chosen from the lab's name: the same name always gets the
-    same subnet, two names rarely the same one (`labgen up` refuses a subnet another network has)."""
-    block = ipaddress.IPv4Network(names.DERIVED_SUBNET_BLOCK)
-    count = 2 ** (names.DERIVED_SUBNET_PREFIX - block.prefixlen)
-    index = int.from_bytes(hashlib.sha256(lab_name.encode()).digest()[:4], "big") % count
-    size = 2 ** (32 - names.DERIVED_SUBNET_PREFIX)
-    return str(ipaddress.IPv4Network((int(block.network_address) + index * size, names.DERIVED_SUBNET_PREFIX)))
-
-
 def _field(lab: LabSpec, dotted: str) -> object:
     value: object = lab
     for part in dotted.split("."):
         value = getattr(value, part)
     return value
-
-
-def check_bind_address(value: str) -> str:
-    """An address Docker can publish ports on: an IPv4 or IPv6 address in plain ASCII, no zone, one
-    this host could own (not multicast, broadcast or reserved); returned in its canonical form."""
-    allowed = "allowed: an IPv4 or IPv6 address of this host (e.g. 127.0.0.1, ::1), or 0.0.0.0 or :: for all"
-    if len(value) > MAX_ADDRESS_CHARS or not value.isascii() or not re.fullmatch(r"[0-9A-Fa-f.:]+", value):
-        raise ValueError(f"{excerpt(value)} is not an IP address; {allowed}")
-    try:
-        address = ipaddress.ip_address(value)
-    except ValueError:
-        raise ValueError(f"{excerpt(value)} is not an IP address; {allowed}") from None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        raise ValueError(f"{excerpt(value)} is an IPv4-mapped IPv6 address: give the IPv4 address itself; {allowed}")
-    if address.is_multicast:
-        raise ValueError(f"{excerpt(value)} is a multicast address, which no port can bind; {allowed}")
-    ordinary = address.is_loopback or address.is_unspecified
-    if address == ipaddress.IPv4Address("255.255.255.255") or (address.is_reserved and not ordinary):
-        raise ValueError(f"{excerpt(value)} is a broadcast or reserved address, which no port can bind; {allowed}")
-    if isinstance(address, ipaddress.IPv6Address) and address.is_link_local:
-        raise ValueError(f"{excerpt(value)} is an IPv6 link-local address (it needs a zone); {allowed}")
-    return str(address)
-
-
-def check_subnet(value: str) -> str:
-    """The lab network: a private IPv4 network in prefix form that Docker can give a bridge."""
-    low, high = SUBNET_PREFIXES
-    allowed = (
-        f"allowed: a private IPv4 network as ADDRESS/PREFIX with a prefix from /{low} to /{high}, e.g. 172.30.213.0/24"
-    )
-    if len(value) > 18 or not re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}", value):
-        raise ValueError(f"{excerpt(value)} is not an IPv4 network in prefix form; {allowed}")
-    try:
-        network = ipaddress.IPv4Network(value)
-    except ValueError as exc:
-        raise ValueError(f"{excerpt(value)} is not an IPv4 network ({exc}); {allowed}") from None
-    if not low <= network.prefixlen <= high:
-        raise ValueError(f"{excerpt(value)}: a /{network.prefixlen} network; {allowed}")
-    if network.is_loopback or network.is_link_local or network.is_multicast or network.is_reserved:
-        raise ValueError(f"{excerpt(value)} is a loopback, link-local, multicast or reserved network; {allowed}")
-    if not network.is_private or network.overlaps(ipaddress.IPv4Network("0.0.0.0/8")):
-        raise ValueError(f"{excerpt(value)} is not a private network; {allowed}")
-    return str(network)
 
 
 def load_lab(path: Path | None = None, overrides: dict[str, Any] | None = None) -> LabSpec:

@@ -15,7 +15,6 @@ from pathlib import Path
 from labgen.model import names
 from labgen.model.names import (
     BASE_IMAGE,
-    BASE_TAG,
     HAPROXY,
     HAPROXY_AGENT_PORT,
     HAPROXY_HTTP_PORT,
@@ -28,14 +27,12 @@ from labgen.model.names import (
     NETWORK,
     NFS,
     NFS_PSEUDO_PATH,
-    NFS_TAG,
     PROMOTER,
     STATS_PATH,
     WRITE_BACKEND,
     Flavour,
+    ImageTags,
     NfsClient,
-    haproxy_tag,
-    jenkins_tag,
 )
 from labgen.model.spec import LabSpec
 
@@ -166,14 +163,13 @@ class Topology:
         return {self.http_server(m): m for m in self.masters}
 
     # ---- images --------------------------------------------------------------------------------------
-    @property
-    def images(self) -> dict[str, str]:
-        """The image each service runs; `labgen build` produces exactly these tags."""
+    def images(self, tags: ImageTags) -> dict[str, str]:
+        """The image each service runs, in the namespace of `tags`; `labgen build` produces exactly these."""
         return {
-            BASE_IMAGE: BASE_TAG,
-            HAPROXY: haproxy_tag(self.lab.haproxy.version),
-            NFS: NFS_TAG,
-            JENKINS_IMAGE: jenkins_tag(self.flavour, self.lab.jenkins.version),
+            BASE_IMAGE: tags.base(),
+            HAPROXY: tags.haproxy(self.lab.haproxy.version),
+            NFS: tags.nfs,
+            JENKINS_IMAGE: tags.jenkins(self.flavour, self.lab.jenkins.version),
         }
 
     # ---- addresses -----------------------------------------------------------------------------------

@@ -138,15 +138,9 @@ class SplitBrainWatch:
 
 
 def readers_for(handle: LabHandle, timeout: float = 1.0) -> dict[str, Reader]:
-    """A reader of each of the lab's load balancers: its stats CSV at its own address on the lab
-    network (a pair), or through the published stats port (one HAProxy)."""
-    readers: dict[str, Reader] = {}
-    for balancer in handle.topology.load_balancers:
-        if balancer.address is None:
-            readers[balancer.name] = lambda: handle.haproxy_servers(timeout)
-        else:
-            readers[balancer.name] = _stats_reader(handle, balancer.address, timeout)
-    return readers
+    """A reader of each of the lab's load balancers (one HAProxy or a pair): its stats CSV at its own
+    fixed address on the lab network."""
+    return {lb.name: _stats_reader(handle, lb.address, timeout) for lb in handle.topology.load_balancers}
 
 
 def _stats_reader(handle: LabHandle, address: str, timeout: float) -> Reader:

@@ -37,6 +37,7 @@ from labgen.wire.net import free_port
 from tests.wars import make_war
 
 TEST_LABEL = {"org.labgen.test": "1"}
+TAGS = names.ImageTags.of(os.environ)  # the namespace the images are built in (LABGEN_IMAGE_NAMESPACE)
 
 
 def _docker() -> Any:
@@ -148,7 +149,7 @@ def test_every_image_is_built_and_labelled(built: builder.BuildResult, client: A
         labels = client.images.get(tag).labels
         assert labels[names.CONTENT_HASH_LABEL] == built.by_tag[tag].content_hash, tag
         assert labels["org.labgen.component"] == service
-    assert built.tags["haproxy"] == f"{names.HAPROXY_REPOSITORY}:{built.haproxy_version}"
+    assert built.tags["haproxy"] == TAGS.haproxy(built.haproxy_version)
     assert built.haproxy_source is not None and built.haproxy_source.reason
     assert built.flavour in ("real", "lite") and built.flavour_reason
     assert built.to_json()["haproxy"]["version"] == built.haproxy_version
@@ -497,9 +498,9 @@ def test_the_real_image_is_built_on_debian_11_with_its_openjdk_11(
     real: builder.BuildResult, client: Any, resources: Resources
 ) -> None:
     assert real.flavour == "real" and "OpenJDK 11 from Debian 11" in real.flavour_reason
-    assert real.tags["jenkins"] == f"{names.JENKINS_REPOSITORY['real']}:2.190.2"
-    assert real.tags[names.JAVA11_BASE_IMAGE] == names.JAVA11_BASE_TAG
-    base = client.images.get(names.JAVA11_BASE_TAG)
+    assert real.tags["jenkins"] == TAGS.jenkins("real", "2.190.2")
+    assert real.tags[names.JAVA11_BASE_IMAGE] == TAGS.base(names.JAVA11_SUITE)
+    base = client.images.get(TAGS.base(names.JAVA11_SUITE))
     assert base.labels[names.DEBIAN_SUITE_LABEL] == "bullseye"
     labels = client.images.get(real.tags["jenkins"]).labels
     assert labels[names.FLAVOUR_LABEL] == "real" and labels["org.labgen.java.from"] == "debian"

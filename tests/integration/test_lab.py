@@ -18,7 +18,7 @@ from labgen import engine as docker_engine
 from labgen.cli import run
 from labgen.lab import docker as docker_api
 from labgen.lab.runtime import down
-from labgen.model.spec import derived_subnet
+from labgen.model.addresses import derived_subnet
 from labgen.model.topology import Topology
 from labgen.paths import lab_dir
 from tests.integration.conftest import RunningLab, free_port, requires_docker

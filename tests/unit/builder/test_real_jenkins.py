@@ -20,12 +20,13 @@ from labgen.builder.flavour import choose_jenkins
 from labgen.builder.options import BuildOptions
 from labgen.builder.recipes import NO_JDK, jenkins_recipe
 from labgen.events import Emitter
-from labgen.model.names import BASE_TAG, IMAGE_NAMESPACE, JAVA11_BASE_TAG
+from labgen.model.names import JAVA11_SUITE, ImageTags
 from labgen.model.spec import LabSpec
 from labgen.wire.war import NotJenkins, jenkins_war_version
 from tests.wars import make_war
 
 ROOT = Path(__file__).resolve().parents[3]
+TAGS = ImageTags("ci-7")  # the recipes name their images in the namespace they are given
 sys.path.insert(0, str(ROOT / "images" / "jenkins" / "real"))
 
 import labgen_launcher  # noqa: E402
@@ -128,9 +129,9 @@ def test_auto_with_a_cached_war_builds_the_real_jenkins_on_debian_11s_java(
     assert (choice.flavour, choice.jdk, choice.on_debian_java) == ("real", None, True)
     assert choice.war is not None and choice.war.origin == "cache"
     assert "OpenJDK 11 from Debian 11" in choice.reason
-    recipe = jenkins_recipe(ROOT / "images" / "jenkins", LabSpec(), choice)
-    assert recipe.tag == f"{IMAGE_NAMESPACE}/jenkins:2.190.2" and recipe.dockerfile == "real/Dockerfile"
-    assert recipe.buildargs["BASE_IMAGE"] == JAVA11_BASE_TAG == f"{IMAGE_NAMESPACE}/base:bullseye"
+    recipe = jenkins_recipe(ROOT / "images" / "jenkins", LabSpec(), choice, TAGS)
+    assert recipe.tag == "ci-7/jenkins:2.190.2" and recipe.dockerfile == "real/Dockerfile"
+    assert recipe.buildargs["BASE_IMAGE"] == TAGS.base(JAVA11_SUITE) == "ci-7/base:bullseye"
     assert (recipe.buildargs["JAVA_FROM"], recipe.buildargs["JDK_DIR"]) == ("debian", "")
     entries = dict(recipe.entries)
     assert entries["artifacts/jdk.tar.gz"] == NO_JDK and entries["artifacts/jenkins.war"] == choice.war.path
@@ -147,8 +148,11 @@ def test_a_jdk_tarball_builds_it_on_that_java_on_debian_12(tmp_path: Path, monke
             tar.addfile(info, io.BytesIO(data))
     choice = choose_jenkins(LabSpec(), BuildOptions(jenkins="real", jdk=jdk), Emitter())
     assert choice.flavour == "real" and not choice.on_debian_java and "Java 1.8.0_232 (--jdk)" in choice.reason
-    recipe = jenkins_recipe(ROOT / "images" / "jenkins", LabSpec(), choice)
-    assert recipe.buildargs["BASE_IMAGE"] == BASE_TAG and recipe.buildargs["JAVA_FROM"] == "tarball"
+    recipe = jenkins_recipe(ROOT / "images" / "jenkins", LabSpec(), choice, TAGS)
+    assert (
+        recipe.buildargs["BASE_IMAGE"] == TAGS.base() == "ci-7/base:bookworm"
+        and recipe.buildargs["JAVA_FROM"] == "tarball"
+    )
     assert recipe.buildargs["JDK_DIR"] == "jdk8u232-b09" and dict(recipe.entries)["artifacts/jdk.tar.gz"] == jdk
 
 

@@ -14,6 +14,7 @@ from labgen.cli import run
 from labgen.errors import EnvironmentProblem
 from labgen.generate import render
 from labgen.generate.secrets import read_secrets
+from labgen.model import names
 from tests.unit.cli.support import snapshot
 
 # (id, argv, exit status, fragment of the message)
@@ -143,3 +144,16 @@ def test_a_lab_folder_without_secrets_is_a_clear_error(tmp_path: Path) -> None:
     assert secrets.get("JENKINS_ADMIN_TOKEN") is None
     with pytest.raises(EnvironmentProblem, match=r"secrets\.env is missing"):
         secrets["JENKINS_ADMIN_TOKEN"]
+
+
+@pytest.mark.parametrize("argv", [["generate", "--out", "lab"], ["build"]])
+def test_an_image_namespace_docker_would_refuse_is_refused_before_anything_is_done(
+    world: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    monkeypatch.setenv(names.IMAGE_NAMESPACE_ENV, "Not/Allowed")
+    before = snapshot(world)
+    assert run(argv) == 2
+    message = " ".join(capsys.readouterr().err.split())
+    assert f"{names.IMAGE_NAMESPACE_ENV}='Not/Allowed' is not allowed; allowed: 1 to 64" in message, message
+    assert "internal error" not in message
+    assert snapshot(world) == before

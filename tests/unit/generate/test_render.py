@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from labgen.errors import SpecError
+from labgen.errors import BadEnvironmentVariable, SpecError
 from labgen.generate.render import generate, render_files
 from labgen.generate.secrets import read_secrets
 from labgen.model import names
@@ -29,13 +29,12 @@ def _lab(case: Path) -> LabSpec:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[p.name for p in CASES])
-def test_golden_files(case: Path) -> None:
+def test_golden_files(case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     lab = _lab(case)
-    rendered = render_files(
+    monkeypatch.delenv(names.IMAGE_NAMESPACE_ENV, raising=False)  # the goldens name the images in the default one
+    files = render_files(
         Topology.resolve(lab, nfs_client="fuse" if lab.nfs.client == "auto" else None)
     )  # auto depends on the host
-    # the goldens name the images in the default namespace, whatever LABGEN_IMAGE_NAMESPACE says here
-    files = {rel: text.replace(f"image: {names.IMAGE_NAMESPACE}/", "image: labgen/") for rel, text in rendered.items()}
     expected_dir = case / "expected"
     if UPDATE:
         shutil.rmtree(expected_dir, ignore_errors=True)
@@ -48,6 +47,18 @@ def test_golden_files(case: Path) -> None:
     )
     for rel, text in files.items():
         assert (expected_dir / rel).read_text() == text, f"{case.name}/{rel} differs from its golden file"
+
+
+def test_compose_names_the_images_in_the_namespace_the_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(names.IMAGE_NAMESPACE_ENV, "ci-42")
+    compose = yaml.safe_load(
+        render_files(Topology.resolve(LabSpec(), flavour="lite", nfs_client="fuse"))["compose.yaml"]
+    )
+    images = {service["image"] for service in compose["services"].values()}
+    assert images == {"ci-42/nfs-ganesha:4.3", "ci-42/haproxy:2.0.8", "ci-42/jenkins-lite:2.190.2"}
+    monkeypatch.setenv(names.IMAGE_NAMESPACE_ENV, "CI")
+    with pytest.raises(BadEnvironmentVariable, match=f"^{names.IMAGE_NAMESPACE_ENV}='CI' is not allowed; allowed: "):
+        render_files(Topology.resolve(LabSpec(), nfs_client="fuse"))
 
 
 def _haproxy(lab: LabSpec) -> str:

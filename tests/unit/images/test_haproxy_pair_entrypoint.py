@@ -52,6 +52,7 @@ def _start(tmp_path: Path) -> tuple[subprocess.Popen[bytes], dict[str, Path]]:
     env = {
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
         "LOG": str(files["log"]),
+        "LABGEN_ENTRYPOINT_LIB": str(ROOT / "images" / "common"),
         "LABGEN_SECRETS_FILE": str(tmp_path / "none"),
         "LABGEN_STATS_USER_VARIABLE": args["STATS_USER_ENV"],
         "LABGEN_STATS_PASSWORD_VARIABLE": args["STATS_PASSWORD_ENV"],

@@ -9,7 +9,8 @@ import pytest
 
 from labgen.errors import BadSpecField
 from labgen.model import names
-from labgen.model.spec import derived_subnet, load_lab
+from labgen.model.addresses import derived_subnet
+from labgen.model.spec import load_lab
 from labgen.model.topology import Topology
 
 

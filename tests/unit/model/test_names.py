@@ -14,15 +14,16 @@ label key, a path or a port the model declares."""
 from __future__ import annotations
 
 import ast
+import importlib.util
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from labgen.errors import BadEnvironmentVariable
 from labgen.model import names
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -34,6 +35,7 @@ def plain_word_names() -> set[str]:
 
 
 def layout_names() -> set[str]:
+    tags = names.ImageTags(names.DEFAULT_IMAGE_NAMESPACE)
     found = {
         *plain_word_names(),
         names.HOME_VOLUME,
@@ -41,15 +43,15 @@ def layout_names() -> set[str]:
         names.HAPROXY_RUN_VOLUME,
         names.STATS_PROXY,
         names.AGENT_PROXY,
-        names.BASE_TAG,
-        names.NFS_TAG,
+        tags.base(),
+        tags.nfs,
         names.WRITE_BACKEND,
         names.ADMIN_USERLIST,
         names.PROMOTER_LUA,
-        names.HAPROXY_REPOSITORY,
+        tags.haproxy_repository,
         *names.HTTP_BACKEND.values(),
         *names.HTTP_FRONTEND.values(),
-        *names.JENKINS_REPOSITORY.values(),
+        *(tags.jenkins_repository(flavour) for flavour in names.JENKINS_REPOSITORY_NAMES),
         *names.master_names(4),
         *(f"{names.MASTER_PREFIX}{i}" for i in range(1, 5)),  # the article's server names
         names.SERVED_BY_HEADER,
@@ -109,7 +111,7 @@ def test_no_layout_name_is_spelled_outside_the_model() -> None:
 def test_the_check_sees_a_spelled_name(tmp_path: Path) -> None:
     source = 'BACKEND = "jenkins_proxy"\nTAG = f"labgen/haproxy:{1}"\nok = {"nfs": 1}\nbad = s == "nfs"\n'
     found = [spelled(value, layout_names(), as_name) for _line, value, as_name in string_literals(ast.parse(source))]
-    assert found == ["jenkins_proxy", names.HAPROXY_REPOSITORY, None, "nfs"]
+    assert found == ["jenkins_proxy", names.ImageTags(names.DEFAULT_IMAGE_NAMESPACE).haproxy_repository, None, "nfs"]
 
 
 # ---- the files that are not Python ---------------------------------------------------------------------
@@ -267,31 +269,56 @@ def test_no_constant_in_names_is_dead() -> None:
     assert not dead, f"constants nobody reads: {dead}"
 
 
-def _names_in_a_child(namespace: str | None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != names.IMAGE_NAMESPACE_ENV}
-    if namespace is not None:
-        env[names.IMAGE_NAMESPACE_ENV] = namespace
-    code = "from labgen.model import names; print(names.BASE_TAG, names.HAPROXY_REPOSITORY, names.NFS_TAG)"
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
-
-
 @pytest.mark.parametrize(
-    ("namespace", "tags"),
+    ("environ", "tags"),
     [
-        (None, "labgen/base:bookworm labgen/haproxy labgen/nfs-ganesha:4.3"),
-        ("", "labgen/base:bookworm labgen/haproxy labgen/nfs-ganesha:4.3"),
-        ("ci-42", "ci-42/base:bookworm ci-42/haproxy ci-42/nfs-ganesha:4.3"),
+        ({}, "labgen/base:bookworm labgen/haproxy labgen/nfs-ganesha:4.3 labgen/jenkins-lite:2.190.2"),
+        (
+            {names.IMAGE_NAMESPACE_ENV: ""},
+            "labgen/base:bookworm labgen/haproxy labgen/nfs-ganesha:4.3 labgen/jenkins-lite:2.190.2",
+        ),
+        (
+            {names.IMAGE_NAMESPACE_ENV: "ci-42"},
+            "ci-42/base:bookworm ci-42/haproxy ci-42/nfs-ganesha:4.3 ci-42/jenkins-lite:2.190.2",
+        ),
     ],
 )
-def test_image_tags_live_in_labgen_or_the_namespace_the_environment_names(namespace: str | None, tags: str) -> None:
-    child = _names_in_a_child(namespace)
-    assert child.returncode == 0, child.stderr
-    assert child.stdout.split() == tags.split()
+def test_image_tags_live_in_labgen_or_the_namespace_the_environment_names(environ: dict[str, str], tags: str) -> None:
+    found = names.ImageTags.of(environ)
+    assert [found.base(), found.haproxy_repository, found.nfs, found.jenkins("lite", "2.190.2")] == tags.split()
+    assert found.base(names.JAVA11_SUITE) == f"{found.prefix}base:bullseye"
+    assert found.jenkins("real", "2.190.2") == f"{found.prefix}jenkins:2.190.2"
 
 
 @pytest.mark.parametrize("namespace", ["CI", "a/b", "-x", "x-", "a..b", "x" * 65, "é"])
 def test_a_namespace_docker_would_refuse_is_one_clear_error(namespace: str) -> None:
-    child = _names_in_a_child(namespace)
-    assert child.returncode != 0
-    assert f"{names.IMAGE_NAMESPACE_ENV}=" in child.stderr and "allowed:" in child.stderr
-    assert "Traceback" not in child.stderr
+    with pytest.raises(BadEnvironmentVariable) as refused:
+        names.image_namespace({names.IMAGE_NAMESPACE_ENV: namespace})
+    assert refused.value.message == (
+        f"{names.IMAGE_NAMESPACE_ENV}={namespace[:64]!r} is not allowed; allowed: 1 to 64 lowercase letters and "
+        "digits, with '.', '_' or '-' between them (a Docker repository namespace)"
+    )
+    assert refused.value.exit_code == 2
+
+
+class _Unreadable(dict[str, str]):
+    """An environment that fails the test when anything reads it."""
+
+    def __getitem__(self, key: str) -> str:
+        raise AssertionError(f"read {key} from the environment")
+
+    def get(self, key: str, default: object = None) -> str:
+        raise AssertionError(f"read {key} from the environment")
+
+
+def test_importing_the_names_reads_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The namespace is read where images are named (image_namespace), not when names.py is imported."""
+    monkeypatch.setattr(os, "environ", _Unreadable())
+    spec = importlib.util.spec_from_file_location("names_imported_again", Path(names.__file__))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    assert (
+        module.ImageTags(module.DEFAULT_IMAGE_NAMESPACE).base() == names.ImageTags(names.DEFAULT_IMAGE_NAMESPACE).base()
+    )

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from labgen.errors import EXIT_USAGE, SpecError
 from labgen.generate.render import render_spec_file
-from labgen.model.spec import NAME_PATTERN, LabSpec, load_lab, parse_override
+from labgen.model.grammar import NAME_PATTERN
+from labgen.model.spec import LabSpec, load_lab, parse_override
 
 EXAMPLES = int(os.environ.get("LABGEN_FUZZ_EXAMPLES", "100"))  # more: LABGEN_FUZZ_EXAMPLES=2000
 FAST = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -163,11 +163,12 @@ def test_compose_hands_a_dollar_secret_over_as_it_is(tmp_path: Path) -> None:
         timeout=60,
     )
     assert password not in config.stdout and "/root" not in config.stdout.split('"secrets"')[0]
-    entrypoint = Path(__file__).resolve().parents[3] / "images/haproxy/entrypoint.sh"  # the same reader as Jenkins'
+    images = Path(__file__).resolve().parents[3] / "images"
     exported = subprocess.run(
-        ["sh", str(entrypoint), "env"],
+        ["sh", str(images / "haproxy/entrypoint.sh"), "env"],  # the same reader as Jenkins' (images/common)
         env={
             "PATH": os.environ["PATH"],
+            "LABGEN_ENTRYPOINT_LIB": str(images / "common"),
             "LABGEN_SECRETS_FILE": str(tmp_path / "secrets/jenkins.env"),
             **_image_variables(),
         },

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labgen.lab.folder import save_topology
-from labgen.model.spec import NAME_PATTERN, LabSpec
+from labgen.model.grammar import NAME_PATTERN
+from labgen.model.spec import LabSpec
 from labgen.model.topology import Topology
 from labgen.pytest_plugin import DEFAULT_PREFIX, lab_name
 

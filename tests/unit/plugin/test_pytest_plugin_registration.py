@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from labgen.model.spec import NAME_PATTERN
+from labgen.model.grammar import NAME_PATTERN
 from labgen.pytest_plugin import DEFAULT_PREFIX, lab_name, lab_options
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -1,6 +1,18 @@
-"""The "never two ready" judge (labgen.verify.split_brain), from readings alone."""
+"""The "never two ready" judge (labgen.verify.split_brain), from readings alone; and where the watch reads."""
 
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from labgen.generate import secrets as secret_keys
+from labgen.lab.handle import LabHandle
+from labgen.model import names
+from labgen.model.spec import load_lab
+from labgen.model.topology import Topology
+from labgen.verify import split_brain
 from labgen.verify.split_brain import Reading, judge, ready_masters
+from labgen.wire import http
 from labgen.wire.haproxy import server_states
 
 HEADER = (
@@ -49,3 +61,24 @@ def test_a_reading_older_than_the_window_does_not_count() -> None:
 
 def test_one_balancer_with_two_masters_ready_is_a_violation() -> None:
     assert judge([Reading(0.0, "haproxy", ("jenkins01", "jenkins02"))], window=0.25)
+
+
+@pytest.mark.parametrize("replicas", [1, 2])
+def test_each_load_balancer_is_read_at_its_own_address(monkeypatch: pytest.MonkeyPatch, replicas: int) -> None:
+    lab = load_lab(None, {"network.subnet": "10.7.8.0/24", "haproxy.replicas": replicas})
+    secrets = {secret_keys.STATS_USER: "admin", secret_keys.STATS_PASSWORD: "pw"}
+    handle = LabHandle(Topology.resolve(lab), Path("/nonexistent"), secrets)
+    asked: list[tuple[str, int | None, tuple[str, str] | None]] = []
+
+    def request(host: str, port: int | None, method: str, path: str, **options: Any) -> http.Response:
+        asked.append((host, port, options.get("auth")))
+        return http.Response(200, body=CSV.encode())
+
+    monkeypatch.setattr(split_brain.http, "request", request)
+    readers = split_brain.readers_for(handle)
+    assert list(readers) == handle.topology.load_balancer_names
+    readings = [reader() or [] for reader in readers.values()]
+    backend = handle.topology.http_backend
+    assert [ready_masters(servers, backend, MASTERS) for servers in readings] == [("jenkins01",)] * replicas
+    addresses = [lb.address for lb in handle.topology.load_balancers]
+    assert asked == [(address, names.HAPROXY_STATS_PORT, ("admin", "pw")) for address in addresses]
