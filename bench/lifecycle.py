@@ -13,6 +13,7 @@ Targets (issue 13, 2 cores): cold start under 150 s; `up` after `load` under 20 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -27,7 +28,7 @@ from labgen.builder import store
 from labgen.events import Event
 from labgen.lab import docker as docker_api
 from labgen.lab import runtime
-from labgen.model.names import IMAGE_NAMESPACE
+from labgen.model.names import ImageTags
 
 NAME = "bench-lifecycle"
 COLD_TARGET_S = 150
@@ -44,7 +45,8 @@ def remove_labgen_images(build_cache: bool = False) -> int:
     problems: dict[str, str] = {}
     for _ in range(4):
         docker_engine.images.prune(filters={"dangling": True})
-        left = [i for i in docker_engine.images.list() if any(t.startswith(f"{IMAGE_NAMESPACE}/") for t in i.tags)]
+        prefix = ImageTags.of(os.environ).prefix
+        left = [i for i in docker_engine.images.list() if any(t.startswith(prefix) for t in i.tags)]
         if not left:
             break
         for image in left:
