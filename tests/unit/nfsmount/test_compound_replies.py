@@ -93,3 +93,40 @@ def test_two_getattrs_parent_first():
     parent, child = rawsetattr._results(r).attrs
     assert parent is not None and child is not None
     assert (parent["st_ino"], child["st_ino"]) == (1, 2)
+
+
+def cinfo(before=1, after=2) -> bytes:
+    return xdr.u32(1) + xdr.u64(before) + xdr.u64(after)  # change_info4: atomic, before, after
+
+
+def test_mkdir_reply_gives_the_new_directory_and_its_parent():
+    body = reply(
+        ok(xdr.OP_PUTROOTFH),
+        ok(xdr.OP_LOOKUP),
+        ok(xdr.OP_SAVEFH),
+        ok(xdr.OP_CREATE, cinfo() + xdr.bitmap([xdr.FATTR4_MODE])),
+        ok(xdr.OP_GETATTR, fattr(type_=2, fileid=9, mode=0o750)),
+        ok(xdr.OP_RESTOREFH),
+        ok(xdr.OP_GETATTR, fattr(type_=2, fileid=3, mode=0o755)),
+    )
+    new, parent = rawsetattr._results(body).attrs
+    assert new is not None and parent is not None
+    assert (new["st_ino"], new["st_mode"]) == (9, 0o040750)
+    assert (parent["st_ino"], parent["st_mode"]) == (3, 0o040755)
+
+
+def test_rename_reply_gives_target_directory_object_and_source_directory():
+    body = reply(
+        ok(xdr.OP_PUTROOTFH),
+        ok(xdr.OP_SAVEFH),
+        ok(xdr.OP_PUTROOTFH),
+        ok(xdr.OP_RENAME, cinfo() + cinfo(3, 4)),
+        ok(xdr.OP_GETATTR, fattr(type_=2, fileid=10)),
+        ok(xdr.OP_LOOKUP),
+        ok(xdr.OP_GETATTR, fattr(fileid=11, size=42)),
+        ok(xdr.OP_RESTOREFH),
+        ok(xdr.OP_GETATTR, fattr(type_=2, fileid=12)),
+    )
+    target, renamed, source = rawsetattr._results(body).attrs
+    assert [a["st_ino"] for a in (target, renamed, source) if a] == [10, 11, 12]
+    assert renamed is not None and renamed["st_size"] == 42

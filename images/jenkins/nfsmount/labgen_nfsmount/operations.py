@@ -244,16 +244,6 @@ class NfsOperations:
         attrs = self._raw(s).getattr(path)[1]
         return attrs if attrs is not None else _attrs(s.lstat(ctx, path))
 
-    def _refresh(self, path: str) -> None:
-        """After this mount changed `path` in its directory: the attributes of both from the server in one
-        COMPOUND, as a kernel client has them from the reply of its change (post-op attributes)."""
-        try:
-            parent, attrs = self._run("getattr", lambda s, ctx: self._raw(s).getattr(path, parent=True), keep_open=True)
-        except OSError:
-            return  # asked again when needed
-        self._store(parent_of(path), parent)
-        self._store(path, attrs)
-
     def _store(self, path: str, attrs: Attrs | None) -> None:
         if attrs is not None:
             self.cache.store(path, attrs)
@@ -373,13 +363,19 @@ class NfsOperations:
             self.cache.changed(*paths)
 
     def mkdir(self, path: str, mode: int) -> int:
-        ret = self._changing(
-            "mkdir",
-            lambda: self._path_op("mkdir", self.lib.nfs_mkdir2, path, mode & 0o7777, retry_ok=_accept(errno.EEXIST)),
-            path,
-        )
-        self._refresh(path)  # the kernel looks the new directory up at once
-        return ret
+        """One COMPOUND, which brings back the new directory's attributes and its parent's: the kernel
+        looks the new directory up at once."""
+        made: list[Attrs | None] = []
+
+        def op(s: NfsSession, ctx: Ctx) -> int:
+            made[:] = self._raw(s).mkdir(path, mode & 0o7777)
+            return 0
+
+        self._changing("mkdir", lambda: self._run_retry_ok("mkdir", op, _accept(errno.EEXIST)), path)
+        if made:
+            self._store(parent_of(path), made[0])
+            self._store(path, made[1])
+        return 0
 
     def rmdir(self, path: str) -> int:
         # the kernel has checked that path is a directory (NFSv4 REMOVE removes any type)
@@ -394,14 +390,23 @@ class NfsOperations:
         )
 
     def rename(self, old: str, new: str) -> int:
+        """One COMPOUND, which brings back both directories' attributes and the renamed object's."""
+        after: list[Attrs | None] = []
+
         def op(s: NfsSession, ctx: Ctx) -> int:
-            return s.check(self.lib.nfs_rename(ctx, enc(old), enc(new)), "rename", old + " -> " + new)
+            after[:] = self._raw(s).rename(old, new)
+            return 0
 
         self._write_back_under(old)  # our WRITEs go by name
         try:
             self._run_retry_ok("rename", op, _accept(errno.ENOENT))
         finally:
             self.cache.renamed(old, new)
+        if after:
+            source_dir, target_dir, renamed = after
+            self._store(parent_of(old), source_dir)
+            self._store(parent_of(new), target_dir)
+            self._store(new, renamed)
         prefix = old.rstrip("/") + "/"
         for of in list(self.files.values()):
             if of.path == old:

@@ -70,6 +70,7 @@ NFS4_ERRNO = {
 WRITE_PIECE = 512 * 1024
 ANONYMOUS_STATEID = b"\0" * 16  # seqid 0, other all zeros
 _PUTROOTFH = xdr.u32(xdr.OP_PUTROOTFH)
+_SAVEFH, _RESTOREFH = xdr.u32(xdr.OP_SAVEFH), xdr.u32(xdr.OP_RESTOREFH)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -124,14 +125,42 @@ class RawSetattr:
         """Set the mode and both times (to the server's) of the file `path` just created, and read back
         its directory's attributes and its own in the same COMPOUND (what the kernel client's OPEN
         returns); (directory's, file's)."""
-        values = self._encode_attrs(None, mode, None, None, None, None)
-        fattr = xdr.bitmap([num for num, _ in values]) + xdr.opaque(b"".join(v for _, v in values))
+        fattr = _fattr(self._encode_attrs(None, mode, None, None, None, None))
         parts = [c for c in path.split("/") if c]
         ops = self._lookups("/".join(parts[:-1]))
         ops += [_GETATTR_FULL, xdr.u32(xdr.OP_LOOKUP) + xdr.opaque(enc(parts[-1]))]
         ops += [xdr.u32(xdr.OP_SETATTR) + ANONYMOUS_STATEID + fattr, _GETATTR_FULL]
         parent_attrs, attrs = _results(self._send(self._compound(ops), path, "setattr")).attrs
         return parent_attrs, attrs
+
+    def mkdir(self, path: str, mode: int) -> tuple[Attrs | None, Attrs | None]:
+        """MKDIR as the kernel client sends it: CREATE of a directory with its mode, and the attributes of
+        the new directory and of its parent in the same COMPOUND; (parent's, new directory's), both None
+        when only a resend after a lost connection answered (EXIST: the first one did it)."""
+        parent, name = _split(path)
+        create = xdr.u32(xdr.OP_CREATE) + xdr.u32(xdr.NF4DIR) + xdr.opaque(enc(name))
+        create += _fattr(self._encode_attrs(None, mode, None, None, False, False))
+        ops = [*self._lookups(parent), _SAVEFH, create, _GETATTR_FULL, _RESTOREFH, _GETATTR_FULL]
+        reply = self._send(self._compound(ops), path, "mkdir", resent_ok=xdr.NFS4ERR_EXIST)
+        if not reply:
+            return None, None
+        new_attrs, parent_attrs = _results(reply).attrs
+        return parent_attrs, new_attrs
+
+    def rename(self, old: str, new: str) -> tuple[Attrs | None, Attrs | None, Attrs | None]:
+        """RENAME in one COMPOUND (the kernel client's), with the attributes it brings back: the source
+        directory's, the target directory's and the renamed object's, all None when only a resend after a
+        lost connection answered (NOENT: the first one did it)."""
+        old_parent, old_name = _split(old)
+        new_parent, new_name = _split(new)
+        ops = [*self._lookups(old_parent), _SAVEFH, *self._lookups(new_parent)]
+        ops += [xdr.u32(xdr.OP_RENAME) + xdr.opaque(enc(old_name)) + xdr.opaque(enc(new_name)), _GETATTR_FULL]
+        ops += [_lookup(new_name), _GETATTR_FULL, _RESTOREFH, _GETATTR_FULL]
+        reply = self._send(self._compound(ops), f"{old} -> {new}", "rename", resent_ok=xdr.NFS4ERR_NOENT)
+        if not reply:
+            return None, None, None
+        target_dir, renamed, source_dir = _results(reply).attrs
+        return source_dir, target_dir, renamed
 
     def write(self, path: str, offset: int, data: bytes | memoryview, commit: bool) -> tuple[int, Attrs | None]:
         """Write `data` at `offset` of `path` in as few COMPOUNDs as the RPC size allows; with `commit`,
@@ -268,9 +297,10 @@ class RawSetattr:
             attrs.append((xdr.FATTR4_TIME_MODIFY_SET, xdr.settime(mtime)))
         return attrs
 
-    def _send(self, payload: bytes, path: str, opname: str) -> bytes:
+    def _send(self, payload: bytes, path: str, opname: str, resent_ok: int = 0) -> bytes:
         """Send the COMPOUND: reconnect once after a socket error, wait out DELAY/GRACE a few times; the
-        reply of a COMPOUND that succeeded, else NfsError."""
+        reply of a COMPOUND that succeeded, else NfsError.  A resend after a socket error that fails with
+        `resent_ok` (not idempotent: the first send may have done it) answers b"", as a success."""
         reconnected = False
         delays = [0.1, 0.3, 1.0]
         while True:
@@ -288,6 +318,8 @@ class RawSetattr:
                 continue
             if status == 0:
                 return reply
+            if reconnected and resent_ok and status == resent_ok:
+                return b""
             name, err = NFS4_ERRNO.get(status, (f"NFS4ERR_{status}", errno.EIO))
             raise NfsError(err, f"{opname} {path} failed with {name}({status})")
 
@@ -480,10 +512,28 @@ def _results(reply: bytes) -> Results:
             pos += 16  # count, committed, verifier
         elif op == xdr.OP_COMMIT:
             pos += 8
+        elif op == xdr.OP_CREATE:
+            words = struct.unpack(">I", reply[pos + 20 : pos + 24])[0]
+            pos += 24 + 4 * words  # change_info4, then the attributes set
+        elif op == xdr.OP_RENAME:
+            pos += 40  # the source's and the target's change_info4
         elif op == xdr.OP_SETATTR:
             words = struct.unpack(">I", reply[pos : pos + 4])[0]
             pos += 4 + 4 * words
     return out
+
+
+def _split(path: str) -> tuple[str, str]:
+    """(parent directory, name) of a path below the export's root."""
+    parent, _, name = path.rstrip("/").rpartition("/")
+    if not name:
+        raise NfsError(errno.EINVAL, f"{path!r} names no entry of a directory")
+    return parent or "/", name
+
+
+def _fattr(values: list[tuple[int, bytes]]) -> bytes:
+    """fattr4 of (attribute number, encoded value) pairs in ascending order."""
+    return xdr.bitmap([num for num, _ in values]) + xdr.opaque(b"".join(v for _, v in values))
 
 
 def _readdir_result(reply: bytes, pos: int) -> tuple[tuple[bytes, list[DirEntry], bool], int]:
