@@ -45,6 +45,10 @@ class Pruner:
     def accept(self, name: str, visibility: int, inline: bool) -> Pruner | None:
         raise NotImplementedError
 
+    def candidates(self, props: dict[str, Any]) -> Iterable[str]:
+        """The names of `props` that accept may let through, in the bean's order (all, unless a tree says)."""
+        return props
+
     def range(self) -> tuple[int, int]:
         return ALL
 
@@ -63,6 +67,7 @@ class ByDepth(Pruner):
 class Tree:
     children: dict[str, Tree] = field(default_factory=dict)
     span: tuple[int, int] = ALL
+    pruner: Named | None = field(default=None, compare=False, repr=False)  # made once, for every bean
 
 
 class Named(Pruner):
@@ -71,7 +76,16 @@ class Named(Pruner):
 
     def accept(self, name: str, visibility: int, inline: bool) -> Pruner | None:
         subtree = self.tree.children.get(name) or self.tree.children.get("*")
-        return Named(subtree) if subtree is not None else None
+        if subtree is None:
+            return None
+        if subtree.pruner is None:
+            subtree.pruner = Named(subtree)
+        return subtree.pruner
+
+    def candidates(self, props: dict[str, Any]) -> Iterable[str]:
+        # `?tree=jobs[name]` of 5,000 jobs: one name asked of each job's 33 properties
+        children = self.tree.children
+        return props if "*" in children else [name for name in props if name in children]
 
     def range(self) -> tuple[int, int]:
         return self.tree.span
@@ -162,7 +176,9 @@ def export(value: Any, pruner: Pruner) -> Any:
     if isinstance(value, Bean):
         out: dict[str, Any] = {} if value.cls is None else {"_class": value.cls}
         default = value.default_visibility
-        for name, raw in value.props.items():
+        props = value.props
+        for name in pruner.candidates(props):
+            raw = props[name]
             if isinstance(raw, P):
                 child = pruner.accept(name, default if raw.visibility is None else raw.visibility, raw.inline)
                 raw = raw.value
