@@ -78,7 +78,8 @@ def check_writes(trial: Trial, final: frozenset[str] | None, on_nfs: set[str] | 
     trial.acknowledged = len(ok)
     seen = set(final or ())
     ours = {job for job in seen if job.startswith(trial.prefix + "-")}
-    trial.lost = sorted(ok - seen)
+    # without a final list nothing can be called lost: the trial fails for the missing read instead
+    trial.lost = sorted(ok - seen) if final is not None else []
     trial.recovered = sorted(unknown & seen)
     trial.unexpected = sorted(ours - set(created))
     trial.missing_on_nfs = sorted(ok - on_nfs) if on_nfs is not None else []

@@ -622,3 +622,23 @@ def test_non_latin1_job_names_work(one: Instance) -> None:
     assert one.post("job/%E4%BD%9C%E4%B8%9A/build", auth=(ADMIN, TOKEN)).status_code == 201
     one.wait_build("%E4%BD%9C%E4%B8%9A", 1)
     assert (one.home / "jobs" / "作业" / "builds" / "1" / "build.xml").exists()
+
+
+def test_a_list_of_names_follows_every_change_of_the_job_set(one: Instance) -> None:
+    """The names-only answer is exported once per job set: a create, a rename, a delete and another root
+    URL each show at once."""
+
+    def names(url: str = "api/json?tree=jobs[name,url]") -> list[tuple[str, str]]:
+        return [(job["name"], job.get("url", "")) for job in one.get(url, auth=(ADMIN, TOKEN)).json()["jobs"]]
+
+    one.create_job("a")
+    assert names() == names() == [("a", one.url + "job/a/")]
+    one.create_job("b")
+    assert [name for name, _ in names()] == ["a", "b"]
+    reply = requests.post(one.url + "job/a/doRename?newName=c", auth=(ADMIN, TOKEN), timeout=10)
+    assert reply.status_code in (200, 302)
+    assert [name for name, _ in names()] == ["b", "c"]
+    reply = requests.post(one.url + "job/b/doDelete", auth=(ADMIN, TOKEN), timeout=10)
+    assert reply.status_code in (200, 302)
+    assert names() == [("c", one.url + "job/c/")]
+    assert [name for name, _ in names("api/json?tree=jobs[name]&pretty=true")] == ["c"]

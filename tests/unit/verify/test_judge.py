@@ -145,3 +145,12 @@ def test_no_answer_after_the_fault_is_judged_as_such() -> None:
     assert trial.first_success_s is None and trial.detection_s is None
     assert "no master answered after the fault" in trial.reasons
     assert "the lab did not answer the final read" in trial.reasons
+
+
+def test_without_a_final_read_no_acknowledged_write_is_called_lost() -> None:
+    trial = Trial(number=1, action="kill", target="jenkins01")
+    trial.writes = [WriteOp("verify-x-1-pre-0", "create", 98.0, 98.1, "ok", 200, "jenkins01")]
+    check_writes(trial, None, None)
+    judge(trial)
+    assert trial.acknowledged == 1 and trial.lost == []
+    assert "the lab did not answer the final read" in trial.reasons and trial.verdict == "fail"

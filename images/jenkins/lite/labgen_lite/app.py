@@ -17,7 +17,7 @@ from labgen_lite.queuexml import QueueFile, dump
 from labgen_lite.security import Security, User
 from labgen_lite.users import TokenStore
 from labgen_lite.views import load_views
-from labgen_lite.web import Request
+from labgen_lite.web import Request, Response
 
 
 class JenkinsLite:
@@ -40,6 +40,7 @@ class JenkinsLite:
         self.lock = threading.RLock()
         self.settings: RootSettings = self.home.root_settings()
         self.jobs = self.home.load_jobs(config.load_concurrency)
+        self.names_answer: tuple[tuple[object, ...], Response] | None = None  # api_root's, for one job set
         self.views = load_views(self.home.root)  # read again on reload, like the jobs
         self.queue = Queue()
         self.queue_file = QueueFile(config.home, config.queue_save_seconds, self.queue_xml, self.log)

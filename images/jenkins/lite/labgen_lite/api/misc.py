@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from labgen_lite.api.beans import job_bean
 from labgen_lite.api.common import answer
-from labgen_lite.api.export import Bean, bean
+from labgen_lite.api.export import ALL, Bean, TreeSyntaxError, bean, parse_tree
 from labgen_lite.api.views import view_bean
 from labgen_lite.app import JenkinsLite
 from labgen_lite.identity import AGENT_PROTOCOLS, PRODUCT, REMOTING_MINIMUM_VERSION
@@ -48,8 +48,42 @@ def hudson_bean(app: JenkinsLite, root: str) -> Bean:
     )
 
 
+# `?tree=jobs[name]` (verify's probe, 20 a second) and other lists of only the jobs' names and URLs: the
+# answer depends on nothing but the jobs' names and classes, so it is exported once per job set. A real
+# Jenkins walks its 5,000 items in a few ms; lite's export of them took longer than a probe's interval.
+NAMES_ONLY = frozenset({"name", "url", "fullName", "displayName"})
+
+
 def api_root(app: JenkinsLite, request: Request, auth: Auth) -> Response:
-    return answer(app, request, lambda: hudson_bean(app, app.root_url(request)))
+    root = app.root_url(request)
+    if not lists_only_names(request.param("tree")):
+        return answer(app, request, lambda: hudson_bean(app, root))
+    with app.lock:
+        key = (root, request.path, request.query_string, tuple((job.name, job.item_class) for job in app.sorted_jobs()))
+    cached = app.names_answer
+    if cached is None or cached[0] != key:
+        cached = (key, answer(app, request, lambda: hudson_bean(app, root)))
+        if cached[1].status == 200:
+            app.names_answer = cached
+    reply = cached[1]
+    return Response(reply.status, reply.body, reply.content_type, list(reply.headers))
+
+
+def lists_only_names(tree: str | None) -> bool:
+    if not tree:
+        return False
+    try:
+        parsed = parse_tree(tree)
+    except TreeSyntaxError:
+        return False
+    jobs = parsed.children.get("jobs")
+    return (
+        set(parsed.children) == {"jobs"}
+        and jobs is not None
+        and jobs.span == ALL
+        and set(jobs.children) <= NAMES_ONLY
+        and not any(child.children for child in jobs.children.values())
+    )
 
 
 def api_whoami(app: JenkinsLite, request: Request, auth: Auth) -> Response:
