@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import threading
@@ -44,6 +45,13 @@ FREESTYLE_CONFIG = (
 </project>
 """
 )
+
+
+@functools.lru_cache(maxsize=16384)
+def _root_tag(config: bytes) -> str:
+    """The root element of a config.xml (its item class); asked for every job of every listing."""
+    match = re.search(rb"<([A-Za-z][\w.-]*)", re.sub(rb"<[?!][^>]*>", b"", config))
+    return match.group(1).decode() if match else "project"
 
 
 @dataclass
@@ -183,8 +191,7 @@ class Job:
 
     @property
     def root_tag(self) -> str:
-        match = re.search(rb"<([A-Za-z][\w.-]*)", re.sub(rb"<[?!][^>]*>", b"", self.config))
-        return match.group(1).decode() if match else "project"
+        return _root_tag(self.config)
 
     @property
     def item_class(self) -> str:
