@@ -13,10 +13,10 @@ from types import ModuleType
 from typing import Any, Protocol, TypeVar
 
 from labgen_nfsmount.cache import AttrCache, Attrs, CacheOptions, Stamp, parent_of, stamp
+from labgen_nfsmount.compound import CompoundClient
 from labgen_nfsmount.errors import NfsError
 from labgen_nfsmount.libnfs import Ctx, Handle, NfsStat64, NfsStatvfs64, enc
 from labgen_nfsmount.log import dlog, log
-from labgen_nfsmount.rawsetattr import RawSetattr
 from labgen_nfsmount.session import NfsSession, SessionPool
 from labgen_nfsmount.threadstate import keep_thread_state
 from labgen_nfsmount.xdr import SetTime
@@ -431,13 +431,13 @@ class NfsOperations:
 
     # -- attributes --
     @staticmethod
-    def _raw(s: NfsSession) -> RawSetattr:
+    def _raw(s: NfsSession) -> CompoundClient:
         raw = s.raw
         if raw is None:  # set by every successful connect, before any operation runs
             raise NfsError(errno.EIO, "not connected")
         return raw
 
-    def _setattr(self, opname: str, path: str, change: Callable[[RawSetattr], int]) -> int:
+    def _setattr(self, opname: str, path: str, change: Callable[[CompoundClient], int]) -> int:
         """change(raw): a SETATTR sent with our own RPC connection, which leaves libnfs's open state alone.
         Buffered data of `path` goes out first (as the kernel writes back before a SETATTR)."""
         self._write_back_under(path)
