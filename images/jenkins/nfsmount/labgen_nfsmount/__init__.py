@@ -32,8 +32,10 @@ context), xdr, rpc (our own ONC-RPC connection), replies (COMPOUND replies
 decoded) and compound (the COMPOUNDs sent over it: GETATTR, READ, READDIR,
 WRITE, COMMIT, SETATTR, MKDIR, RENAME), cache (the kernel client's caching
 rules), session (a libnfs context, reconnects, the single cached open,
-keep-alive; the pool), operations (the FUSE file system), log, and __main__
-(the command line).
+keep-alive; the pool), operations (the FUSE file system, assembled from
+metadata: attributes, listings, the namespace, SETATTR; and data: open, read,
+write-back, close; what both share in base), log, and __main__ (the command
+line).
 """
 
 PROG = "labgen_nfsmount"
