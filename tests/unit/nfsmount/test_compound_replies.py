@@ -4,7 +4,7 @@ server encodes them): a GETATTR's attributes, a READ's eof, a READDIR's entries 
 import os
 import struct
 
-from labgen_nfsmount import rawsetattr, xdr
+from labgen_nfsmount import replies, xdr
 
 
 def fattr(type_=1, size=5000, fileid=77, mode=0o640, nlink=1, owner=b"1000", group=b"1000", used=8192, t=(5, 6, 7)):
@@ -21,7 +21,7 @@ def fattr(type_=1, size=5000, fileid=77, mode=0o640, nlink=1, owner=b"1000", gro
         + xdr.u64(used)
         + b"".join(struct.pack(">qI", sec, 123) for sec in t)
     )
-    return xdr.bitmap(list(rawsetattr._FULL_ATTRS)) + xdr.opaque(vals)
+    return xdr.bitmap(list(replies.FULL_ATTRS)) + xdr.opaque(vals)
 
 
 def reply(*results: bytes) -> bytes:
@@ -35,7 +35,7 @@ def ok(op: int, body: bytes = b"") -> bytes:
 
 
 def test_getattr_gives_what_stat_needs():
-    attrs, end = rawsetattr.decode_fattr(fattr(), 0)
+    attrs, end = replies.decode_fattr(fattr(), 0)
     assert end == len(fattr())
     assert attrs == {
         "st_mode": 0o100640,
@@ -54,10 +54,10 @@ def test_getattr_gives_what_stat_needs():
 
 
 def test_directory_and_owner_names():
-    attrs, _ = rawsetattr.decode_fattr(fattr(type_=2, mode=0o755, owner=b"root@localdomain", group=b"0"), 0)
+    attrs, _ = replies.decode_fattr(fattr(type_=2, mode=0o755, owner=b"root@localdomain", group=b"0"), 0)
     assert attrs is not None and attrs["st_mode"] == 0o040755 and attrs["st_uid"] == 0
     # a name this machine does not know: undecided, libnfs is asked instead
-    attrs, _ = rawsetattr.decode_fattr(fattr(owner=b"no-such-user-labgen@localdomain"), 0)
+    attrs, _ = replies.decode_fattr(fattr(owner=b"no-such-user-labgen@localdomain"), 0)
     assert attrs is None
 
 
@@ -65,7 +65,7 @@ def test_getattr_and_read_in_one_reply():
     data = b"<project/>\n"
     r = reply(ok(xdr.OP_PUTROOTFH), ok(xdr.OP_LOOKUP), ok(xdr.OP_GETATTR, fattr(size=len(data))),
               ok(xdr.OP_READ, xdr.u32(1) + xdr.opaque(data)))  # fmt: skip
-    results = rawsetattr._results(r)
+    results = replies.decode_results(r)
     assert results.read == (True, data)
     (attrs,) = results.attrs
     assert attrs is not None and attrs["st_size"] == len(data)
@@ -77,7 +77,7 @@ def test_readdir_entries_carry_their_attributes():
         for cookie, name in ((3, b"config.xml"), (4, b"builds"))
     )
     body = b"V" * 8 + entries + xdr.u32(0) + xdr.u32(1)  # verifier, entries, no more, eof
-    result = rawsetattr._results(reply(ok(xdr.OP_PUTROOTFH), ok(xdr.OP_READDIR, body))).readdir
+    result = replies.decode_results(reply(ok(xdr.OP_PUTROOTFH), ok(xdr.OP_READDIR, body))).readdir
     assert result is not None
     verifier, got, eof = result
     assert verifier == b"V" * 8 and eof
@@ -90,7 +90,7 @@ def test_readdir_entries_carry_their_attributes():
 def test_two_getattrs_parent_first():
     r = reply(ok(xdr.OP_PUTROOTFH), ok(xdr.OP_GETATTR, fattr(type_=2, fileid=1)), ok(xdr.OP_LOOKUP),
               ok(xdr.OP_GETATTR, fattr(fileid=2)))  # fmt: skip
-    parent, child = rawsetattr._results(r).attrs
+    parent, child = replies.decode_results(r).attrs
     assert parent is not None and child is not None
     assert (parent["st_ino"], child["st_ino"]) == (1, 2)
 
@@ -109,7 +109,7 @@ def test_mkdir_reply_gives_the_new_directory_and_its_parent():
         ok(xdr.OP_RESTOREFH),
         ok(xdr.OP_GETATTR, fattr(type_=2, fileid=3, mode=0o755)),
     )
-    new, parent = rawsetattr._results(body).attrs
+    new, parent = replies.decode_results(body).attrs
     assert new is not None and parent is not None
     assert (new["st_ino"], new["st_mode"]) == (9, 0o040750)
     assert (parent["st_ino"], parent["st_mode"]) == (3, 0o040755)
@@ -127,6 +127,6 @@ def test_rename_reply_gives_target_directory_object_and_source_directory():
         ok(xdr.OP_RESTOREFH),
         ok(xdr.OP_GETATTR, fattr(type_=2, fileid=12)),
     )
-    target, renamed, source = rawsetattr._results(body).attrs
+    target, renamed, source = replies.decode_results(body).attrs
     assert [a["st_ino"] for a in (target, renamed, source) if a] == [10, 11, 12]
     assert renamed is not None and renamed["st_size"] == 42

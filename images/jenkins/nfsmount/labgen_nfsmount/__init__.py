@@ -28,10 +28,14 @@ How it works (details in README.md next to this package):
     context is re-created (for up to --retry-window seconds) and the operation retried once.
 
 Modules: libnfs (the ctypes binding), errors (which failures call for a new
-context), xdr and rawsetattr (SETATTR, WRITE, READ, COMMIT over our own ONC-RPC
-connection), cache (the kernel client's caching rules), session (a libnfs
-context, reconnects, the single cached open, keep-alive; the pool), operations
-(the FUSE file system), log, and __main__ (the command line).
+context), xdr, rpc (our own ONC-RPC connection), replies (COMPOUND replies
+decoded) and compound (the COMPOUNDs sent over it: GETATTR, READ, READDIR,
+WRITE, COMMIT, SETATTR, MKDIR, RENAME), cache (the kernel client's caching
+rules), session (a libnfs context, reconnects, the single cached open,
+keep-alive; the pool), operations (the FUSE file system, assembled from
+metadata: attributes, listings, the namespace, SETATTR; and data: open, read,
+write-back, close; what both share in base), log, and __main__ (the command
+line).
 """
 
 PROG = "labgen_nfsmount"

@@ -103,7 +103,7 @@ _U64 = ctypes.c_uint64
 # Only calls checked to work against nfs-ganesha 4.3 over NFSv4 are bound.
 # Not used, with reasons (libnfs 4.0, NFSv4): nfs_utimes(path, NULL) and
 # nfs_fchmod() segfault; nfs_chmod/chown/utimes/truncate fail on directories
-# and break open state (see rawsetattr); nfs_close() of a handle whose open
+# and break open state (see compound); nfs_close() of a handle whose open
 # failed crashes.  Keep LibNfs below in step with this table.
 _PROTOTYPES: dict[str, tuple[Any, list[Any]]] = {
     "nfs_init_context": (_P, []),

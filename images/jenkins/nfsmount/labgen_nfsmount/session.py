@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
 from labgen.wire.poll import Deadline
+from labgen_nfsmount.compound import CompoundClient
 from labgen_nfsmount.errors import NfsError, NotConnected, needs_reconnect
 from labgen_nfsmount.libnfs import Ctx, Handle, LibNfs, NfsStat64, enc
 from labgen_nfsmount.log import dlog, log
-from labgen_nfsmount.rawsetattr import RawSetattr
 
 T = TypeVar("T")
 
@@ -65,7 +65,7 @@ class NfsSession:
         self.gen = 0
         self.broken: str | None = None  # reason the context must be replaced
         self.cached: _Cached | None = None
-        self.raw: RawSetattr | None = None
+        self.raw: CompoundClient | None = None
         self.renew_path: str | None = None  # a file to OPEN/CLOSE to renew the lease
         self.server = self.export = "?"
         self.readmax = self.writemax = 65536
@@ -119,7 +119,7 @@ class NfsSession:
         uid, gid = self.identity()
         if self.raw is not None:
             self.raw.close()
-        self.raw = RawSetattr(server, port, export, uid, gid, self.timeout)
+        self.raw = CompoundClient(server, port, export, uid, gid, self.timeout)
         self.readmax = int(lib.nfs_get_readmax(ctx)) or 65536
         self.writemax = int(lib.nfs_get_writemax(ctx)) or 65536
 

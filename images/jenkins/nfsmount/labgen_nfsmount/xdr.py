@@ -1,4 +1,4 @@
-"""XDR (RFC 4506) encoding of the few ONC-RPC and NFSv4 items the SETATTR client sends."""
+"""XDR (RFC 4506) encoding of the few ONC-RPC and NFSv4 items the COMPOUND client sends."""
 
 from __future__ import annotations
 
