@@ -87,7 +87,7 @@ def _run(
     spec_args: SpecArgs,
     plans: list[FaultPlan],
     trials: int,
-    probe_timeout: float,
+    probe_timeout: float | None,
     report_raw: str | None,
     json_output: bool,
 ) -> None:
@@ -99,7 +99,8 @@ def _run(
     unknown = sorted({plan.action for plan in plans} - set(VERIFIABLE))
     if unknown:
         raise BadOptionValue(f"unknown --action {unknown[0]!r}; valid: {', '.join(VERIFIABLE)}")
-    check_number("--probe-timeout", probe_timeout, minimum=0.5, maximum=120)
+    if probe_timeout is not None:
+        check_number("--probe-timeout", probe_timeout, minimum=0.5, maximum=120)
     name = resolve_lab_name(lab_name, spec_args)
     with progress(quiet=json_output) as emitter:
         result = run_faults(name, plans, trials=trials, probe_timeout=probe_timeout, emitter=emitter)

@@ -42,11 +42,11 @@ KeepJobsOpt = Annotated[
     bool, typer.Option("--keep-jobs", help="Keep the jobs a trial wrote (default: deleted once checked).")
 ]
 ProbeTimeoutOpt = Annotated[
-    float,
+    float | None,
     typer.Option(
         "--probe-timeout",
-        help="Seconds a probe waits for its answer before it counts as unknown (long enough to measure "
-        "a request held in HAProxy).",
+        help="Seconds a probe waits for its answer before it counts as unknown (default: the lab's "
+        "haproxy.hold_timeout_s + 5, so that a request held through a whole promotion is measured).",
     ),
 ]
 
@@ -101,7 +101,8 @@ def _measure(
     common = dict(trial)
     report, json_output = report_folder(common.pop("report")), common.pop("json_output")
     check_verify_options(trials=common["trials"], rate=common["rate"], timeout=common["timeout"])
-    check_number("--probe-timeout", common["probe_timeout"], minimum=0.5, maximum=120)
+    if common["probe_timeout"] is not None:
+        check_number("--probe-timeout", common["probe_timeout"], minimum=0.5, maximum=120)
     name = resolve_lab_name(lab_name, spec_args)
     with progress(quiet=json_output) as emitter:
         result = runner(name, emitter=emitter, **common, **extra)

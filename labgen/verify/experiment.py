@@ -33,7 +33,7 @@ from labgen.wire.files import format_seconds
 FAULTS = chaos.FAULTS
 AGENT_WAIT_S = 10.0  # how long after the fault the agent port may take to answer again
 SWITCHOVER = "switchover"
-DEFAULT_PROBE_TIMEOUT = 10.0  # long enough to measure a request held in HAProxy, not cut it off
+DEFAULT_PROBE_TIMEOUT: float | None = None  # as long as HAProxy may hold a request: lab_view.probe_timeout_for
 SEED_JOBS = 5
 WATCH_EVERY_S = 0.1
 
@@ -48,7 +48,7 @@ def run_failover(
     timeout: float = 60.0,
     manual_reload_after: float = 15.0,
     keep_jobs: bool = False,
-    probe_timeout: float = DEFAULT_PROBE_TIMEOUT,
+    probe_timeout: float | None = DEFAULT_PROBE_TIMEOUT,
     emitter: Emitter = NULL_EMITTER,
 ) -> VerifyResult:
     handle = LabHandle.open(name)
@@ -75,7 +75,7 @@ def run_switchover(
     rate: float = 20.0,
     timeout: float = 60.0,
     keep_jobs: bool = False,
-    probe_timeout: float = DEFAULT_PROBE_TIMEOUT,
+    probe_timeout: float | None = DEFAULT_PROBE_TIMEOUT,
     emitter: Emitter = NULL_EMITTER,
 ) -> VerifyResult:
     """Planned switchovers (each to `to`, else to the next master) measured like a fault."""
@@ -100,13 +100,13 @@ def run_switchover(
     return _run_trials(lab, SWITCHOVER, trials, rate, one, emitter)
 
 
-def _check_common(handle: LabHandle, master: str | None, trials: int, rate: float, probe_timeout: float) -> None:
+def _check_common(handle: LabHandle, master: str | None, trials: int, rate: float, probe_timeout: float | None) -> None:
     masters = handle.topology.masters
     if master is not None and master not in masters:
         raise NoSuchTarget(f"{master!r} is not a master; valid: {', '.join(masters)}")
     if not 1 <= trials <= 100 or not 1 <= rate <= 100:
         raise BadOptionValue("--trials must be 1-100 and --rate 1-100 requests per second")
-    if not 0.5 <= probe_timeout <= 120:
+    if probe_timeout is not None and not 0.5 <= probe_timeout <= 120:
         raise BadOptionValue("--probe-timeout must be 0.5-120 seconds")
 
 

@@ -74,7 +74,7 @@ def run_faults(
     plans: list[FaultPlan],
     *,
     trials: int = 1,
-    probe_timeout: float = 10.0,
+    probe_timeout: float | None = None,
     emitter: Emitter = NULL_EMITTER,
 ) -> FaultResult:
     """Run every plan `trials` times on lab `name`, each from a healthy lab."""

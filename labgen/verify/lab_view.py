@@ -18,6 +18,19 @@ RELOADING = "MAINT (reloading)"  # a master's status while the promoter reloads 
 REJOIN_WAIT_S = 120.0
 
 
+PROBE_MARGIN_S = 5.0  # past HAProxy's own bound: its 503 arrives before the probe gives up
+
+
+def probe_timeout_for(handle: LabHandle, asked: float | None) -> float:
+    """How long a probe (and a write) waits for its answer: `asked` (--probe-timeout), else as long as
+    HAProxy may hold a request while a standby is promoted (haproxy.hold_timeout_s) and a little more.
+    A request held through a long promotion (a reload of 5,000 jobs) is measured, not cut off by the
+    measuring client and counted unknown."""
+    if asked is not None:
+        return asked
+    return handle.topology.lab.haproxy.hold_timeout_s + PROBE_MARGIN_S
+
+
 @dataclass
 class LabView:
     """The lab a trial runs against: its handle and a Jenkins client through HAProxy."""
@@ -26,8 +39,8 @@ class LabView:
     client: JenkinsClient
 
     @classmethod
-    def open(cls, handle: LabHandle, probe_timeout: float) -> LabView:
-        return cls(handle, handle.jenkins(timeout=probe_timeout))
+    def open(cls, handle: LabHandle, probe_timeout: float | None) -> LabView:
+        return cls(handle, handle.jenkins(timeout=probe_timeout_for(handle, probe_timeout)))
 
     @property
     def topology(self) -> Topology:
