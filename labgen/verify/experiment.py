@@ -31,7 +31,7 @@ from labgen.verify.trial import Phase, TrialRun, mark_fault, run_phases, start_s
 from labgen.wire.files import format_seconds
 
 FAULTS = chaos.FAULTS
-AGENT_WAIT_S = 10.0  # how long after the fault the agent port may take to answer again
+AGENT_WAIT_S = 10.0  # how long after the fault the agent port may take to answer again, at least
 SWITCHOVER = "switchover"
 DEFAULT_PROBE_TIMEOUT: float | None = None  # as long as HAProxy may hold a request: lab_view.probe_timeout_for
 SEED_JOBS = 5
@@ -200,10 +200,12 @@ def steady(run: FailoverRun) -> None:
 
 
 def watch_agent(run: TrialRun) -> None:
-    """Until the agent port answers through HAProxy (at most AGENT_WAIT_S after the fault), not only
-    while requests are probed: the agent port may come back a moment after the HTTP side."""
+    """Until the agent port answers through HAProxy, not only while requests are probed: the agent port
+    may come back a moment after the HTTP side. At most as long as a request may be held (a promotion of
+    a big home lasts that long), and at least AGENT_WAIT_S after the fault."""
     recorder = run.recorder
-    while time.monotonic() < recorder.fault_at + AGENT_WAIT_S:
+    wait = max(AGENT_WAIT_S, run.lab.client.timeout)
+    while time.monotonic() < recorder.fault_at + wait:
         time.sleep(0.25)
         if time.monotonic() >= recorder.fault_at + 0.25 and run.lab.handle.agent_port_answers():
             run.trial.agent_s = time.monotonic() - recorder.fault_at
