@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 WRITE_EVERY_S = 0.25
+WRITER_THREAD = "verify-writes"
 PROBE_POOL_CAP_S = 10.0  # probes hanging longer than this may slow the rate down
 
 
@@ -52,15 +53,20 @@ class Load:
             work.append(self._writes)
         work += [self._watch(watcher) for watcher in self.watchers]
         work += self.also
-        self._threads = [threading.Thread(target=fn, daemon=True) for fn in work]
+        self._threads = [
+            threading.Thread(target=fn, daemon=True, name=WRITER_THREAD if fn == self._writes else None) for fn in work
+        ]
         for thread in self._threads:
             thread.start()
 
     def stop(self) -> None:
-        """Stop and wait for the threads (at most `join_timeout` each: a probe may still hang)."""
+        """Stop and wait for the threads (at most `join_timeout` each: a probe may still hang). The writer
+        is waited for as long as its last write may take: the set check needs every write's outcome, and
+        a create that ends after the final read would look like a job that was never written."""
         self.stopped.set()
         for thread in self._threads:
-            thread.join(timeout=self.join_timeout)
+            writer = thread.name == WRITER_THREAD
+            thread.join(timeout=max(self.join_timeout, self.probe_timeout + 1) if writer else self.join_timeout)
 
     def _probes(self) -> None:
         with ThreadPoolExecutor(max_workers=pool_size(self.rate, self.probe_timeout)) as pool:
