@@ -158,6 +158,7 @@ def _hold(timeout_s: int, read_timeout_ms: int) -> dict[str, object]:
         "slice_ms": slice_ms,
         "retries": names.HOLD_RETRIES + math.ceil(timeout_ms / slice_ms),
         "client_timeout": _seconds(max(60_000, timeout_ms + 10_000)),
+        "queue_timeout": _seconds(timeout_ms),
         "agent_delay": _seconds(timeout_ms + 5_000),
     }
 

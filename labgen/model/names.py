@@ -142,6 +142,8 @@ HOLD_SLICE_ENV = "LABGEN_HOLD_SLICE_MS"
 # Its timings: environment variable -> default in milliseconds (names.lua carries both to the Lua)
 RELOAD_TIMEOUT_MS = 120_000  # a standby's reload, from POST /reload to its first 200
 DRAIN_TIMEOUT_MS = 5_000  # a planned switchover waits this long for the old active's sessions
+# requests on one master at once (haproxy.master_maxconn): Jenkins' Jetty serves 100 at most, lite far fewer
+MASTER_MAXCONN = 32
 HOLD_TIMEOUT_MS = RELOAD_TIMEOUT_MS  # a request waits this long at most (the default of haproxy.hold_timeout_s)
 HOLD_SLICE_MS = 2_000  # one visit to the hold proxy, at most (below the backends' server timeouts)
 HOLD_RETRIES = 40  # L7 retries besides those the hold slices need (connect failures to a dead master)

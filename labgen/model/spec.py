@@ -56,6 +56,11 @@ class HAProxySpec(_Strict):
     # serve (a standby being promoted, however long its reload takes; the election at start); past
     # it the request gets one HTTP 503 whose body says why.
     hold_timeout_s: int = Field(HOLD_TIMEOUT_S, ge=10, le=3600)
+    # ha profile: requests HAProxy sends one master at once (per backend: reads, writes); the rest wait
+    # in HAProxy's queue, up to hold_timeout_s. What a promoted master meets first is the burst of
+    # every request held while it reloaded: unbounded, it overflows the master's accept queue, and
+    # one refused connection marks it DOWN (observe layer4).
+    master_maxconn: int = Field(names.MASTER_MAXCONN, ge=1, le=10000)
     # ha profile: one HAProxy (the article's), or a pair sharing a virtual IP (keepalived, VRRP)
     replicas: int = Field(1, ge=1, le=names.MAX_LOAD_BALANCERS)
     # the pair's virtual IP on the lab network; None: host names.VIP_HOST of the subnet

@@ -306,10 +306,35 @@ class HostLab:
         }
         argv = [HAPROXY, "-W", "-db", "-L", self.peer_name, "-f", str(self.config_file)]
         self.haproxy = self._spawn("haproxy", argv, env)
-        wait_for("HAProxy's runtime socket", lambda: "pxname" in runtime(self.sock, "show stat"))
+        self.wait_started(self.haproxy, "HAProxy's runtime socket", lambda: "pxname" in runtime(self.sock, "show stat"))
         if wait_active:
             wait_for(f"{wait_active} UP", lambda: self.status(wait_active).startswith("UP"), timeout=20)
         return self.haproxy
+
+    def wait_started(self, proc: Process, what: str, check: Callable[[], Any], timeout: float = 20.0) -> None:
+        """wait_for(what), failing at once if `proc` exits; either failure carries the tail of its log."""
+
+        def started() -> Any:
+            if not proc.running:
+                raise AssertionError(f"{proc.name} exited before {what} answered")
+            return check()
+
+        try:
+            wait_for(what, started, timeout=timeout)
+        except AssertionError as e:
+            tail = proc.log.read_text(errors="replace")[-3000:] if proc.log.exists() else "(no log)"
+            raise AssertionError(f"{e}\n--- {proc.log}\n{tail}") from None
+
+    def kill_into_a_promotion(self) -> int:
+        """Both masters and HAProxy started, jenkins01 killed: returns once jenkins02's promotion began,
+        with the log mark from before the kill."""
+        for name in MASTERS:
+            self.start_master(name)
+        self.start_haproxy()
+        mark = self.log_mark()
+        self.masters["jenkins01"].kill()
+        self.wait_event("promote.start", after=mark, timeout=10, new="jenkins02")
+        return mark
 
     def stop_all(self) -> None:
         for proc in reversed(self.procs):
@@ -769,6 +794,41 @@ def test_a_slow_reload_holds_requests_and_agents_for_all_of_it(tmp_path: Path) -
         host_lab.stop_all()
 
 
+def test_the_requests_held_through_a_promotion_reach_the_new_master_a_few_at_a_time(tmp_path: Path) -> None:
+    """Every request held while jenkins02 reloads is let go at once when it is ready: HAProxy sends it
+    at most haproxy.master_maxconn of them at a time and queues the rest, so that the burst does not
+    overflow its accept queue (a refused connection would mark it DOWN). Each response's held time is
+    its own, never more than the request took."""
+    maxconn, burst = 4, 40
+    host_lab = HostLab(
+        tmp_path, env_of={"jenkins02": {"JENKINS_RELOAD_SECONDS": "6"}}, haproxy_spec={"master_maxconn": maxconn}
+    )
+    try:
+        host_lab.kill_into_a_promotion()
+        answers: list[tuple[float, Reply]] = []
+
+        def read() -> None:
+            sent = time.monotonic()
+            reply = host_lab.through_haproxy(path="/api/json?tree=jobs[name]", timeout=60)
+            answers.append((time.monotonic() - sent, reply))
+
+        readers = [threading.Thread(target=read) for _ in range(burst)]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join(90)
+        stats = host_lab.stat()
+        row, queue = stats[("jenkins", "jenkins02")], stats[("jenkins", "BACKEND")]
+        print(f"\nburst of {burst}: at most {row['smax']} at once on jenkins02, {queue['qmax']} queued")
+        assert len(answers) == burst and all(reply.status == 200 for _, reply in answers), answers
+        assert all(reply.node == "jenkins02" for _, reply in answers)
+        assert int(row["smax"]) <= maxconn and int(queue["qmax"]) > 0  # (balance first queues in the backend)
+        assert host_lab.status("jenkins02").startswith("UP")
+        assert all((reply.held_ms or 0) <= took * 1000 + 50 for took, reply in answers), answers
+    finally:
+        host_lab.stop_all()
+
+
 def test_a_request_held_past_the_bound_gets_one_clear_503(tmp_path: Path) -> None:
     """haproxy.hold_timeout_s bounds the wait: past it, one 503 that says why; then service again."""
     host_lab = HostLab(
@@ -777,12 +837,7 @@ def test_a_request_held_past_the_bound_gets_one_clear_503(tmp_path: Path) -> Non
         haproxy_spec={"hold_timeout_s": 10},
     )
     try:
-        for name in MASTERS:
-            host_lab.start_master(name)
-        host_lab.start_haproxy()
-        mark = host_lab.log_mark()
-        host_lab.masters["jenkins01"].kill()
-        host_lab.wait_event("promote.start", after=mark, timeout=10, new="jenkins02")
+        mark = host_lab.kill_into_a_promotion()
         sent = time.monotonic()
         reply = host_lab.through_haproxy(timeout=60)
         waited = time.monotonic() - sent

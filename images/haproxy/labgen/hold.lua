@@ -42,10 +42,12 @@ end
 function hold.action(txn)
   local since = runtime.now_ms()
   last_id = last_id + 1
+  -- this request's own id, taken before the wait: other requests count last_id on while it sleeps
+  local id = last_id
   local served, waited = hold.wait_until(since + settings.hold_timeout_ms)
-  txn:set_var(names.HOLD_ID_VAR, last_id)
+  txn:set_var(names.HOLD_ID_VAR, id)
   txn:set_var(names.HELD_MS_VAR, waited)
-  txn.http:req_set_header(names.HOLD_HEADER, string.format("%d %d", last_id, since))
+  txn.http:req_set_header(names.HOLD_HEADER, string.format("%d %d", id, since))
   if not served then
     txn:set_var(names.HOLD_GAVE_UP_VAR, true)
   end

@@ -114,10 +114,16 @@ def test_a_hung_home_is_down_once_the_timeout_passed_and_the_agent_still_answers
     seconds = float(answer.removeprefix(hung).split()[0])
     assert seconds >= PROBE_TIMEOUT_S  # down only once the probe's timeout has passed
     assert _ask(port)[0].startswith(hung)  # and it keeps answering while the probe still hangs
-    with open(marker, "rb", buffering=0):  # a reader: the hung open() returns, the write goes through
-        # gone while the reader still holds it: a probe retried after the close would open the FIFO
-        # again and hang on it for good (seen once in CI)
-        marker.unlink()
+    # The probe's next open, its read-back, must find a file, not the FIFO (it would hang on it for good,
+    # seen in CI): the FIFO gets a second name, a file takes its place, then the FIFO gets its reader.
+    fifo = marker.with_name(marker.name + ".fifo")
+    os.link(marker, fifo)
+    replacement = marker.with_name(marker.name + ".new")
+    replacement.write_text("")
+    os.replace(replacement, marker)
+    with open(fifo, "rb", buffering=0) as reader:  # the hung open() returns, the write goes through
+        reader.read()
+    fifo.unlink()
     assert _answer_within(port, PROBE_SETTLES_S, lambda answer: answer == "up") == "up", "did not come back up"
 
 

@@ -14,6 +14,7 @@ from labgen.model.names import NFS_MOUNT_OPTIONS_ENV
 from labgen_nfsmount import PROG
 from labgen_nfsmount.cache import CacheOptions, parse_mount_options
 from labgen_nfsmount.errors import NfsError
+from labgen_nfsmount.glue import lean_fuse_class
 from labgen_nfsmount.libnfs import LIBNFS_SONAME, load_libnfs
 from labgen_nfsmount.log import log
 from labgen_nfsmount.log import setup as setup_log
@@ -182,7 +183,7 @@ def serve(
     try:
         # libfuse handles SIGTERM/SIGINT/SIGHUP: it leaves its loop and unmounts; with one
         # connection single-threaded (each session serialises its own calls anyway)
-        fusepy.FUSE(
+        lean_fuse_class(fusepy)(
             ops,
             mountpoint,
             raw_fi=True,

@@ -128,9 +128,6 @@ class MetadataOperations(OperationsBase):
 
         return self._run("readlink", op, keep_open=True)
 
-    def access(self, path: str, amode: int) -> int:
-        return 0  # the server checks permissions on each operation
-
     # -- namespace --
     def _changing(self, opname: str, run: Callable[[], int], *paths: str) -> int:
         """run() changes `paths` (entries of their directories): the cache forgets them, also on failure."""

@@ -47,6 +47,10 @@ class NfsOperations(MetadataOperations, DataOperations):
     # (xattrs), locks stay local to this mount (no NFSv4 LOCK)
     getxattr = setxattr = listxattr = removexattr = None
     lock = ioctl = bmap = None
+    # answered by libfuse without a call into Python: access (ENOSYS, after which the kernel allows every
+    # access(2), as fusepy's "return 0" did; the server checks each operation) and releasedir (nothing to
+    # release: a listing holds no handle)
+    access = releasedir = None
 
     def __call__(self, op: str, *args: Any) -> Any:
         """fusepy's dispatch, on a thread state kept for libfuse's worker thread."""

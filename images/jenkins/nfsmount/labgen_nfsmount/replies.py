@@ -88,55 +88,54 @@ def _id(text: bytes, user: bool) -> int | None:
         return None
 
 
+# the values of FULL_ATTRS in a fattr4, around the owner and group strings (RFC 7530 5.8):
+# type, size, fileid, mode, numlinks | owner | owner_group | rawdev (major, minor), space_used,
+# time_access, time_metadata, time_modify (each seconds, nanoseconds)
+_BEFORE_OWNER = struct.Struct(">IQQII")
+_AFTER_GROUP = struct.Struct(">IIQqIqIqI")
+_U32 = struct.Struct(">I")
+
+
 def decode_fattr(buf: bytes, pos: int) -> tuple[Attrs | None, int]:
     """A fattr4 at `pos`: FUSE stat attributes (None when they cannot be told: a name as owner, or an
     attribute missing), and where the fattr4 ends."""
-    words = struct.unpack(">I", buf[pos : pos + 4])[0]
-    mask = 0
-    for i in range(words):
-        mask |= struct.unpack(">I", buf[pos + 4 + 4 * i : pos + 8 + 4 * i])[0] << (32 * i)
-    pos += 4 + 4 * words
-    length = struct.unpack(">I", buf[pos : pos + 4])[0]
-    pos += 4
+    (words,) = _U32.unpack_from(buf, pos)
+    bitmap_end = pos + 4 + 4 * words
+    whole = buf[pos:bitmap_end] == FULL_BITMAP
+    if not whole:  # FULL_BITMAP has two words; a server may send more, all zero past ours
+        mask = 0
+        for i in range(words):
+            mask |= _U32.unpack_from(buf, pos + 4 + 4 * i)[0] << (32 * i)
+        whole = mask == _FULL_MASK
+    (length,) = _U32.unpack_from(buf, bitmap_end)
+    pos = bitmap_end + 4
     end = pos + length + (-length % 4)
-    if mask != _FULL_MASK:  # not what we asked for
+    if not whole:  # not what we asked for
         return None, end
-    vals: dict[int, int | None] = {}
-    for num in FULL_ATTRS:
-        if num in (xdr.FATTR4_TYPE, xdr.FATTR4_MODE, xdr.FATTR4_NUMLINKS):
-            vals[num] = struct.unpack(">I", buf[pos : pos + 4])[0]
-            pos += 4
-        elif num in (xdr.FATTR4_SIZE, xdr.FATTR4_FILEID, xdr.FATTR4_SPACE_USED):
-            vals[num] = struct.unpack(">Q", buf[pos : pos + 8])[0]
-            pos += 8
-        elif num in (xdr.FATTR4_OWNER, xdr.FATTR4_OWNER_GROUP):
-            n = struct.unpack(">I", buf[pos : pos + 4])[0]
-            vals[num] = _id(bytes(buf[pos + 4 : pos + 4 + n]), num == xdr.FATTR4_OWNER)
-            pos += 4 + n + (-n % 4)
-        elif num == xdr.FATTR4_RAWDEV:
-            major, minor = struct.unpack(">II", buf[pos : pos + 8])
-            vals[num] = os.makedev(major, minor)
-            pos += 8
-        else:  # nfstime4
-            sec, nsec = struct.unpack(">qI", buf[pos : pos + 12])
-            vals[num] = sec * 10**9 + nsec
-            pos += 12
-    if None in vals.values():
+    ftype, size, fileid, mode, nlink = _BEFORE_OWNER.unpack_from(buf, pos)
+    pos += _BEFORE_OWNER.size
+    ids = []
+    for user in (True, False):
+        (n,) = _U32.unpack_from(buf, pos)
+        ids.append(_id(bytes(buf[pos + 4 : pos + 4 + n]), user))
+        pos += 4 + n + (-n % 4)
+    uid, gid = ids
+    if uid is None or gid is None:
         return None, end
-    v: dict[int, int] = vals  # type: ignore[assignment]  # (no None left)
+    major, minor, used, a_sec, a_nsec, c_sec, c_nsec, m_sec, m_nsec = _AFTER_GROUP.unpack_from(buf, pos)
     attrs = {
-        "st_mode": _FTYPE.get(v[xdr.FATTR4_TYPE], 0) | v[xdr.FATTR4_MODE] & 0o7777,
-        "st_ino": v[xdr.FATTR4_FILEID],
-        "st_nlink": v[xdr.FATTR4_NUMLINKS],
-        "st_uid": v[xdr.FATTR4_OWNER],
-        "st_gid": v[xdr.FATTR4_OWNER_GROUP],
-        "st_rdev": v[xdr.FATTR4_RAWDEV],
-        "st_size": v[xdr.FATTR4_SIZE],
+        "st_mode": _FTYPE.get(ftype, 0) | mode & 0o7777,
+        "st_ino": fileid,
+        "st_nlink": nlink,
+        "st_uid": uid,
+        "st_gid": gid,
+        "st_rdev": os.makedev(major, minor),
+        "st_size": size,
         "st_blksize": 4096,
-        "st_blocks": (v[xdr.FATTR4_SPACE_USED] + 511) // 512,
-        "st_atime": v[xdr.FATTR4_TIME_ACCESS],
-        "st_mtime": v[xdr.FATTR4_TIME_MODIFY],
-        "st_ctime": v[xdr.FATTR4_TIME_METADATA],
+        "st_blocks": (used + 511) // 512,
+        "st_atime": a_sec * 10**9 + a_nsec,
+        "st_mtime": m_sec * 10**9 + m_nsec,
+        "st_ctime": c_sec * 10**9 + c_nsec,
     }
     return attrs, end
 
