@@ -37,7 +37,7 @@ from labgen.model import names
 from labgen.model.lua import LUA_NAMES_FILE, names_lua
 from labgen.model.spec import LabSpec
 from labgen.model.topology import Topology
-from labgen.wire.net import free_port
+from labgen.wire.net import listen_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMOTER_DIR = ROOT / "images" / "haproxy"
@@ -170,7 +170,7 @@ def haproxy_config(
     substitutions = [("/var/run/haproxy/admin.sock", str(sock)), (names.PROMOTER_LUA, str(promoter))]
     substitutions += [(f"bind *:{public}\n", f"bind 127.0.0.1:{port}\n") for public, port in ports.items()]
     substitutions += [(f"127.0.0.1:{names.HOLD_PORT}", f"127.0.0.1:{hold}")]
-    decision = decision or free_port()
+    decision = decision or listen_port()
     substitutions += [
         (f"bind 127.0.0.1:{names.DECISION_PORT}\n", f"bind 127.0.0.1:{decision}\n"),
         (f"setenv {names.DECISION_PORT_ENV} {names.DECISION_PORT}\n", f"setenv {names.DECISION_PORT_ENV} {decision}\n"),
@@ -238,11 +238,13 @@ EVENT = re.compile(r"labgen-promoter: (\S+)(.*)$")
 @dataclass
 class HostLab:
     tmp: Path
-    front: int = field(default_factory=free_port)
-    stats: int = field(default_factory=free_port)
-    agent: int = field(default_factory=free_port)
-    hold: int = field(default_factory=free_port)
-    ports: dict[str, tuple[int, int]] = field(default_factory=lambda: {m: (free_port(), free_port()) for m in MASTERS})
+    front: int = field(default_factory=listen_port)
+    stats: int = field(default_factory=listen_port)
+    agent: int = field(default_factory=listen_port)
+    hold: int = field(default_factory=listen_port)
+    ports: dict[str, tuple[int, int]] = field(
+        default_factory=lambda: {m: (listen_port(), listen_port()) for m in MASTERS}
+    )
     procs: list[Process] = field(default_factory=list)
     masters: dict[str, Process] = field(default_factory=dict)
     haproxy: Process | None = None
@@ -250,14 +252,14 @@ class HostLab:
     env_of: dict[str, dict[str, str]] = field(default_factory=dict)  # extra environment of one master
     haproxy_spec: dict[str, Any] = field(default_factory=dict)  # the spec's haproxy section
     haproxy_env: dict[str, str] = field(default_factory=dict)  # extra environment of HAProxy
-    decision: int = field(default_factory=free_port)  # the decision's recording listener
+    decision: int = field(default_factory=listen_port)  # the decision's recording listener
     peer_name: str = names.HAPROXY  # this HAProxy's name in the decision's peers section (haproxy -L)
     peers: dict[str, int] = field(default_factory=dict)  # the peers section: name -> port (default: one)
     hosts: dict[str, str] = field(default_factory=dict)  # master -> its loopback address (default 127.0.0.1)
 
     def __post_init__(self) -> None:
         self.tmp.mkdir(exist_ok=True)
-        self.peers = self.peers or {self.peer_name: free_port()}
+        self.peers = self.peers or {self.peer_name: listen_port()}
         self.home = self.tmp / "jenkins_home"
         self.home.mkdir()
         self.sock = self.tmp / "admin.sock"

@@ -25,7 +25,7 @@ import pytest
 from labgen.model import names
 from labgen.verify.split_brain import SplitBrainResult, SplitBrainWatch
 from labgen.wire.haproxy import ServerState, server_states
-from labgen.wire.net import free_port
+from labgen.wire.net import listen_port
 from tests.integration.test_promoter_host import (
     MASTERS,
     ROOT,
@@ -58,13 +58,15 @@ def stat_reader(lab: HostLab) -> object:
 @dataclass
 class Pair:
     tmp: Path
-    lease_port: int = field(default_factory=free_port)
-    ports: dict[str, tuple[int, int]] = field(default_factory=lambda: {m: (free_port(), free_port()) for m in MASTERS})
+    lease_port: int = field(default_factory=listen_port)
+    ports: dict[str, tuple[int, int]] = field(
+        default_factory=lambda: {m: (listen_port(), listen_port()) for m in MASTERS}
+    )
     agents: list[Process] = field(default_factory=list)
     balancers: dict[str, HostLab] = field(default_factory=dict)
 
     def build(self, peers_reach_each_other: bool = True) -> Pair:
-        ports = {"haproxy1": free_port(), "haproxy2": free_port()}
+        ports = {"haproxy1": listen_port(), "haproxy2": listen_port()}
         env = {
             names.LEASE_PORT_ENV: str(self.lease_port),
             "LABGEN_RELOAD_TIMEOUT_MS": str(RELOAD_TIMEOUT_MS),
@@ -73,7 +75,7 @@ class Pair:
         for name in ports:
             peers = dict(ports)
             if not peers_reach_each_other:  # the other's peers port is one nobody listens on
-                peers = {other: (port if other == name else free_port()) for other, port in ports.items()}
+                peers = {other: (port if other == name else listen_port()) for other, port in ports.items()}
             self.balancers[name] = HostLab(
                 self.tmp / name, ports=self.ports, peer_name=name, peers=peers, hosts=HOSTS, haproxy_env=env
             )
@@ -94,7 +96,7 @@ class Pair:
 
     def start_agent(self, name: str) -> None:
         argv = [sys.executable, "-m", "labgen_homecheck", "serve", "--home", str(self.one.home)]
-        argv += ["--bind", HOSTS[name], "--port", str(free_port()), "--lease-port", str(self.lease_port)]
+        argv += ["--bind", HOSTS[name], "--port", str(listen_port()), "--lease-port", str(self.lease_port)]
         env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{HOMECHECK}:{ROOT}"}
         agent = Process(f"homecheck-{name}", argv, env, self.tmp / f"homecheck-{name}.log").start()
         self.agents.append(agent)
