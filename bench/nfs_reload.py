@@ -97,17 +97,14 @@ def restart_healthy(handle: LabHandle, master: str) -> None:
 
 
 def reload_with_cpu(handle: LabHandle, standby: str) -> dict[str, Any]:
-    """measure_reload on the standby, with the CPU seconds of every process of the standby, the NFS
+    """reload_once on the standby, with the CPU seconds of every process of the standby, the NFS
     server and the load balancers meanwhile (by their host pids)."""
     services = [standby, names.NFS, *handle.topology.load_balancer_names]
     processes = {f"{service}: {args[:50]}": pid for service in services for pid, args in top(handle, service)}
     before = {name: cpu_seconds(pid) for name, pid in processes.items()}
     measured = reload_once(handle, standby)
-    measured["cpu_s"] = {
-        name: round(cpu_seconds(pid) - before[name], 2)
-        for name, pid in processes.items()
-        if cpu_seconds(pid) - before[name] >= 0.01
-    }
+    spent = {name: round(cpu_seconds(pid) - before[name], 2) for name, pid in processes.items()}
+    measured["cpu_s"] = {name: seconds for name, seconds in spent.items() if seconds >= 0.01}
     return measured
 
 
