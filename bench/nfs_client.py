@@ -38,9 +38,10 @@ def main() -> int:
     class Lab(host.Lab):
         def mount_args(self, mnt: str, *more: str) -> list[str]:
             argv = list(host.Lab.mount_args(self, mnt, *more))
-            if "-o" in argv:  # the checkout's own defaults (an older one has no -o)
-                i = argv.index("-o")
-                del argv[i : i + 2]
+            for option in ("-o", "--fuse"):  # the checkout's own defaults (an older one has neither)
+                if option in argv:
+                    i = argv.index(option)
+                    del argv[i : i + 2]
             return argv + extra
 
     if host._SKIP:

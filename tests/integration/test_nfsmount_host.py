@@ -184,8 +184,9 @@ class Lab:
     """ganesha + two labgen_nfsmount mounts in a temporary directory, both with the caching options
     `options` (-o, as for mount.nfs)."""
 
-    def __init__(self, options="noac"):
+    def __init__(self, options="noac", fuse="kernel"):
         self.options = options
+        self.fuse = fuse  # the mount's FUSE server: kernel (ours, /dev/fuse) or libfuse (fusepy)
         self.python = _python_with_fusepy()
         self.root = tempfile.mkdtemp(prefix="labgen-nfsmount-", dir=_base_dir())
         self.export = os.path.join(self.root, "export")
@@ -285,6 +286,8 @@ EXPORT {
             "5",
             "-o",
             self.options,
+            "--fuse",
+            self.fuse,
             *list(extra),
         ]
 
@@ -342,10 +345,13 @@ EXPORT {
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def lab():
+FUSE_SERVERS = ["kernel", "libfuse"]  # our own /dev/fuse server, and libfuse's (not root: fusermount)
+
+
+@pytest.fixture(scope="module", params=FUSE_SERVERS)
+def lab(request):
     # noac: every change of one mount is seen by the other at once, as on a kernel mount with noac
-    lab = Lab("noac")
+    lab = Lab("noac", request.param)
     try:
         lab.start_ganesha()
         lab.mount_a()
@@ -536,9 +542,9 @@ def test_sigterm_unmounts(lab):
 CACHED = "acregmin=2,acregmax=2,acdirmin=3,acdirmax=3"
 
 
-@pytest.fixture(scope="module")
-def cached_lab():
-    lab = Lab(CACHED)
+@pytest.fixture(scope="module", params=FUSE_SERVERS)
+def cached_lab(request):
+    lab = Lab(CACHED, request.param)
     try:
         lab.start_ganesha()
         lab.mount_a()

@@ -15,6 +15,7 @@ from labgen_nfsmount import PROG
 from labgen_nfsmount.cache import CacheOptions, parse_mount_options
 from labgen_nfsmount.errors import NfsError
 from labgen_nfsmount.glue import lean_fuse_class
+from labgen_nfsmount.kernelfuse import KernelFuse, daemonize
 from labgen_nfsmount.libnfs import LIBNFS_SONAME, load_libnfs
 from labgen_nfsmount.log import log
 from labgen_nfsmount.log import setup as setup_log
@@ -89,7 +90,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "sync/async (default: the kernel's defaults)",
     )
     p.add_argument("--debug", action="store_true", help="log every error")
-    p.add_argument("--fuse-debug", action="store_true", help="libfuse debug output (implies foreground)")
+    p.add_argument(
+        "--fuse-debug", action="store_true", help="libfuse debug output (implies foreground and --fuse libfuse)"
+    )
+    p.add_argument(
+        "--fuse",
+        choices=("kernel", "libfuse"),
+        default="kernel",
+        help="kernel (default when root): serve /dev/fuse ourselves, the kernel keeping attributes as long as "
+        "the NFS rules allow (kernelfuse.py); libfuse: through libfuse and fusepy (fusermount, not root)",
+    )
     args = p.parse_args(argv)
     if not args.url.startswith("nfs://"):
         p.error("URL must start with nfs://")
@@ -147,8 +157,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def fuse_options(session: NfsSession, allow_other: bool, cache: CacheOptions) -> dict[str, object]:
-    """The mount options.  The kernel caches no attributes and no negative lookups: every stat and
-    every lookup of a missing name reaches our cache, which applies the NFS client's rules.  It keeps
+    """The mount options.  Through libfuse the kernel caches no attributes and no negative lookups:
+    every stat and every lookup of a missing name reaches our cache, which applies the NFS client's
+    rules (our own server, kernelfuse.py, lets it keep attributes per reply, as long as those rules
+    allow).  It keeps
     names as long as a kernel NFS client keeps a directory's entries without asking (entry_timeout =
     acdirmin, 0 with lookupcache=none): that spares a lookup (a GETATTR) of every name on a path, as
     the NFS client's dentry cache does, and decides nothing, since every operation here goes by path
@@ -180,6 +192,8 @@ def serve(
     allow_other: bool,
 ) -> int:
     """Mount and serve until unmounted (in the background unless --foreground); the exit status."""
+    if args.fuse == "kernel" and not args.fuse_debug and os.geteuid() == 0:
+        return serve_kernel(ops, pool, mountpoint, args, allow_other)
     try:
         # libfuse handles SIGTERM/SIGINT/SIGHUP: it leaves its loop and unmounts; with one
         # connection single-threaded (each session serialises its own calls anyway)
@@ -195,6 +209,37 @@ def serve(
     except RuntimeError as e:
         log(f"FUSE failed on {mountpoint}: {e}")
         return 1
+    finally:
+        ops.stop.set()
+        pool.close()
+    return 0
+
+
+def serve_kernel(
+    ops: NfsOperations, pool: SessionPool, mountpoint: str, args: argparse.Namespace, allow_other: bool
+) -> int:
+    """Serve /dev/fuse ourselves (kernelfuse.py): mount(2), then (unless --foreground) go on in the
+    background, and serve until unmounted or signalled."""
+    options = fuse_options(pool.sessions[0], allow_other, ops.cache.options)
+    server = KernelFuse(
+        ops,
+        mountpoint,
+        fsname=str(options["fsname"]),
+        subtype=str(options["subtype"]),
+        allow_other=allow_other,
+        entry_timeout=float(options["entry_timeout"]),  # type: ignore[arg-type]
+        threads=max(1, len(pool.sessions)),
+    )
+    try:
+        server.mount()
+    except OSError as e:
+        log(f"FUSE failed on {mountpoint}: {e.strerror}")
+        pool.close()
+        return 1
+    if not args.foreground:
+        daemonize()
+    try:
+        server.serve()
     finally:
         ops.stop.set()
         pool.close()

@@ -4,9 +4,10 @@ not change and reset to the minimum when they do; negative lookups (lookupcache)
 listings valid while their directory's attributes are; close-to-open (cto): an open always
 fetches the attributes again and keeps the cached data only when they did not change.
 
-Everything is keyed by path (fusepy is path-based).  The FUSE layer asks the kernel to cache
-nothing (attr/entry/negative timeouts 0), so every stat, lookup and readdir reaches this cache
-and the rules below decide alone when the server is asked again."""
+Everything is keyed by path (the operations are path-based).  The FUSE layer lets the kernel keep
+attributes only as long as these rules would answer them (kernelfuse.py: what is left of an entry's
+timeout, at most 1 s, forgotten at an open that finds a change; nothing with --fuse libfuse) and no
+missing names, so the rules below decide when the server is asked again."""
 
 from __future__ import annotations
 
@@ -114,6 +115,17 @@ class AttrCache:
             if entry is None or self.clock() - entry.fetched >= entry.timeo:
                 return None
             return entry.attrs
+
+    def remaining(self, path: str) -> float:
+        """Seconds the cached attributes of `path` stay within their timeout (0: none, or lookupcache=none):
+        how long the kernel may keep them too."""
+        if self.options.lookupcache == "none":
+            return 0.0
+        with self._lock:
+            entry = self._attrs.get(path)
+            if entry is None:
+                return 0.0
+            return max(0.0, entry.timeo - (self.clock() - entry.fetched))
 
     def cached(self, path: str) -> Attrs | None:
         """The last attributes seen for `path`, however old (no decision may rest on them alone)."""

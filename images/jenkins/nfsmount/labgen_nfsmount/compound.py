@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import struct
 import time
 
 from labgen_nfsmount import xdr
@@ -174,6 +175,16 @@ class CompoundClient:
         ops.append(xdr.u32(xdr.OP_READ) + ANONYMOUS_STATEID + xdr.u64(offset) + xdr.u32(count))
         reply = self._send(self._compound(ops), path, "read")
         return decode_read(reply, result_of(reply, xdr.OP_READ))
+
+    def readlink(self, path: str) -> bytes:
+        """The target of symbolic link `path`, exactly as many bytes as the server has (libnfs 4.0's
+        nfs_readlink leaves what follows them in its buffer unterminated)."""
+        ops = self._lookups(path)
+        ops.append(xdr.u32(xdr.OP_READLINK))
+        reply = self._send(self._compound(ops), path, "readlink")
+        pos = result_of(reply, xdr.OP_READLINK)
+        (length,) = struct.unpack(">I", reply[pos : pos + 4])
+        return reply[pos + 4 : pos + 4 + length]
 
     def getattr(self, path: str, parent: bool = False) -> tuple[Attrs | None, Attrs | None]:
         """The attributes of `path` (and with `parent`, of its directory, in the same COMPOUND: what the

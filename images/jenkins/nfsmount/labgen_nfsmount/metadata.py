@@ -121,12 +121,8 @@ class MetadataOperations(OperationsBase):
         }
 
     def readlink(self, path: str) -> str:
-        def op(s: NfsSession, ctx: Ctx) -> str:
-            buf = ctypes.create_string_buffer(4097)
-            s.check(self.lib.nfs_readlink(ctx, enc(path), buf, 4096), "readlink", path)
-            return buf.value.decode("utf-8", "surrogateescape")
-
-        return self._run("readlink", op, keep_open=True)
+        target = self._run("readlink", lambda s, ctx: self._raw(s).readlink(path), keep_open=True)
+        return target.decode("utf-8", "surrogateescape")
 
     # -- namespace --
     def _changing(self, opname: str, run: Callable[[], int], *paths: str) -> int:
