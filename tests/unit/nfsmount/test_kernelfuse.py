@@ -13,7 +13,8 @@ import struct
 import pytest
 from labgen_nfsmount import fuseproto as fp
 from labgen_nfsmount.cache import AttrCache, parse_mount_options
-from labgen_nfsmount.kernelfuse import KernelFuse, NodeTable
+from labgen_nfsmount.kernelfuse import KernelFuse
+from labgen_nfsmount.nodes import NodeTable
 
 FILE, DIR = 0o100644, 0o040755
 
