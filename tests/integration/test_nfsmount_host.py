@@ -656,3 +656,22 @@ def test_appends_buffered_until_close(cached_lab):
     expected = b"Started\n" + b"".join(b"+ echo %d\n" % i for i in range(20)) + b"Finished: SUCCESS\n"
     assert _read(os.path.join(disk, "log")) == expected
     assert _read(os.path.join(b, "log")) == expected
+
+
+def test_a_file_read_while_this_mount_writes_it_and_after_the_other_changed_it(cached_lab):
+    a, b = cached_lab.mnt_a, cached_lab.mnt_b
+    path = os.path.join(a, "w")
+    with open(path, "wb") as w:
+        w.write(b"first")
+        w.flush()  # buffered in A, not on the server yet: a read through another handle still sees it
+        assert _read(path) == b"first"
+        w.write(b" second")
+        w.flush()
+        assert _read(path) == b"first second"
+    assert _read(os.path.join(b, "w")) == b"first second"
+    # the other mount rewrites it, larger than one open's first read, then smaller: each open of A reads it all
+    for data in (b"x" * 70000, b"short", b"y" * 5):
+        time.sleep(0.05)  # a later mtime (the server's clock ticks in milliseconds)
+        _write(os.path.join(b, "w"), data)
+        assert _read(path) == data
+        assert os.stat(path).st_size == len(data)

@@ -5,15 +5,9 @@ defaults, actimeo, noac, nocto and each lookupcache mode."""
 import pytest
 from labgen_nfsmount.cache import AttrCache, CacheOptions, parse_mount_options, stamp
 
+from tests.unit.nfsmount.fakes import Clock
+
 FILE, DIR = 0o100644, 0o040755
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def attrs(mode=FILE, size=10, mtime=1, ctime=1):

@@ -16,15 +16,9 @@ from labgen_nfsmount.cache import AttrCache, parse_mount_options
 from labgen_nfsmount.kernelfuse import KernelFuse
 from labgen_nfsmount.nodes import NodeTable
 
+from tests.unit.nfsmount.fakes import Clock
+
 FILE, DIR = 0o100644, 0o040755
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def attrs(mode=FILE, size=10, mtime=1):
