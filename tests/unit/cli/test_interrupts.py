@@ -19,7 +19,10 @@ delay, sys.argv = float(sys.argv[1]), ["labgen", "generate", "--out", sys.argv[2
 from labgen.launch import main  # the entry point: two small modules, then the CLI's imports in main()
 signal.signal(signal.SIGALRM, lambda *_: signal.raise_signal(signal.SIGINT))
 signal.setitimer(signal.ITIMER_REAL, delay)
-main()
+try:
+    main()
+finally:  # a timer still running at exit would fire after Python put SIGALRM back to its default (exit -14)
+    signal.setitimer(signal.ITIMER_REAL, 0)
 """
 
 
