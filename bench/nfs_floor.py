@@ -10,9 +10,14 @@ nfs-ganesha, libnfs13, python3-fusepy). The home (N jobs, each with config.xml, 
    libfuse: through libfuse and fusepy), each after the attribute timeouts passed: wall time and the
    mount's user and system CPU (from /proc);
 3. the NFS round trips alone: one COMPOUND {PUTROOTFH, LOOKUP..., GETATTR, READ} (what an open
-   costs) per call, from 1, 2 and 4 threads, each thread its own connection.
+   costs) per call, from 1, 2 and 4 threads, each thread its own connection;
+4. job creates as lite makes them at createItem (`Home.write_job_config` then `Home.load_job`: the job's
+   folder, config.xml and nextBuildNumber, each written to a temporary file, fsynced and renamed),
+   one after the other, `--creates` of them `--rounds` times: ms per create on the mount (kernel server)
+   and in a local folder, FUSE requests per create by opcode and NFS calls per create (the mount's TCP
+   data segments to the server: each call here fits in one).
 
-    python bench/nfs_floor.py --jobs 1000 [--fuse kernel,libfuse] [--rounds 3]
+    python bench/nfs_floor.py --jobs 1000 [--fuse kernel,libfuse] [--rounds 3] [--creates 300]
 """
 
 from __future__ import annotations
@@ -21,8 +26,11 @@ import argparse
 import collections
 import os
 import re
+import shutil
 import signal
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -52,6 +60,7 @@ def main() -> int:
     parser.add_argument("--fuse", default="kernel,libfuse", help="--fuse values of the timed mounts")
     parser.add_argument("--rounds", type=int, default=3, help="timed loads per mount")
     parser.add_argument("--calls", type=int, default=2000, help="round trips per thread count")
+    parser.add_argument("--creates", type=int, default=300, help="job creates per round")
     args = parser.parse_args()
     if host._SKIP:
         raise SystemExit(f"cannot run: {host._SKIP}")
@@ -73,6 +82,13 @@ def main() -> int:
     result["round_trips"] = round_trips(args.calls)
     for threads, rate in result["round_trips"].items():
         print(f"round trips, {threads} thread(s): {rate:.0f}/s", flush=True)
+    result["creates"] = timed_creates(args.creates, args.rounds)
+    made = result["creates"]
+    print(
+        f"creates: {made['mount_ms']} ms each on the mount, {made['local_ms']} ms in a local folder; "
+        f"per create {made['nfs_calls']} NFS calls, {sum(made['fuse'].values()):.1f} FUSE requests {made['fuse']}",
+        flush=True,
+    )
     print(f"written: {save('nfs-floor', result)}")
     return 0
 
@@ -170,6 +186,51 @@ def timed_loads(jobs: int, fuse: str, rounds: int) -> list[dict[str, float]]:
     finally:
         lab.teardown()
     return loads
+
+
+CONFIG = b"<?xml version='1.1' encoding='UTF-8'?>\n<project>" + b"x" * 1500 + b"</project>"
+
+
+def timed_creates(count: int, rounds: int) -> dict[str, Any]:
+    local = Path(tempfile.mkdtemp(prefix="labgen-creates-", dir="/var/tmp"))
+    lab = _Lab(OPTIONS)
+    made: dict[str, Any] = {"count": count, "mount_ms": [], "local_ms": []}
+    try:
+        lab.start_ganesha()
+        lab.mount_a()
+        assert lab.proc_a is not None
+        log = os.path.join(lab.root, "mount-a.log")
+        mounted = Home(Path(lab.mnt_a))
+        _create_jobs(mounted, 20, "warm")  # each connection's client id and open-owner are set up
+        for r in range(rounds):
+            made["local_ms"].append(_create_jobs(Home(local), count, f"r{r}-"))
+            before, segments = _served(lab.proc_a.pid, log), _data_segments(lab.port)
+            made["mount_ms"].append(_create_jobs(mounted, count, f"r{r}-"))
+            if r == 0:
+                made["nfs_calls"] = round((_data_segments(lab.port) - segments) / count, 2)
+                ops = _served(lab.proc_a.pid, log) - before
+                made["fuse"] = {op: round(n / count, 2) for op, n in ops.most_common()}
+    finally:
+        lab.teardown()
+        shutil.rmtree(local, ignore_errors=True)
+    return made
+
+
+def _create_jobs(home: Home, count: int, prefix: str) -> float:
+    """ms per create, as lite's createItem writes and then loads a job."""
+    home.jobs_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    for i in range(count):
+        home.write_job_config(f"{prefix}{i}", CONFIG)
+        if home.load_job(f"{prefix}{i}") is None:
+            raise SystemExit(f"{prefix}{i}: not loaded back")
+    return round((time.monotonic() - started) / count * 1000, 2)
+
+
+def _data_segments(port: int) -> int:
+    """TCP data segments sent so far to the server's port, by every connection of this host."""
+    out = subprocess.run(["ss", "-tin", "dst", f"127.0.0.1:{port}"], capture_output=True, text=True).stdout
+    return sum(int(n) for n in re.findall(r"data_segs_out:(\d+)", out))
 
 
 def _cpu(pid: int) -> tuple[float, float]:

@@ -675,3 +675,39 @@ def test_a_file_read_while_this_mount_writes_it_and_after_the_other_changed_it(c
         _write(os.path.join(b, "w"), data)
         assert _read(path) == data
         assert os.stat(path).st_size == len(data)
+
+
+def test_files_created_by_this_mount_with_its_own_open(cached_lab):
+    """Creates go out as our own NFSv4 OPEN with the mode (and CLOSE with the first WRITE, or at release):
+    a file made empty, one made read-only and written through the creating descriptor, and a name the
+    other mount made after this one cached it as missing (opened, not replaced: no O_EXCL)."""
+    a, b, disk = cached_lab.mnt_a, cached_lab.mnt_b, cached_lab.export
+    os.close(os.open(os.path.join(a, "empty"), os.O_CREAT | os.O_WRONLY, 0o640))
+    st = os.stat(os.path.join(disk, "empty"))
+    assert (st.st_size, st.st_mode & 0o777) == (0, 0o640)
+    assert os.path.getsize(os.path.join(b, "empty")) == 0
+    with pytest.raises(FileExistsError):
+        os.open(os.path.join(a, "empty"), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o640)
+    fd = os.open(os.path.join(a, "read-only"), os.O_CREAT | os.O_WRONLY, 0o444)
+    try:
+        os.write(fd, b"written through the creating descriptor")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    assert _read(os.path.join(disk, "read-only")) == b"written through the creating descriptor"
+    assert os.stat(os.path.join(disk, "read-only")).st_mode & 0o777 == 0o444
+    assert not os.path.exists(os.path.join(a, "raced"))  # A now takes the name as missing
+    _write(os.path.join(b, "raced"), b"made by B")
+    os.chmod(os.path.join(b, "raced"), 0o600)
+    fd = os.open(os.path.join(a, "raced"), os.O_CREAT | os.O_WRONLY, 0o644)
+    try:
+        os.write(fd, b"A's")
+    finally:
+        os.close(fd)
+    assert _read(os.path.join(disk, "raced")) == b"A'se by B"  # B's file, its start overwritten
+    assert os.stat(os.path.join(disk, "raced")).st_mode & 0o777 == 0o600
+    # many creates, each written and renamed as Jenkins' AtomicFileWriter does
+    for i in range(50):
+        _write(os.path.join(a, f".c{i}.tmp"), b"<project>%d</project>" % i)
+        os.replace(os.path.join(a, f".c{i}.tmp"), os.path.join(a, f"c{i}.xml"))
+    assert all(_read(os.path.join(b, f"c{i}.xml")) == b"<project>%d</project>" % i for i in range(50))

@@ -17,6 +17,7 @@ from labgen_nfsmount.compound import CompoundClient
 from labgen_nfsmount.errors import NfsError
 from labgen_nfsmount.libnfs import Ctx, NfsStat64
 from labgen_nfsmount.log import dlog
+from labgen_nfsmount.openstate import HeldOpen
 from labgen_nfsmount.session import NfsSession, SessionPool
 
 T = TypeVar("T")
@@ -56,7 +57,7 @@ class Dirty:
 
 
 class OpenFile:
-    __slots__ = ("accmode", "ahead", "append", "dirty", "lock", "path", "uncommitted", "whole")
+    __slots__ = ("accmode", "ahead", "append", "dirty", "held", "lock", "path", "uncommitted", "whole")
 
     def __init__(self, path: str, flags: int, whole: bool = False) -> None:
         self.path = path
@@ -66,6 +67,7 @@ class OpenFile:
         self.dirty: Dirty | None = None
         self.uncommitted = False  # unstable writes sent, no COMMIT yet
         self.ahead: tuple[int, bytes, bool] | None = None  # read ahead: data of the file from an offset, eof
+        self.held: HeldOpen | None = None  # the NFSv4 open of the create, closed with the first WRITE
         self.lock = threading.Lock()  # FUSE threads may use one handle at once
 
 

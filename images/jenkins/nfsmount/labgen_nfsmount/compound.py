@@ -5,7 +5,7 @@ SETATTR + CLOSE: that fails on directories and symlinks (NFS4ERR_ISDIR) and
 destroys the open state of the same file held by the context.  NFSv4 allows
 SETATTR with the anonymous stateid, so attribute changes are sent here as
 one COMPOUND {PUTROOTFH, LOOKUP..., SETATTR} on a small connection of our
-own (ONC RPC over TCP, AUTH_SYS: rpc), no client id or open state involved.
+own (ONC RPC over TCP, AUTH_SYS: rpc), no open state involved.
 
 libnfs 4.0 also cannot encode an NFSv4 WRITE of more than about 3.9 KiB (its
 request buffer has a fixed size), whatever the server's maxwrite.  WRITE with
@@ -18,6 +18,10 @@ And the calls that need no open state and cost a round trip each with libnfs: GE
 a stat needs), GETATTR+READ at an open (close-to-open and the first data at once), GETATTR+READDIR
 with every entry's attributes (a listing that fills the attribute cache, as READDIRPLUS), and the
 attributes of a file and its directory after this mount changed them (the kernel's post-op attributes).
+
+A regular file is created here too, with the only state this client keeps (openstate): OPEN with its
+mode, and its CLOSE in front of the first WRITE, as the kernel client sends them, where libnfs 4.0
+needed four round trips before the first WRITE.
 
 This module encodes the operations and sends them (retries in `_send`); replies decodes the answers.
 """
@@ -33,12 +37,15 @@ from labgen_nfsmount import xdr
 from labgen_nfsmount.cache import Attrs
 from labgen_nfsmount.errors import NfsError
 from labgen_nfsmount.libnfs import enc
+from labgen_nfsmount.log import dlog
+from labgen_nfsmount.openstate import CLIENT_ID_LOST, HeldOpen, OpenOwner, putfh
 from labgen_nfsmount.replies import (
     FULL_BITMAP,
     NFS4_ERRNO,
     compound_status,
     decode_read,
     decode_results,
+    result_count,
     result_of,
 )
 from labgen_nfsmount.rpc import RpcConnection
@@ -47,7 +54,7 @@ from labgen_nfsmount.rpc import RpcConnection
 WRITE_PIECE = 512 * 1024
 ANONYMOUS_STATEID = b"\0" * 16  # seqid 0, other all zeros
 _PUTROOTFH = xdr.u32(xdr.OP_PUTROOTFH)
-_SAVEFH, _RESTOREFH = xdr.u32(xdr.OP_SAVEFH), xdr.u32(xdr.OP_RESTOREFH)
+_SAVEFH, _RESTOREFH, _GETFH = xdr.u32(xdr.OP_SAVEFH), xdr.u32(xdr.OP_RESTOREFH), xdr.u32(xdr.OP_GETFH)
 _GETATTR_FULL = xdr.u32(xdr.OP_GETATTR) + FULL_BITMAP
 
 
@@ -58,16 +65,84 @@ def _lookup(component: str) -> bytes:
 
 
 class CompoundClient:
-    """Send NFSv4 COMPOUNDs (GETATTR, READ, READDIR, WRITE, COMMIT, SETATTR, CREATE, RENAME; anonymous
-    stateid) to the server, each as one RPC of our own connection."""
+    """Send NFSv4 COMPOUNDs (GETATTR, READ, READDIR, WRITE, COMMIT, SETATTR, CREATE, RENAME with the
+    anonymous stateid; OPEN and CLOSE to create a file) to the server, each as one RPC of our own
+    connection."""
 
     def __init__(self, host: str, port: int, export: str, uid: int, gid: int, timeout: float | None) -> None:
         self.export_parts = [c for c in export.split("/") if c]
         self.uid, self.gid = uid, gid
         self.rpc = RpcConnection(host, port, uid, gid, timeout)
+        self.opens = OpenOwner()
 
     def close(self) -> None:
         self.rpc.close()
+
+    def create(
+        self, path: str, mode: int, exclusive: bool, hold: bool = False
+    ) -> tuple[Attrs | None, Attrs | None, HeldOpen | None]:
+        """Create the regular file `path` with `mode` as the kernel client does: one OPEN (with the
+        attributes of the new file and of its directory in the same COMPOUND), then its CLOSE; without
+        `exclusive` an existing file is opened instead (no error, its mode unchanged).  With `hold` the
+        CLOSE is left to the caller: `write(close=...)` or `close_held`.  (directory's, file's
+        attributes, the open held or None), or NfsError."""
+        for attempt in (1, 2):
+            try:
+                return self._create(path, mode, exclusive, hold)
+            except CompoundError as e:
+                self.opens.reset()
+                if e.status not in CLIENT_ID_LOST or attempt == 2:
+                    raise
+                self.opens.forget_client()
+        raise AssertionError("unreachable")
+
+    def _create(
+        self, path: str, mode: int, exclusive: bool, hold: bool
+    ) -> tuple[Attrs | None, Attrs | None, HeldOpen | None]:
+        opens = self.opens
+        if opens.clientid is None:
+            self._set_client_id()
+        parent, name = _split(path)
+        fattr = _fattr(self._encode_attrs(None, mode, None, None, False, False))
+        ops = [*self._lookups(parent), _SAVEFH, opens.open_create(name, fattr, exclusive), _GETFH, _GETATTR_FULL]
+        ops += [_RESTOREFH, _GETATTR_FULL]
+        results = decode_results(self._send(self._compound(ops), path, "create"))
+        opened, fh = results.opened, results.fh
+        if opened is None or not fh:
+            raise NfsError(errno.EIO, f"create {path}: no OPEN result or file handle in the reply")
+        stateid = opened.stateid
+        if opened.confirm:  # a new owner's first OPEN
+            confirm = [putfh(fh), opens.open_confirm(stateid)]
+            stateid = decode_results(self._send(self._compound(confirm), path, "open_confirm")).stateid
+        held = HeldOpen(opens, opens.owner, fh, stateid, opened.delegation)
+        file_attrs, parent_attrs = results.attrs
+        if hold:
+            return parent_attrs, file_attrs, held
+        self.close_held(held, path)
+        return parent_attrs, file_attrs, None
+
+    def close_held(self, held: HeldOpen, path: str) -> None:
+        """Send the CLOSE of an open `create` held; a failure is logged (the file is there, the state
+        ends with the lease)."""
+        closing = held.closing()
+        if not closing:
+            return
+        try:
+            self._send(self._compound(closing), path, "close")
+        except NfsError as e:
+            dlog(f"close {path}: {e.strerror}")
+            self.opens.reset()
+
+    def _set_client_id(self) -> None:
+        """SETCLIENTID and its CONFIRM: the client id every OPEN of this connection names."""
+        opens = self.opens
+        reply = self._send(self._compound([opens.setclientid()]), "/", "setclientid")
+        clientid = decode_results(reply).clientid
+        if clientid is None:
+            raise NfsError(errno.EIO, "setclientid: no client id in the reply")
+        self._send(self._compound([opens.setclientid_confirm(*clientid)]), "/", "setclientid_confirm")
+        opens.clientid = clientid[0]
+        opens.reset()
 
     def setattr(
         self,
@@ -90,18 +165,6 @@ class CompoundClient:
         ops.append(xdr.u32(xdr.OP_SETATTR) + ANONYMOUS_STATEID + fattr)
         self._send(self._compound(ops), path, "setattr")
         return 0
-
-    def setattr_created(self, path: str, mode: int) -> tuple[Attrs | None, Attrs | None]:
-        """Set the mode and both times (to the server's) of the file `path` just created, and read back
-        its directory's attributes and its own in the same COMPOUND (what the kernel client's OPEN
-        returns); (directory's, file's)."""
-        fattr = _fattr(self._encode_attrs(None, mode, None, None, None, None))
-        parts = [c for c in path.split("/") if c]
-        ops = self._lookups("/".join(parts[:-1]))
-        ops += [_GETATTR_FULL, xdr.u32(xdr.OP_LOOKUP) + xdr.opaque(enc(parts[-1]))]
-        ops += [xdr.u32(xdr.OP_SETATTR) + ANONYMOUS_STATEID + fattr, _GETATTR_FULL]
-        parent_attrs, attrs = decode_results(self._send(self._compound(ops), path, "setattr")).attrs
-        return parent_attrs, attrs
 
     def mkdir(self, path: str, mode: int) -> tuple[Attrs | None, Attrs | None]:
         """MKDIR as the kernel client sends it: CREATE of a directory with its mode, and the attributes of
@@ -132,18 +195,22 @@ class CompoundClient:
         target_dir, renamed, source_dir = decode_results(reply).attrs
         return source_dir, target_dir, renamed
 
-    def write(self, path: str, offset: int, data: bytes | memoryview, commit: bool) -> tuple[int, Attrs | None]:
+    def write(
+        self, path: str, offset: int, data: bytes | memoryview, commit: bool, close: HeldOpen | None = None
+    ) -> tuple[int, Attrs | None]:
         """Write `data` at `offset` of `path` in as few COMPOUNDs as the RPC size allows; with `commit`,
         the data is on the server's disk when this returns (COMMIT in the last COMPOUND), as at close on
-        a kernel NFS mount.  The number of bytes written and the file's attributes right after the last
-        WRITE (a GETATTR in the same COMPOUND, as the kernel client asks for; None if they cannot be
-        told: an owner that is not a number), or NfsError."""
+        a kernel NFS mount; `close`: the CLOSE of the open `create` held goes in front of the first
+        WRITE (sent again without it when the CLOSE fails).  The number of bytes written and the file's
+        attributes right after the last WRITE (a GETATTR in the same COMPOUND, as the kernel client asks
+        for; None if they cannot be told: an owner that is not a number), or NfsError."""
         view = memoryview(data)
         done = 0
+        front = close.closing() if close is not None else []
         while True:
             piece = view[done : done + WRITE_PIECE]
             last = done + len(piece) >= len(view)
-            ops = self._lookups(path)
+            ops = [*front, *self._lookups(path)]
             ops.append(
                 xdr.u32(xdr.OP_WRITE)
                 + ANONYMOUS_STATEID
@@ -154,7 +221,16 @@ class CompoundClient:
             if last and commit:
                 ops.append(xdr.u32(xdr.OP_COMMIT) + xdr.u64(0) + xdr.u32(0))
             ops.append(_GETATTR_FULL)
-            results = decode_results(self._send(self._compound(ops), path, "write"))
+            try:
+                results = decode_results(self._send(self._compound(ops), path, "write"))
+            except CompoundError as e:
+                if e.failed_at >= len(front):
+                    raise
+                dlog(f"close {path}: {e.strerror}")  # the file's CLOSE, not the WRITE: without it
+                self.opens.reset()
+                front = []
+                continue
+            front = []
             written = results.written
             if written <= 0 and piece:
                 raise NfsError(errno.EIO, f"write {path}: the server wrote nothing")
@@ -287,7 +363,17 @@ class CompoundClient:
             if reconnected and resent_ok and status == resent_ok:
                 return b""
             name, err = NFS4_ERRNO.get(status, (f"NFS4ERR_{status}", errno.EIO))
-            raise NfsError(err, f"{opname} {path} failed with {name}({status})")
+            error = CompoundError(err, f"{opname} {path} failed with {name}({status})")
+            error.status, error.failed_at = status, result_count(reply) - 1
+            raise error
+
+
+class CompoundError(NfsError):
+    """A COMPOUND the server answered with an error: `status` is its NFSv4 status, `failed_at` the
+    index of the operation that failed."""
+
+    status = 0
+    failed_at = 0
 
 
 def _split(path: str) -> tuple[str, str]:

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, TypeVar
 from labgen_nfsmount.base import Dirty, FileInfo, OpenFile, OperationsBase
 from labgen_nfsmount.cache import Attrs, Stamp, parent_of, stamp
 from labgen_nfsmount.errors import NfsError
-from labgen_nfsmount.libnfs import Ctx, Handle, enc
+from labgen_nfsmount.libnfs import Ctx, Handle
 from labgen_nfsmount.log import dlog
+from labgen_nfsmount.openstate import HeldOpen
 from labgen_nfsmount.session import NfsSession
 
 T = TypeVar("T")
@@ -60,26 +61,20 @@ class DataOperations(OperationsBase):
     # -- files --
     def create(self, path: str, mode: int, fi: FileInfo) -> int:
         flags = fi.flags
-        accmode = flags & os.O_ACCMODE
         fid = self._new_fid()
 
         def op(session: NfsSession, ctx: Ctx) -> int:
-            fhp = ctypes.c_void_p()
-            ret = self.lib.nfs_create(ctx, enc(path), accmode | (flags & os.O_EXCL), mode & 0o7777, ctypes.byref(fhp))
-            if ret == -errno.EEXIST and not flags & os.O_EXCL:
-                # created by someone else since the kernel's lookup: open(2) without O_EXCL opens it
-                return 0
-            session.check(ret, "create", path)
-            session.close_fh(ctx, fhp.value, path)
+            parent, attrs, held = self._raw(session).create(
+                path, mode & 0o7777, exclusive=bool(flags & os.O_EXCL), hold=True
+            )
+            opened.append(held)
             for each in self.pool.sessions:  # every context's keep-alive renews its lease with it
                 each.renew_path = path
-            # libnfs 4.0 creates EXCLUSIVE4 style: mode 0600, verifier in the times; set the real ones, and
-            # have the attributes of the file and its directory back (as from the kernel client's OPEN)
-            parent, attrs = self._raw(session).setattr_created(path, mode & 0o7777)
             created.extend([(parent_of(path), parent), (path, attrs)])
             return 0
 
         created: list[tuple[str, Attrs | None]] = []
+        opened: list[HeldOpen | None] = []
         try:
             self._run("create", op, session=self.pool.for_handle(fid))
         finally:
@@ -88,6 +83,7 @@ class DataOperations(OperationsBase):
             self._store(each_path, attrs)
         self._register(fi, fid, path, flags, keep_cache=False)
         self.files[fid].whole = True
+        self.files[fid].held = opened[-1] if opened else None
         return 0
 
     def open(self, path: str, fi: FileInfo) -> int:
@@ -222,10 +218,11 @@ class DataOperations(OperationsBase):
         path = of.path
         session = self.pool.for_handle(fi.fh)
         after: Attrs | None = None
+        held, of.held = of.held, None
         try:
             _, after = self._run(
                 "write",
-                lambda s, ctx: self._raw(s).write(path, offset, data, commit=commit),
+                lambda s, ctx: self._raw(s).write(path, offset, data, commit=commit, close=held),
                 keep_open=True,
                 session=session,
             )
@@ -282,6 +279,9 @@ class DataOperations(OperationsBase):
                 dlog(f"release {of.path}: {e}")
         self.files.pop(fi.fh, None)
         session = self.pool.for_handle(fi.fh)
+        if of is not None and of.held is not None:  # created and never written
+            held, of.held = of.held, None
+            self._run("close", lambda s, ctx: self._raw(s).close_held(held, of.path), keep_open=True, session=session)
         c = session.cached
         if c is None or c.key != fi.fh:
             return 0  # no libnfs open of ours (the usual case): no need to wait for the session

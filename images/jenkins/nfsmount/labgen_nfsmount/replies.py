@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from labgen_nfsmount import xdr
 from labgen_nfsmount.cache import Attrs
 from labgen_nfsmount.errors import NfsError
+from labgen_nfsmount.openstate import OpenResult, decode_open, decode_setclientid
 from labgen_nfsmount.rpc import status_offset
 
 # NFSv4 status codes (RFC 7530) of a COMPOUND answer: name and errno
@@ -37,6 +38,11 @@ NFS4_ERRNO = {
     66: ("NFS4ERR_NOTEMPTY", errno.ENOTEMPTY),
     69: ("NFS4ERR_DQUOT", errno.EDQUOT),
     70: ("NFS4ERR_STALE", errno.ESTALE),
+    10011: ("NFS4ERR_EXPIRED", errno.EIO),
+    10022: ("NFS4ERR_STALE_CLIENTID", errno.EIO),
+    10023: ("NFS4ERR_STALE_STATEID", errno.EIO),
+    10025: ("NFS4ERR_BAD_STATEID", errno.EIO),
+    10026: ("NFS4ERR_BAD_SEQID", errno.EIO),
     10029: ("NFS4ERR_SYMLINK", errno.ELOOP),
     10032: ("NFS4ERR_ATTRNOTSUPP", errno.EOPNOTSUPP),
     10039: ("NFS4ERR_BADOWNER", errno.EINVAL),
@@ -146,12 +152,17 @@ DirEntry = tuple[int, str, "Attrs | None"]  # cookie, name, attributes
 @dataclass
 class Results:
     """What a successful COMPOUND reply answered: each GETATTR's attributes in order (None: not told),
-    the READ's (eof, data), the READDIR's (verifier, entries, eof), the WRITE's count."""
+    the READ's (eof, data), the READDIR's (verifier, entries, eof), the WRITE's count, the OPEN's result,
+    GETFH's file handle, the stateid of OPEN_CONFIRM or CLOSE, SETCLIENTID's (clientid, confirm)."""
 
     attrs: list[Attrs | None] = field(default_factory=list)
     read: tuple[bool, bytes] = (False, b"")
     readdir: tuple[bytes, list[DirEntry], bool] | None = None
     written: int = 0
+    opened: OpenResult | None = None
+    fh: bytes = b""
+    stateid: bytes = b""
+    clientid: tuple[int, bytes] | None = None
 
 
 def decode_results(reply: bytes) -> Results:
@@ -185,7 +196,25 @@ def decode_results(reply: bytes) -> Results:
         elif op == xdr.OP_SETATTR:
             words = struct.unpack(">I", reply[pos : pos + 4])[0]
             pos += 4 + 4 * words
+        elif op == xdr.OP_OPEN:
+            out.opened = decode_open(reply, pos)
+            pos = out.opened.end
+        elif op == xdr.OP_GETFH:
+            n = struct.unpack(">I", reply[pos : pos + 4])[0]
+            out.fh = reply[pos + 4 : pos + 4 + n]
+            pos += 4 + n + (-n % 4)
+        elif op in (xdr.OP_OPEN_CONFIRM, xdr.OP_CLOSE):
+            out.stateid = reply[pos : pos + 16]
+            pos += 16
+        elif op == xdr.OP_SETCLIENTID:
+            out.clientid = decode_setclientid(reply, pos)
+            pos += 16
     return out
+
+
+def result_count(reply: bytes) -> int:
+    """How many results a COMPOUND reply has (of a failed one: up to and including the failed operation)."""
+    return int(struct.unpack(">I", reply[_results_offset(reply) :][:4])[0])
 
 
 def result_of(reply: bytes, wanted: int) -> int:
