@@ -157,8 +157,15 @@ def closed(ops):
     return reply(ok(xdr.OP_PUTFH), ok(xdr.OP_CLOSE, STATEID), *[ok(op) for op, _ in ops[2:]])
 
 
-def refused(status: int):
-    return lambda ops: failed(status, ok(xdr.OP_PUTROOTFH), ok(xdr.OP_SAVEFH), xdr.u32(xdr.OP_OPEN) + xdr.u32(status))
+def refused(status: int, at: int = xdr.OP_OPEN):
+    """The COMPOUND fails at the first operation `at` with `status`, the ones before it done."""
+
+    def answer(ops):
+        names = [op for op, _ in ops]
+        index = names.index(at)
+        return failed(status, *[ok(op) for op in names[:index]], xdr.u32(at) + xdr.u32(status))
+
+    return answer
 
 
 def client(server: ScriptedServer) -> CompoundClient:
@@ -214,20 +221,47 @@ def test_a_lost_client_id_is_set_up_again_and_the_create_sent_once_more():
     assert opens[2]["seqid"] == 0 and opens[2]["owner"] != opens[1]["owner"]  # a new owner, from 0
 
 
-def test_a_failed_open_is_the_callers_error_and_the_next_create_starts_a_new_owner():
+def test_a_failed_open_is_the_callers_error_and_the_owners_sequence_goes_on_as_the_servers():
     server = ScriptedServer(
-        setclientid, setclientid_confirm, opened(), closed, refused(xdr.NFS4ERR_EXIST),
-        opened(openstate.OPEN4_RESULT_CONFIRM), confirmed, closed,
+        setclientid, setclientid_confirm, opened(), closed,
+        refused(xdr.NFS4ERR_EXIST),  # the server moved on by one (RFC 7530 9.1.7)
+        refused(xdr.NFS4ERR_NOENT, at=xdr.OP_LOOKUP),  # the OPEN never ran: the sequence did not move
+        refused(10036),  # NFS4ERR_BADXDR: the sequence did not move
+        opened(), closed,
     )  # fmt: skip
     c = client(server)
     c.create("a", 0o644, exclusive=True)
     with pytest.raises(NfsError) as caught:
         c.create("a", 0o644, exclusive=True)
     assert caught.value.errno == errno.EEXIST
+    with pytest.raises(NfsError) as caught:
+        c.create("missing/b", 0o644, exclusive=True)
+    assert caught.value.errno == errno.ENOENT
+    with pytest.raises(NfsError):
+        c.create("b", 0o644, exclusive=True)
     c.create("b", 0o644, exclusive=True)
     opens = sent(server, xdr.OP_OPEN)
-    assert opens[2]["seqid"] == 0 and opens[2]["owner"] != opens[1]["owner"]
+    assert [o["seqid"] for o in opens] == [0, 2, 3, 3, 3]  # OPEN 0, CLOSE 1, then as the server counts
+    assert len({o["owner"] for o in opens}) == 1 and not sent(server, xdr.OP_OPEN_CONFIRM)
     assert len(sent(server, xdr.OP_SETCLIENTID)) == 1  # the client id was fine
+
+
+def test_bad_seqid_gives_up_the_owner_and_delay_sends_the_open_again_with_the_next_sequence_id():
+    server = ScriptedServer(
+        setclientid, setclientid_confirm, opened(), closed,
+        refused(xdr.NFS4ERR_DELAY), opened(), closed,
+        refused(openstate.NFS4ERR_BAD_SEQID), opened(openstate.OPEN4_RESULT_CONFIRM), confirmed, closed,
+    )  # fmt: skip
+    c = client(server)
+    c.create("a", 0o644, exclusive=False)
+    c.create("b", 0o644, exclusive=False)  # DELAY, then again
+    with pytest.raises(NfsError):
+        c.create("c", 0o644, exclusive=False)
+    c.create("c", 0o644, exclusive=False)
+    opens = sent(server, xdr.OP_OPEN)
+    assert [o["name"] for o in opens] == [b"a", b"b", b"b", b"c", b"c"]
+    assert [o["seqid"] for o in opens] == [0, 2, 3, 5, 0]
+    assert opens[4]["owner"] != opens[3]["owner"]  # a new owner after BAD_SEQID, confirmed
 
 
 def test_a_delegation_given_unasked_is_returned_with_the_close_and_the_reply_decodes_past_it():
@@ -252,13 +286,14 @@ def test_a_failed_close_leaves_the_file_created():
     server = ScriptedServer(
         setclientid, setclientid_confirm, opened(),
         lambda ops: failed(BAD_STATEID, ok(xdr.OP_PUTFH), xdr.u32(xdr.OP_CLOSE) + xdr.u32(BAD_STATEID)),
-        opened(openstate.OPEN4_RESULT_CONFIRM), confirmed, closed,
+        opened(), closed,
     )  # fmt: skip
     c = client(server)
     _, created, _ = c.create("a", 0o644, exclusive=False)
     assert created is not None
     c.create("b", 0o644, exclusive=False)
-    assert sent(server, xdr.OP_OPEN)[1]["seqid"] == 0  # a new owner after the failed CLOSE
+    first, second = sent(server, xdr.OP_OPEN)
+    assert second["seqid"] == 1 and second["owner"] == first["owner"]  # BAD_STATEID: the sequence kept
 
 
 def written(ops):
@@ -301,7 +336,7 @@ def test_a_close_that_fails_in_front_of_a_write_is_dropped_and_the_write_sent_ag
     _, _, held = c.create("a", 0o644, exclusive=False, hold=True)
     n, _ = c.write("a", 0, b"data", commit=True, close=held)
     assert n == 4 and server.calls[-1][0][0] == xdr.OP_PUTROOTFH  # resent without the CLOSE
-    assert c.opens.seqid == 0 and c.opens.owner != sent(server, xdr.OP_OPEN)[0]["owner"]  # a new owner
+    assert c.opens.seqid == 1 and c.opens.owner == sent(server, xdr.OP_OPEN)[0]["owner"]  # as the server has it
 
 
 def test_a_write_that_fails_after_the_close_is_the_callers_error():
@@ -318,7 +353,7 @@ def test_a_write_that_fails_after_the_close_is_the_callers_error():
 
 
 def test_an_open_held_by_an_owner_since_replaced_is_not_closed_with_the_new_owners_sequence():
-    server = ScriptedServer(setclientid, setclientid_confirm, opened(), refused(xdr.NFS4ERR_EXIST))
+    server = ScriptedServer(setclientid, setclientid_confirm, opened(), refused(openstate.NFS4ERR_BAD_SEQID))
     c = client(server)
     _, _, held = c.create("a", 0o644, exclusive=False, hold=True)
     with pytest.raises(NfsError):
@@ -326,3 +361,15 @@ def test_an_open_held_by_an_owner_since_replaced_is_not_closed_with_the_new_owne
     assert held is not None
     c.close_held(held, "a")
     assert len(server.calls) == 4 and not sent(server, xdr.OP_CLOSE)
+
+
+def test_a_write_whose_compound_failed_as_a_whole_is_not_sent_again_and_again():
+    def no_results(ops):
+        return failed(10018)  # NFS4ERR_RESOURCE, no result at all
+
+    server = ScriptedServer(setclientid, setclientid_confirm, opened(), no_results)
+    c = client(server)
+    _, _, held = c.create("a", 0o644, exclusive=False, hold=True)
+    with pytest.raises(NfsError):
+        c.write("a", 0, b"data", commit=True, close=held)
+    assert len(server.calls) == 4

@@ -86,15 +86,19 @@ class CompoundClient:
         `exclusive` an existing file is opened instead (no error, its mode unchanged).  With `hold` the
         CLOSE is left to the caller: `write(close=...)` or `close_held`.  (directory's, file's
         attributes, the open held or None), or NfsError."""
-        for attempt in (1, 2):
+        lost_client = False
+        delays = [0.1, 0.3, 1.0]
+        while True:
             try:
                 return self._create(path, mode, exclusive, hold)
             except CompoundError as e:
-                self.opens.reset()
-                if e.status not in CLIENT_ID_LOST or attempt == 2:
+                if e.status in CLIENT_ID_LOST and not lost_client:
+                    lost_client = True
+                    self.opens.forget_client()
+                elif e.status in (xdr.NFS4ERR_DELAY, xdr.NFS4ERR_GRACE) and delays:
+                    time.sleep(delays.pop(0))  # encoded again: a resend of the same sequence id is a replay
+                else:
                     raise
-                self.opens.forget_client()
-        raise AssertionError("unreachable")
 
     def _create(
         self, path: str, mode: int, exclusive: bool, hold: bool
@@ -104,16 +108,26 @@ class CompoundClient:
             self._set_client_id()
         parent, name = _split(path)
         fattr = _fattr(self._encode_attrs(None, mode, None, None, False, False))
-        ops = [*self._lookups(parent), _SAVEFH, opens.open_create(name, fattr, exclusive), _GETFH, _GETATTR_FULL]
-        ops += [_RESTOREFH, _GETATTR_FULL]
-        results = decode_results(self._send(self._compound(ops), path, "create"))
+        ops = [*self._lookups(parent), _SAVEFH]
+        open_at = len(ops)
+        ops += [opens.open_create(name, fattr, exclusive), _GETFH, _GETATTR_FULL, _RESTOREFH, _GETATTR_FULL]
+        try:
+            results = decode_results(self._send(self._compound(ops), path, "create", seqid_op=True))
+        except CompoundError as e:
+            opens.settle(e.failed_at, open_at, e.status)
+            raise
         opened, fh = results.opened, results.fh
         if opened is None or not fh:
             raise NfsError(errno.EIO, f"create {path}: no OPEN result or file handle in the reply")
         stateid = opened.stateid
         if opened.confirm:  # a new owner's first OPEN
             confirm = [putfh(fh), opens.open_confirm(stateid)]
-            stateid = decode_results(self._send(self._compound(confirm), path, "open_confirm")).stateid
+            try:
+                reply = self._send(self._compound(confirm), path, "open_confirm", seqid_op=True)
+            except CompoundError:
+                opens.reset()  # an unconfirmed owner (with no other open): the server drops it
+                raise
+            stateid = decode_results(reply).stateid
         held = HeldOpen(opens, opens.owner, fh, stateid, opened.delegation)
         file_attrs, parent_attrs = results.attrs
         if hold:
@@ -128,10 +142,10 @@ class CompoundClient:
         if not closing:
             return
         try:
-            self._send(self._compound(closing), path, "close")
-        except NfsError as e:
+            self._send(self._compound(closing), path, "close", seqid_op=True)
+        except CompoundError as e:
             dlog(f"close {path}: {e.strerror}")
-            self.opens.reset()
+            held.opens.settle(e.failed_at, HeldOpen.CLOSE_AT, e.status)
 
     def _set_client_id(self) -> None:
         """SETCLIENTID and its CONFIRM: the client id every OPEN of this connection names."""
@@ -222,12 +236,14 @@ class CompoundClient:
                 ops.append(xdr.u32(xdr.OP_COMMIT) + xdr.u64(0) + xdr.u32(0))
             ops.append(_GETATTR_FULL)
             try:
-                results = decode_results(self._send(self._compound(ops), path, "write"))
+                results = decode_results(self._send(self._compound(ops), path, "write", seqid_op=bool(front)))
             except CompoundError as e:
-                if e.failed_at >= len(front):
+                if close is None or not front:
+                    raise
+                close.opens.settle(e.failed_at, HeldOpen.CLOSE_AT, e.status)
+                if not 0 <= e.failed_at < len(front):
                     raise
                 dlog(f"close {path}: {e.strerror}")  # the file's CLOSE, not the WRITE: without it
-                self.opens.reset()
                 front = []
                 continue
             front = []
@@ -339,10 +355,11 @@ class CompoundClient:
             attrs.append((xdr.FATTR4_TIME_MODIFY_SET, xdr.settime(mtime)))
         return attrs
 
-    def _send(self, payload: bytes, path: str, opname: str, resent_ok: int = 0) -> bytes:
-        """Send the COMPOUND: reconnect once after a socket error, wait out DELAY/GRACE a few times; the
-        reply of a COMPOUND that succeeded, else NfsError.  A resend after a socket error that fails with
-        `resent_ok` (not idempotent: the first send may have done it) answers b"", as a success."""
+    def _send(self, payload: bytes, path: str, opname: str, resent_ok: int = 0, seqid_op: bool = False) -> bytes:
+        """Send the COMPOUND: reconnect once after a socket error, wait out DELAY/GRACE a few times (not
+        with `seqid_op`: the same bytes again would be a replay of a sequence id the server moved past);
+        the reply of a COMPOUND that succeeded, else NfsError.  A resend after a socket error that fails
+        with `resent_ok` (not idempotent: the first send may have done it) answers b"", as a success."""
         reconnected = False
         delays = [0.1, 0.3, 1.0]
         while True:
@@ -355,7 +372,7 @@ class CompoundClient:
                     continue
                 raise NfsError(errno.EIO, f"{opname} {path}: socket error: {e}") from e
             status = compound_status(reply, path)
-            if status in (xdr.NFS4ERR_DELAY, xdr.NFS4ERR_GRACE) and delays:
+            if status in (xdr.NFS4ERR_DELAY, xdr.NFS4ERR_GRACE) and delays and not seqid_op:
                 time.sleep(delays.pop(0))
                 continue
             if status == 0:

@@ -6,9 +6,11 @@ CLOSE of the stateid it returns.  libnfs 4.0's create costs an OPEN, an OPEN_CON
 then our CLOSE and a SETATTR (it creates EXCLUSIVE4 style, mode 0600); here it is one OPEN with the mode
 (the owner confirmed once per connection) and one CLOSE, as the kernel client sends them.
 
-Sequence ids are simple to keep only while every call succeeds: after any failed OPEN, OPEN_CONFIRM or
-CLOSE the owner is dropped and the next create starts a new one (one OPEN_CONFIRM more), rather than
-replaying RFC 7530's rules on which errors advance the sequence.  The CLOSE of a new file goes in front of its
+Sequence ids follow RFC 7530's rules: a failed COMPOUND moves the owner's sequence on only when the
+server got as far as its OPEN, OPEN_CONFIRM or CLOSE and failed it with an error that is not one of
+SEQID_KEPT (`settle`); only BAD_SEQID (or a failed OPEN_CONFIRM) gives up the owner, and the next
+create starts a new one.  An owner's opens are never left behind while it creates on: their leases
+would be renewed by every later call.  The CLOSE of a new file goes in front of its
 first WRITE (`HeldOpen`), so a create and a write cost two round trips as on a kernel mount; a file held
 open longer than the lease (no WRITE or release for a minute) loses that state, and its CLOSE fails
 harmlessly.  A lease that runs out also forgets the client id: a stale one is set up again and the create
@@ -31,6 +33,21 @@ OPEN4_RESULT_CONFIRM = 2
 OPEN_DELEGATE_NONE, OPEN_DELEGATE_READ, OPEN_DELEGATE_WRITE = 0, 1, 2
 # the client id is gone (lease expired, server restarted): set it up again and resend
 CLIENT_ID_LOST = frozenset({xdr.NFS4ERR_STALE_CLIENTID, xdr.NFS4ERR_EXPIRED})
+# a seqid-bearing operation that fails with one of these leaves the owner's sequence where it was
+# (RFC 7530 9.1.7); with any other error the server moved on by one as after a success
+SEQID_KEPT = frozenset(
+    {
+        10018,  # NFS4ERR_RESOURCE
+        10019,  # NFS4ERR_MOVED
+        10020,  # NFS4ERR_NOFILEHANDLE
+        10022,  # NFS4ERR_STALE_CLIENTID
+        10023,  # NFS4ERR_STALE_STATEID
+        10025,  # NFS4ERR_BAD_STATEID
+        10026,  # NFS4ERR_BAD_SEQID
+        10036,  # NFS4ERR_BADXDR
+    }
+)
+NFS4ERR_BAD_SEQID = 10026
 
 _owners = itertools.count(1)
 
@@ -46,6 +63,8 @@ class HeldOpen:
     stateid: bytes
     delegation: bytes
     sent: bool = False  # its CLOSE went out (once only)
+
+    CLOSE_AT = 1  # the CLOSE's index in `closing()`
 
     def closing(self) -> list[bytes]:
         """PUTFH, CLOSE (and DELEGRETURN) with the owner's next sequence id, the first time; [] after, or
@@ -75,14 +94,16 @@ class OpenOwner:
 
     def __init__(self) -> None:
         self.verifier = os.urandom(8)  # one "boot" of this client
-        self.name = f"labgen-nfsmount/{socket.gethostname()}/{os.getpid()}/{id(self):x}".encode()
+        self.name = f"labgen-nfsmount/{socket.gethostname()}/{os.getpid()}/{os.urandom(6).hex()}".encode()
         self.clientid: int | None = None
         self.owner = b""
         self.seqid = 0
         self.confirmed = False
 
     def forget_client(self) -> None:
+        """The client id is gone: the next call sets up a new one, as a new boot (a new verifier)."""
         self.clientid = None
+        self.verifier = os.urandom(8)
         self.reset()
 
     def reset(self) -> None:
@@ -90,6 +111,15 @@ class OpenOwner:
         self.owner = f"open-{next(_owners)}".encode()
         self.seqid = 0
         self.confirmed = False
+
+    def settle(self, failed_at: int, seqid_op_at: int, status: int) -> None:
+        """After a COMPOUND whose one seqid-bearing operation is at `seqid_op_at` failed at operation
+        `failed_at` with `status`: the sequence as the server has it (calls of one owner are serialized,
+        so the failed one was the last encoded)."""
+        if status == NFS4ERR_BAD_SEQID:
+            self.reset()
+        elif failed_at < seqid_op_at or (failed_at == seqid_op_at and status in SEQID_KEPT):
+            self.seqid = (self.seqid - 1) & 0xFFFFFFFF
 
     def next_seqid(self) -> int:
         seqid, self.seqid = self.seqid, (self.seqid + 1) & 0xFFFFFFFF
