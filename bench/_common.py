@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import platform
+import signal
 import statistics
 import time
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from labgen.events import Emitter, Event
@@ -15,6 +17,15 @@ from labgen.model.spec import load_lab
 from labgen.wire.net import free_port
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _interrupted(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+# A bench stopped by SIGTERM (kill, a CI step's timeout) unwinds as after Ctrl-C: its finally blocks
+# remove the labs and host servers it started, and what was measured is still written.
+signal.signal(signal.SIGTERM, _interrupted)
 
 
 def printer(record: list[Event] | None = None) -> Emitter:
