@@ -280,8 +280,11 @@ class DataOperations(OperationsBase):
         self.files.pop(fi.fh, None)
         session = self.pool.for_handle(fi.fh)
         if of is not None and of.held is not None:  # created and never written
-            held, of.held = of.held, None
-            self._run("close", lambda s, ctx: self._raw(s).close_held(held, of.path), keep_open=True, session=session)
+            held, of.held, path = of.held, None, of.path
+            try:
+                self._run("close", lambda s, ctx: self._raw(s).close_held(held, path), keep_open=True, session=session)
+            except OSError as e:  # the file is there; its open state ends with the old connection's lease
+                dlog(f"release {of.path}: {e}")
         c = session.cached
         if c is None or c.key != fi.fh:
             return 0  # no libnfs open of ours (the usual case): no need to wait for the session
